@@ -1,0 +1,56 @@
+# Switchboard: the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+VENV  := .venv
+BIN   := $(VENV)/bin
+# Python 3.13 (the Lambda runtime) when present (pyenv included), else any python3 >= 3.11.
+PYTHON ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13 python3.12 python3.11 python3; do \
+	  if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then echo $$p; break; fi; done)
+PORT ?= 3000
+EMULATOR_PORT ?= 4566
+export SAM_CLI_TELEMETRY := 0
+# sam build looks for python3.13 on PATH: the venv's interpreter is that one.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: install run test test-unit test-integration test-e2e lint validate build bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt constraints.txt layers/common/requirements.txt pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python >= 3.11 not found"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+run: install
+	$(BIN)/switchboard local --port $(PORT) --emulator-port $(EMULATOR_PORT)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: install
+	$(BIN)/python -m pytest -q tests/integration
+
+test-e2e: install
+	$(BIN)/python -m pytest -q tests/e2e
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+validate: install
+	$(BIN)/sam validate --lint
+
+build: install
+	$(BIN)/sam build
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache
