@@ -1,0 +1,1 @@
+"""Switchboard's domain: one package per bounded context, dialects at the edge, store helpers."""

@@ -1,0 +1,75 @@
+"""REQUEST authorizer for every dialect: resolves an API key to the caller.
+
+The key may arrive as `X-Auth-Token` (Crossbar), `Authorization: Bearer` (AirVantage, ESS,
+Expeto) or `X-API-KEY` (Expeto). An unknown or missing key is a 401 from API Gateway; a known
+one is allowed on every route, with the caller's identity in the context. Routes decide what
+the caller may touch.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerRequestEvent,
+    APIGatewayAuthorizerResponse,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from switchboard.accounts.keys import hash_token
+from switchboard.accounts.repository import AccountsRepository
+from switchboard.accounts.service import AccountService
+from switchboard.config import settings
+from switchboard.tenancy import Caller
+
+logger = Logger()
+
+# API Gateway cannot cache a REQUEST authorizer whose key may sit in one of three headers,
+# so a warm container remembers resolved keys briefly (keys are never re-bound, only revoked).
+CACHE_SECONDS = 60.0
+_resolved: dict[str, tuple[float, Caller]] = {}
+
+
+def presented_key(event: APIGatewayAuthorizerRequestEvent) -> str | None:
+    headers = event.headers  # case-insensitive
+    bearer = headers.get("authorization") or ""
+    if bearer[:7].lower() == "bearer " and bearer[7:].strip():
+        return bearer[7:].strip()
+    for header in ("x-auth-token", "x-api-key"):
+        value = (headers.get(header) or "").strip()
+        if value:
+            return value
+    return None
+
+
+def resolve(token: str) -> Caller | None:
+    digest = hash_token(token)
+    cached = _resolved.get(digest)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    caller = AccountService(AccountsRepository(settings().accounts_table)).resolve(token)
+    if caller is not None:
+        _resolved[digest] = (time.monotonic() + CACHE_SECONDS, caller)
+    return caller
+
+
+@logger.inject_lambda_context
+@event_source(data_class=APIGatewayAuthorizerRequestEvent)
+def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict:
+    token = presented_key(event)
+    caller = resolve(token) if token else None
+    if caller is None:
+        logger.info("rejected request", reason="missing key" if token is None else "unknown key")
+        raise Exception("Unauthorized")  # API Gateway's way to answer 401
+    arn = event.parsed_arn
+    response = APIGatewayAuthorizerResponse(
+        principal_id=caller.user_id or caller.account_id,
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context=caller.to_context(),
+    )
+    response.allow_all_routes()
+    return response.asdict()

@@ -1,0 +1,1 @@
+"""Accounts (the reseller tree), users and API keys."""

@@ -1,0 +1,1 @@
+"""KAZOO alerts: notices addressed to admins, users or resellers of accounts."""

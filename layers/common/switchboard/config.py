@@ -1,0 +1,23 @@
+"""Runtime configuration, read once from the function's environment (set by template.yaml)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    accounts_table: str = Field(default="", alias="ACCOUNTS_TABLE")
+    alerts_table: str = Field(default="", alias="ALERTS_TABLE")
+    alerts_enabled: bool = Field(default=True, alias="ALERTS_ENABLED")
+    stage: str = Field(default="dev", alias="STAGE")
+
+
+@cache
+def settings() -> Settings:
+    """The settings of this process; tests that change the environment call `settings.cache_clear()`."""
+    return Settings.model_validate({key: value for key, value in os.environ.items() if key.isupper()})

@@ -1,0 +1,67 @@
+"""Request plumbing every dialect shares: the caller, the body, query parameters."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from switchboard.errors import InvalidInput, PayloadTooLarge
+from switchboard.tenancy import Caller
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def caller(app: APIGatewayRestResolver) -> Caller:
+    """The identity the authorizer resolved; API Gateway never calls a function without it."""
+    return Caller.from_context(app.current_event.request_context.authorizer.get_context())
+
+
+def presented_token(app: APIGatewayRestResolver) -> str | None:
+    headers = app.current_event.headers
+    bearer = headers.get("authorization") or ""
+    if bearer[:7].lower() == "bearer ":
+        return bearer[7:].strip()
+    return headers.get("x-auth-token") or headers.get("x-api-key")
+
+
+def raw_body(app: APIGatewayRestResolver) -> bytes:
+    event = app.current_event
+    body = event.body or ""
+    data = base64.b64decode(body) if event.is_base64_encoded else body.encode("utf-8")
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(MAX_BODY_BYTES)
+    return data
+
+
+def json_body(app: APIGatewayRestResolver) -> Any:
+    """The decoded JSON body; None when the body is empty."""
+    data = raw_body(app)
+    if not data.strip():
+        return None
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput.single(("json",), "invalid", f"request body is not valid JSON: {exc}",
+                                  target="body") from None
+
+
+def query(app: APIGatewayRestResolver, name: str) -> str | None:
+    return app.current_event.get_query_string_value(name)
+
+
+def int_query(app: APIGatewayRestResolver, name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = query(app, name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput.single(name, "type", "Value did not match type(s): integer", raw, "integer") from None
+    if not minimum <= value <= maximum:
+        code = "minimum" if value < minimum else "maximum"
+        limit = minimum if value < minimum else maximum
+        raise InvalidInput.single(name, code, f"Value must be between {minimum} and {maximum}", value, limit)
+    return value

@@ -1,0 +1,1 @@
+"""DynamoDB helpers shared by the repositories: opaque cursors, typed transactions."""

@@ -1,0 +1,85 @@
+"""Operator commands of the `switchboard` CLI: accounts and tokens.
+
+They talk to DynamoDB through the usual AWS environment: AWS_ENDPOINT_URL for the local
+runtime, real credentials for a deployed stack. Table names come from the stack's outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from switchboard.accounts.repository import AccountsRepository
+from switchboard.accounts.service import AccountService
+from switchboard.errors import DomainError
+
+
+def register(subparsers: Any) -> None:
+    accounts = subparsers.add_parser("accounts", help="manage accounts")
+    accounts_sub = accounts.add_subparsers(dest="accounts_command", required=True)
+    create = accounts_sub.add_parser("create", help="create an account, its first admin user and a token")
+    create.add_argument("--name", required=True)
+    create.add_argument("--parent", metavar="ACCOUNT_ID", help="parent (reseller) account")
+    create.add_argument("--reseller", action="store_true", help="the account resells to sub-accounts")
+    create.add_argument("--operator", action="store_true", help="the token may act on every account")
+    _stack_option(create)
+    create.set_defaults(func=_accounts_create)
+
+    tokens = subparsers.add_parser("tokens", help="manage API tokens")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
+    issue = tokens_sub.add_parser("create", help="issue a token (for a new user unless --user is given)")
+    issue.add_argument("--account", required=True, metavar="ACCOUNT_ID")
+    who = issue.add_mutually_exclusive_group()
+    who.add_argument("--user", metavar="USER_ID", help="an existing user of the account")
+    who.add_argument("--admin", action="store_true", help="the new user is an account admin")
+    issue.add_argument("--operator", action="store_true", help="the token may act on every account")
+    _stack_option(issue)
+    issue.set_defaults(func=_tokens_create)
+
+
+def _stack_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack-name", help="CloudFormation stack whose tables to use "
+                        "(default: the local runtime's when AWS_ENDPOINT_URL is set, else samconfig's)")
+
+
+def accounts_table(stack_name: str | None) -> str:
+    from switchboard_local.stack import default_stack_name, stack_outputs
+
+    outputs = stack_outputs(stack_name or default_stack_name())
+    return outputs["AccountsTableName"]
+
+
+def _service(args: argparse.Namespace) -> AccountService:
+    return AccountService(AccountsRepository(accounts_table(args.stack_name)))
+
+
+def _print(result: Any) -> int:
+    print(json.dumps(result.model_dump()))
+    return 0
+
+
+def _fail(exc: DomainError) -> int:
+    print(json.dumps({"error": str(exc)}), file=sys.stderr)
+    return 1
+
+
+def _accounts_create(args: argparse.Namespace) -> int:
+    try:
+        return _print(_service(args).create_account(args.name, args.parent, args.reseller, args.operator))
+    except DomainError as exc:
+        return _fail(exc)
+
+
+def _tokens_create(args: argparse.Namespace) -> int:
+    try:
+        return _print(_service(args).issue_token(args.account, args.user, args.admin, args.operator))
+    except DomainError as exc:
+        return _fail(exc)
+
+
+def create_demo_account(accounts_table_name: str) -> dict[str, Any]:
+    """The operator account `switchboard local` creates on start."""
+    service = AccountService(AccountsRepository(accounts_table_name))
+    return service.create_account("Demo Operator", is_reseller=True, operator=True).model_dump()

@@ -1,0 +1,61 @@
+"""Every function runs with every sample event in events/ (what `switchboard invoke` takes)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from switchboard.accounts.keys import hash_token
+from switchboard.accounts.models import Account, ApiKey, User
+from switchboard.accounts.repository import AccountsRepository
+from switchboard.alerts.models import Alert, Originator, Recipient, Slot
+from switchboard.alerts.repository import AlertsRepository
+
+from tests.support import EVENTS, LambdaContext, load_function, sample_event, template
+
+# The sample events name these ids; the test gives them life in moto first.
+ACCOUNT = "4b8c6fec4b2597882c0390202d195419"
+USER = "8ac3ae3b3e7e2f5c1b2a4d6e9f0a1b2c"
+ALERT = "2b3f6a9d4e5c4f1a8b7c6d5e4f3a2b1c"
+TOKEN = "sbk_SampleTokenForEventsOnly_0123456789abcdefABCDEF"
+
+# function folder -> sample events it takes, and the status each must answer
+SAMPLES = {
+    "authorizer": {"authorizer_request.json": None},
+    "alerts": {"alerts_list.json": 200, "alerts_create.json": 201, "alerts_get.json": 200,
+               "alerts_delete.json": 200},
+}
+
+
+@pytest.fixture
+def seeded(aws):
+    accounts = AccountsRepository(aws["ACCOUNTS_TABLE"])
+    accounts.put_account(Account(id=ACCOUNT, name="Sample", created_ms=1))
+    accounts.put_user(User(id=USER, account_id=ACCOUNT, priv_level="admin", created_ms=1))
+    accounts.put_api_key(ApiKey(key_hash=hash_token(TOKEN), account_id=ACCOUNT, user_id=USER,
+                                priv_level="admin", created_ms=1))
+    recipient = Recipient(type="admins", value=ACCOUNT)
+    AlertsRepository(aws["ALERTS_TABLE"]).create(Alert(
+        id=ALERT, account_id=ACCOUNT, title="Sample", message="A sample alert",
+        originators=[Originator(type="account", value=ACCOUNT)], to=[recipient],
+        slots=[Slot(account_id=ACCOUNT, audience="admins", key=("admins", ACCOUNT))],
+        clearable=True, created_ms=1_700_000_000_000, revision="1-sample"))
+
+
+def test_every_function_has_samples_and_every_sample_is_used():
+    functions = {props["Properties"]["CodeUri"].strip("/").split("/")[-1]
+                 for props in template()["Resources"].values() if props["Type"] == "AWS::Serverless::Function"}
+    assert functions == set(SAMPLES)
+    assert {path.name for path in EVENTS.glob("*.json")} == {name for events in SAMPLES.values() for name in events}
+
+
+@pytest.mark.parametrize("function, event_name, status",
+                         [(fn, ev, st) for fn, events in SAMPLES.items() for ev, st in events.items()])
+def test_sample_event(seeded, function, event_name, status):
+    response = load_function(function).lambda_handler(sample_event(event_name), LambdaContext())
+    if status is None:  # the authorizer answers a policy
+        assert response["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        assert response["context"]["account_id"] == ACCOUNT
+    else:
+        assert response["statusCode"] == status, response["body"]
+        assert json.loads(response["body"])["status"] == "success"

@@ -1,0 +1,123 @@
+"""Helpers for handler tests: tables from template.yaml, function modules, API Gateway events."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+
+# Environment variable each function reads -> logical id of the table it names.
+TABLE_VARIABLES = {"ACCOUNTS_TABLE": "AccountsTable", "ALERTS_TABLE": "AlertsTable"}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short tags (!Ref, !Sub…) as their long form."""
+
+
+def _long_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _long_form)
+
+
+def template() -> dict[str, Any]:
+    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
+
+
+def create_template_tables() -> dict[str, str]:
+    """Create every DynamoDB table of the template (keys, GSIs) in the active moto mock."""
+    client = boto3.client("dynamodb")
+    resources = template()["Resources"]
+    names = {}
+    for logical_id, resource in resources.items():
+        if resource["Type"] != "AWS::DynamoDB::Table":
+            continue
+        props = resource["Properties"]
+        spec: dict[str, Any] = {
+            "TableName": f"test-{logical_id}",
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "KeySchema": props["KeySchema"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            spec["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        client.create_table(**spec)
+        names[logical_id] = spec["TableName"]
+    return {variable: names[logical] for variable, logical in TABLE_VARIABLES.items() if logical in names}
+
+
+def load_function(name: str) -> ModuleType:
+    """Import functions/<name>/app.py fresh, under a name of its own (every function has an app.py)."""
+    module_name = f"switchboard_function_{name}"
+    sys.modules.pop(module_name, None)
+    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def sample_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+class LambdaContext:
+    function_name = "test-function"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 29_000
+
+
+def rest_event(method: str, path: str, caller_context: dict[str, str] | None, body: Any = None,
+               query: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+               raw_body: str | None = None) -> dict[str, Any]:
+    """An API Gateway REST proxy event for `path`, shaped like the sample events."""
+    event = copy.deepcopy(sample_event("alerts_get.json"))
+    event["httpMethod"] = method
+    event["path"] = path
+    event["requestContext"]["httpMethod"] = method
+    event["requestContext"]["path"] = f"/dev{path}"
+    if caller_context is not None:
+        event["requestContext"]["authorizer"] = {**caller_context, "principalId": caller_context["account_id"]}
+    event["queryStringParameters"] = query or None
+    event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} if query else None
+    merged = {**event["headers"], **(headers or {})}
+    event["headers"] = merged
+    event["multiValueHeaders"] = {k: [v] for k, v in merged.items()}
+    if raw_body is not None:
+        event["body"] = raw_body
+    else:
+        event["body"] = None if body is None else json.dumps(body)
+    return event
+
+
+def call(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """Invoke a function's handler; returns (status, json body, headers)."""
+    response = module.lambda_handler(event, LambdaContext())
+    headers = dict(response.get("headers") or {})
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        headers.setdefault(key, values[-1])
+    return response["statusCode"], json.loads(response["body"]) if response.get("body") else {}, headers
