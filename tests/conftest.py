@@ -16,6 +16,7 @@ os.environ.update({
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_NAMESPACE": "SwitchboardTests",
     "POWERTOOLS_SERVICE_NAME": "switchboard-tests",
+    "PYDANTIC_DISABLE_PLUGINS": "1",
 })
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)

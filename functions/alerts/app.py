@@ -2,55 +2,53 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.alerts.models import AlertInput
-from switchboard.alerts.service import alert_service
+
 from switchboard.dialects import crossbar
 from switchboard.dialects.http import caller
+from switchboard.lazy import lazy_import
+
+# The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+models = lazy_import("switchboard.alerts.models")
+service = lazy_import("switchboard.alerts.service")
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 crossbar.install(app)
 
 
 @app.get("/v2/accounts/<account_id>/alerts")
-@tracer.capture_method
 def list_alerts(account_id: str) -> Response:
-    page = alert_service().list_for(caller(app), account_id, crossbar.page_request(app))
+    page = service.alert_service().list_for(caller(app), account_id, crossbar.page_request(app))
     return crossbar.page(app, page)
 
 
 @app.put("/v2/accounts/<account_id>/alerts")
-@tracer.capture_method
 def create_alert(account_id: str) -> Response:
-    data = crossbar.request_data(app, AlertInput)
-    alert = alert_service().create(caller(app), account_id, data)
+    data = crossbar.request_data(app, models.AlertInput)
+    alert = service.alert_service().create(caller(app), account_id, data)
     metrics.add_metric(name="AlertsCreated", unit="Count", value=1)
     return crossbar.created(app, alert.document(), location=f"/v2/accounts/{account_id}/alerts/{alert.id}",
                             revision=alert.revision)
 
 
 @app.get("/v2/accounts/<account_id>/alerts/<alert_id>")
-@tracer.capture_method
 def get_alert(account_id: str, alert_id: str) -> Response:
-    alert = alert_service().get(caller(app), account_id, alert_id)
+    alert = service.alert_service().get(caller(app), account_id, alert_id)
     return crossbar.ok(app, alert.document(), revision=alert.revision)
 
 
 @app.delete("/v2/accounts/<account_id>/alerts/<alert_id>")
-@tracer.capture_method
 def delete_alert(account_id: str, alert_id: str) -> Response:
-    alert = alert_service().clear(caller(app), account_id, alert_id)
+    alert = service.alert_service().clear(caller(app), account_id, alert_id)
     return crossbar.ok(app, {**alert.document(), "_read_only": {"deleted": True}}, revision=alert.revision)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

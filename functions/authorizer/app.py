@@ -18,17 +18,18 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.accounts.keys import hash_token
-from switchboard.accounts.repository import AccountsRepository
-from switchboard.accounts.service import AccountService
-from switchboard.config import settings
-from switchboard.tenancy import Caller
+from switchboard.lazy import lazy_import
+
+# Key look-ups (pydantic, boto3) load on the first miss of the cache below.
+accounts = lazy_import("switchboard.accounts.service")
+config = lazy_import("switchboard.config")
 
 logger = Logger()
 
 # API Gateway cannot cache a REQUEST authorizer whose key may sit in one of three headers,
 # so a warm container remembers resolved keys briefly (keys are never re-bound, only revoked).
 CACHE_SECONDS = 60.0
-_resolved: dict[str, tuple[float, Caller]] = {}
+_resolved: dict[str, tuple[float, dict[str, str]]] = {}
 
 
 def presented_key(event: APIGatewayAuthorizerRequestEvent) -> str | None:
@@ -43,33 +44,36 @@ def presented_key(event: APIGatewayAuthorizerRequestEvent) -> str | None:
     return None
 
 
-def resolve(token: str) -> Caller | None:
+def resolve(token: str) -> dict[str, str] | None:
+    """The authorizer context for a key, or None for an unknown key."""
     digest = hash_token(token)
     cached = _resolved.get(digest)
     if cached and cached[0] > time.monotonic():
         return cached[1]
-    caller = AccountService(AccountsRepository(settings().accounts_table)).resolve(token)
-    if caller is not None:
-        _resolved[digest] = (time.monotonic() + CACHE_SECONDS, caller)
-    return caller
+    caller = accounts.account_service(config.settings().accounts_table).resolve(token)
+    if caller is None:
+        return None
+    context = caller.to_context()
+    _resolved[digest] = (time.monotonic() + CACHE_SECONDS, context)
+    return context
 
 
 @logger.inject_lambda_context
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict:
     token = presented_key(event)
-    caller = resolve(token) if token else None
-    if caller is None:
+    context = resolve(token) if token else None
+    if context is None:
         logger.info("rejected request", reason="missing key" if token is None else "unknown key")
         raise Exception("Unauthorized")  # API Gateway's way to answer 401
     arn = event.parsed_arn
     response = APIGatewayAuthorizerResponse(
-        principal_id=caller.user_id or caller.account_id,
+        principal_id=context["user_id"] or context["account_id"],
         region=arn.region,
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context=caller.to_context(),
+        context=context,
     )
     response.allow_all_routes()
     return response.asdict()

@@ -16,6 +16,15 @@ OPERATOR_SCOPE = "operator"
 PrivLevel = Literal["admin", "user"]
 
 
+class AccountScope(BaseModel):
+    """The part of an account tenancy checks need: its id and its ancestry."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    ancestry: tuple[str, ...] = ()
+
+
 class Caller(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -46,6 +55,9 @@ class Caller(BaseModel):
         if account_id == self.account_id:
             return self.is_admin or self.is_operator
         return self.can_act_on(account_id, account_ancestry)
+
+    def own_account(self) -> AccountScope:
+        return AccountScope(id=self.account_id, ancestry=self.ancestry)
 
     def to_context(self) -> dict[str, str]:
         """The authorizer context API Gateway forwards (string values only)."""

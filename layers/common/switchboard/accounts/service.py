@@ -73,3 +73,7 @@ class AccountService:
             return None
         return Caller(account_id=key.account_id, user_id=key.user_id, priv_level=key.priv_level,
                       scopes=key.scopes, ancestry=key.ancestry)
+
+
+def account_service(table_name: str) -> AccountService:
+    return AccountService(AccountsRepository(table_name))

@@ -13,7 +13,7 @@ from switchboard.alerts.visibility import is_visible, visibility_keys
 from switchboard.config import settings
 from switchboard.errors import FeatureDisabled, FieldError, Forbidden, InvalidInput, NotFound
 from switchboard.store.pages import Page, PageRequest
-from switchboard.tenancy import Caller
+from switchboard.tenancy import AccountScope, Caller
 
 
 class AlertService:
@@ -76,14 +76,16 @@ class AlertService:
         return retired
 
     # ------------------------------------------------------------ internals
-    def _account_for(self, caller: Caller, account_id: str) -> Account:
+    def _account_for(self, caller: Caller, account_id: str) -> Account | AccountScope:
         """The path account, or 404 as if it did not exist when the caller may not act on it."""
+        if account_id == caller.account_id:
+            return caller.own_account()  # the key's account exists and its ancestry came with the key
         account = self._accounts.get_account(account_id) if ids.is_hex_id(account_id) else None
         if account is None or not caller.can_act_on(account.id, account.ancestry):
             raise NotFound(account_id, "account")
         return account
 
-    def _store(self, account: Account, data: AlertInput, clearable: bool) -> Alert:
+    def _store(self, account: Account | AccountScope, data: AlertInput, clearable: bool) -> Alert:
         created = clock.now_ms()
         alert = Alert(
             id=ids.new_hex_id(),
@@ -104,7 +106,7 @@ class AlertService:
         self._alerts.create(alert)
         return alert
 
-    def _slots(self, account: Account, recipients: list[Recipient]) -> list[Slot]:
+    def _slots(self, account: Account | AccountScope, recipients: list[Recipient]) -> list[Slot]:
         """Where each recipient's entry goes. Recipients must lie in the account's own tree
         (resellers: the account or one of its ancestors), so nobody can post into a stranger's list."""
         slots: list[Slot] = []
@@ -134,7 +136,7 @@ class AlertService:
         return slots
 
     @staticmethod
-    def _in_tree(root: Account, other: Account) -> bool:
+    def _in_tree(root: Account | AccountScope, other: Account) -> bool:
         return other.id == root.id or root.id in other.ancestry
 
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from pydantic import BaseModel, ValidationError
 
 from switchboard import clock, ids
 from switchboard.dialects import http
-from switchboard.dialects.validation import invalid_input
 from switchboard.errors import (
     Conflict,
     FeatureDisabled,
@@ -25,14 +23,23 @@ from switchboard.errors import (
     NotFound,
     PayloadTooLarge,
 )
-from switchboard.store.pages import Page, PageRequest
+from switchboard.lazy import lazy_import
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from switchboard.store.pages import Page, PageRequest
+
+# pydantic loads with the first request, not at cold start (see switchboard.lazy).
+validation = lazy_import("switchboard.dialects.validation")
+pages = lazy_import("switchboard.store.pages")
 
 VERSION = "switchboard-0.1.0"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
-Model = TypeVar("Model", bound=BaseModel)
+Model = TypeVar("Model", bound="BaseModel")
 logger = Logger(service="crossbar")
 
 
@@ -88,10 +95,7 @@ def request_data(app: APIGatewayRestResolver, model: type[Model]) -> Model:
         raise InvalidInput.single("data", "required", "Field is required but missing", "data")
     if not isinstance(body["data"], dict):
         raise InvalidInput.single("data", "type", "Value did not match type(s): object", None, "object")
-    try:
-        return model.model_validate(body["data"])
-    except ValidationError as exc:
-        raise invalid_input(exc) from None
+    return validation.parse(model, body["data"])
 
 
 def page_request(app: APIGatewayRestResolver) -> PageRequest:
@@ -100,7 +104,7 @@ def page_request(app: APIGatewayRestResolver) -> PageRequest:
         raise InvalidInput.single("paginate", "enum", "Value not found in enumerated list of values", paginate,
                                   ["true", "false"])
     size = http.int_query(app, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    return PageRequest(size=None if paginate == "false" else size, start_key=http.query(app, "start_key") or None)
+    return pages.PageRequest(size=None if paginate == "false" else size, start_key=http.query(app, "start_key") or None)
 
 
 # ---------------------------------------------------------------- errors

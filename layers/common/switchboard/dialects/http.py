@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from switchboard.errors import InvalidInput, PayloadTooLarge
-from switchboard.tenancy import Caller
+from switchboard.lazy import lazy_import
+
+if TYPE_CHECKING:
+    from switchboard.tenancy import Caller
+
+tenancy = lazy_import("switchboard.tenancy")
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
 def caller(app: APIGatewayRestResolver) -> Caller:
     """The identity the authorizer resolved; API Gateway never calls a function without it."""
-    return Caller.from_context(app.current_event.request_context.authorizer.get_context())
+    return tenancy.Caller.from_context(app.current_event.request_context.authorizer.get_context())
 
 
 def presented_token(app: APIGatewayRestResolver) -> str | None:

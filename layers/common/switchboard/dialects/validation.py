@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from switchboard.errors import FieldError, InvalidInput
 
@@ -51,7 +51,8 @@ def field_errors(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> li
         ctx = error.get("ctx") or {}
         value = error.get("input")
         if kind == "missing":
-            errors.append(FieldError(path, "required", "Field is required but missing", str(path[-1]) if path else None))
+            name = str(path[-1]) if path else None
+            errors.append(FieldError(path, "required", "Field is required but missing", name))
         elif kind in ("literal_error", "enum"):
             errors.append(FieldError(path, "enum", "Value not found in enumerated list of values", value,
                                      _enum_values(ctx)))
@@ -79,3 +80,14 @@ def _plain(value: Any) -> Any:
 
 def invalid_input(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> InvalidInput:
     return InvalidInput(field_errors(exc, prefix))
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def parse(model: type[Model], data: Any, prefix: tuple[str | int, ...] = ()) -> Model:
+    """`data` as `model`, or InvalidInput naming every bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_input(exc, prefix) from None
