@@ -700,7 +700,12 @@ class _BodyTooLarge(Exception):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "switchboard-local"
-    gateway: Gateway  # set on the subclass made by ApiServer
+    server: _HttpServer
+
+    @property
+    def gateway(self) -> Gateway:
+        assert self.server.gateway is not None, "ApiServer started without a gateway"
+        return self.server.gateway
 
     def _read_body(self) -> bytes | None:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -770,14 +775,30 @@ for _method in METHODS:
     setattr(_Handler, f"do_{_method}", _Handler._dispatch)
 
 
-class ApiServer:
-    """The HTTP front door: ThreadingHTTPServer on a loopback port."""
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    gateway: Gateway | None = None
 
-    def __init__(self, gateway: Gateway, port: int = 3000, host: str = "127.0.0.1") -> None:
-        handler = type("Handler", (_Handler,), {"gateway": gateway})
-        self.httpd = ThreadingHTTPServer((host, port), handler)  # binds now: the port is known
-        self.httpd.daemon_threads = True
+
+class ApiServer:
+    """The HTTP front door: ThreadingHTTPServer on a loopback port.
+
+    The socket is bound on construction, so the port (and the API's URL, which template
+    outputs and environment variables may need) is known before the gateway is built.
+    """
+
+    def __init__(self, port: int = 3000, host: str = "127.0.0.1", gateway: Gateway | None = None) -> None:
+        self.httpd = _HttpServer((host, port), _Handler)
+        self.httpd.gateway = gateway
         self._thread: threading.Thread | None = None
+
+    @property
+    def gateway(self) -> Gateway | None:
+        return self.httpd.gateway
+
+    @gateway.setter
+    def gateway(self, gateway: Gateway) -> None:
+        self.httpd.gateway = gateway
 
     @property
     def port(self) -> int:
@@ -785,7 +806,7 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.httpd.server_address[0]}:{self.port}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="api-server", daemon=True)

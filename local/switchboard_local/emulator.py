@@ -40,7 +40,7 @@ def aws_client(service: str, endpoint_url: str, **config: Any) -> Any:
         service,
         endpoint_url=endpoint_url,
         region_name=REGION,
-        config=Config(retries={"max_attempts": 2, "mode": "standard"}, **config),
+        config=Config(**{"retries": {"max_attempts": 2, "mode": "standard"}, **config}),
         **FAKE_CREDENTIALS,
     )
 
@@ -188,14 +188,10 @@ class Provisioner:
             args["Policy"] = json.dumps(props["KeyPolicy"])
         meta = kms.create_key(**args)["KeyMetadata"]
         # The alias lets other processes (`switchboard invoke`) find the random key id.
-        kms.create_alias(
-            AliasName=kms_alias_name(self.template.stack_name, logical_id), TargetKeyId=meta["KeyId"]
-        )
+        kms.create_alias(AliasName=kms_alias_name(self.template.stack_name, logical_id), TargetKeyId=meta["KeyId"])
         if props.get("EnableKeyRotation"):
             kms.enable_key_rotation(KeyId=meta["KeyId"])
-        self.physical[logical_id] = PhysicalResource(
-            meta["KeyId"], {"Arn": meta["Arn"], "KeyId": meta["KeyId"]}
-        )
+        self.physical[logical_id] = PhysicalResource(meta["KeyId"], {"Arn": meta["Arn"], "KeyId": meta["KeyId"]})
 
     def _kms_alias(self, logical_id: str, props: dict[str, Any]) -> None:
         self.client("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
@@ -211,12 +207,8 @@ class Provisioner:
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": versioning})
 
     def _topic(self, logical_id: str, props: dict[str, Any]) -> None:
-        attributes = {
-            k: _bool_text(props[k]) for k in ("FifoTopic", "ContentBasedDeduplication") if k in props
-        }
-        self.client("sns").create_topic(
-            Name=self.physical[logical_id].attributes["TopicName"], Attributes=attributes
-        )
+        attributes = {k: _bool_text(props[k]) for k in ("FifoTopic", "ContentBasedDeduplication") if k in props}
+        self.client("sns").create_topic(Name=self.physical[logical_id].attributes["TopicName"], Attributes=attributes)
 
     def _secret(self, logical_id: str, props: dict[str, Any]) -> None:
         name = self.physical[logical_id].ref.rsplit(":secret:", 1)[1]
@@ -240,9 +232,7 @@ class Provisioner:
         phys = self.physical[logical_id]
         attributes = {k: _bool_text(props[k]) for k in _QUEUE_ATTRIBUTES if k in props}
         tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
-        url = sqs.create_queue(QueueName=phys.attributes["QueueName"], Attributes=attributes, tags=tags)[
-            "QueueUrl"
-        ]
+        url = sqs.create_queue(QueueName=phys.attributes["QueueName"], Attributes=attributes, tags=tags)["QueueUrl"]
         phys.ref = phys.attributes["QueueUrl"] = url
 
     def _redrive_policies(self) -> None:
@@ -264,11 +254,7 @@ class Provisioner:
         ddb = self.client("dynamodb")
         name = self.physical[logical_id].ref
         resource_type = self.template.resource_type(logical_id)
-        args = (
-            _simple_table_args(props)
-            if resource_type == "AWS::Serverless::SimpleTable"
-            else _table_args(props)
-        )
+        args = _simple_table_args(props) if resource_type == "AWS::Serverless::SimpleTable" else _table_args(props)
         description = ddb.create_table(TableName=name, **args)["TableDescription"]
         ttl = props.get("TimeToLiveSpecification") or {}
         if ttl.get("Enabled") in (True, "true") and ttl.get("AttributeName"):
@@ -359,9 +345,7 @@ def _simple_table_args(props: Mapping[str, Any]) -> dict[str, Any]:
         "KeySchema": [{"AttributeName": key["Name"], "KeyType": "HASH"}],
     }
     if props.get("ProvisionedThroughput"):
-        args.update(
-            BillingMode="PROVISIONED", ProvisionedThroughput=_throughput(props["ProvisionedThroughput"])
-        )
+        args.update(BillingMode="PROVISIONED", ProvisionedThroughput=_throughput(props["ProvisionedThroughput"]))
     else:
         args["BillingMode"] = "PAY_PER_REQUEST"
     return args

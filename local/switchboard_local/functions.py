@@ -17,6 +17,7 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -334,6 +335,8 @@ class _InitError(Exception):
 
 def _worker_main(spec: FunctionSpec, conn: Connection, console_to_stderr: bool) -> None:
     """Entry point of a worker process: init once, then serve invocations until told to stop."""
+    # Ctrl-C reaches the whole process group: the runtime stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     prefix = f"[{spec.logical_id}] "
     sys.stdout = _PrefixedStream(sys.__stderr__ if console_to_stderr else sys.__stdout__, prefix)  # type: ignore[assignment]
     sys.stderr = _PrefixedStream(sys.__stderr__, prefix)  # type: ignore[assignment]

@@ -294,9 +294,7 @@ def physical_resources(template: Template, *, emulator_url: str | None = None) -
             fifo = str(bare.resolve(props.get("FifoQueue", False))).lower() == "true"
             name = prop("QueueName", default + (".fifo" if fifo else ""))
             url = f"{queue_base}/{ACCOUNT_ID}/{name}"
-            out[logical_id] = PhysicalResource(
-                url, {"Arn": arn("sqs", name), "QueueName": name, "QueueUrl": url}
-            )
+            out[logical_id] = PhysicalResource(url, {"Arn": arn("sqs", name), "QueueName": name, "QueueUrl": url})
         elif rtype == "AWS::S3::Bucket":
             name = prop("BucketName", _bucket_name(default))
             out[logical_id] = PhysicalResource(

@@ -34,12 +34,16 @@ def seeded(aws):
     accounts.put_user(User(id=USER, account_id=ACCOUNT, priv_level="admin", created_ms=1))
     accounts.put_api_key(ApiKey(key_hash=hash_token(TOKEN), account_id=ACCOUNT, user_id=USER,
                                 priv_level="admin", created_ms=1))
-    recipient = Recipient(type="admins", value=ACCOUNT)
-    AlertsRepository(aws["ALERTS_TABLE"]).create(Alert(
+    AlertsRepository(aws["ALERTS_TABLE"]).create(sample_alert())
+
+
+def sample_alert() -> Alert:
+    """The alert the sample events name."""
+    return Alert(
         id=ALERT, account_id=ACCOUNT, title="Sample", message="A sample alert",
-        originators=[Originator(type="account", value=ACCOUNT)], to=[recipient],
+        originators=[Originator(type="account", value=ACCOUNT)], to=[Recipient(type="admins", value=ACCOUNT)],
         slots=[Slot(account_id=ACCOUNT, audience="admins", key=("admins", ACCOUNT))],
-        clearable=True, created_ms=1_700_000_000_000, revision="1-sample"))
+        clearable=True, created_ms=1_700_000_000_000, revision="1-sample")
 
 
 def test_every_function_has_samples_and_every_sample_is_used():

@@ -1,0 +1,305 @@
+"""`switchboard local`: the whole template on one machine, no Docker, no AWS account."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .apigateway import ApiServer, Gateway, build_routes
+from .emulator import Emulator, Provisioner, register_stack
+from .functions import DEFAULT_CONCURRENCY, FunctionRunner, function_specs
+from .pollers import Pollers, sqs_event_sources
+from .scheduler import Clock, Scheduler, schedule_specs, utc_now
+from .template import (
+    API_TYPES,
+    DEFAULT_STACK_NAME,
+    IMPLICIT_API_ID,
+    REGION,
+    URL_SUFFIX,
+    PhysicalResource,
+    Resolver,
+    Template,
+)
+
+# Parameters whose local default differs from the template's (webhooks to localhost).
+LOCAL_PARAMETER_DEFAULTS = {"AllowPrivateTargets": "true"}
+
+
+def emulator_environment(endpoint_url: str) -> dict[str, str]:
+    """The variables that point boto3, the AWS CLI and `switchboard` at the emulator."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+
+
+@contextlib.contextmanager
+def _patched_environ(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in (*values, "AWS_PROFILE", "AWS_SESSION_TOKEN")}
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _reset_domain_clients() -> None:
+    # The domain layer caches its boto3 session per process; the demo account must be
+    # written through a session made while the emulator's environment is in place.
+    with contextlib.suppress(ImportError):
+        from switchboard import aws
+
+        aws.reset()
+
+
+class LocalRuntime:
+    """Emulator + provisioned resources + API server + SQS pollers + scheduler + workers.
+
+    Use as a context manager, or call start() and stop(). Ports may be 0 (any free port);
+    `api_url` and `emulator_url` give the real ones once started.
+    """
+
+    def __init__(
+        self,
+        template_path: str | Path = "template.yaml",
+        port: int = 3000,
+        emulator_port: int = 4566,
+        stack_name: str = DEFAULT_STACK_NAME,
+        parameter_overrides: Mapping[str, str] | None = None,
+        *,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        schedule_tick: float = 1.0,
+        schedule_clock: Clock = utc_now,
+        demo_account: bool = True,
+        echo: Callable[[str], None] = print,
+    ) -> None:
+        self.template_path = Path(template_path)
+        self.port = port
+        self.emulator_port = emulator_port
+        self.stack_name = stack_name
+        self.parameter_overrides = dict(parameter_overrides or {})
+        self.max_concurrency = max_concurrency
+        self.schedule_tick = schedule_tick
+        self.schedule_clock = schedule_clock
+        self.want_demo_account = demo_account
+        self.echo = echo
+
+        self.template: Template | None = None
+        self.emulator: Emulator | None = None
+        self.physical: dict[str, PhysicalResource] = {}
+        self.outputs: dict[str, str] = {}
+        self.runner: FunctionRunner | None = None
+        self.api: ApiServer | None = None
+        self.pollers: Pollers | None = None
+        self.scheduler: Scheduler | None = None
+        self.demo: dict[str, Any] | None = None
+
+    # -- lifecycle
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalRuntime:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        template = self.template = self._load_template()
+        self.emulator = Emulator(self.emulator_port)
+        self.emulator.start()
+        self.physical = Provisioner(template, self.emulator.url).provision()
+        self.api = ApiServer(self.port)  # bound now: ApiUrl and the like need its port
+        resolver = Resolver(template, self.physical)
+        localize = self._api_url_localizer(resolver)
+
+        specs = function_specs(
+            template, self.physical, endpoint_url=self.emulator.url, max_concurrency=self.max_concurrency
+        )
+        specs = {
+            logical_id: replace(spec, environment={k: localize(v) for k, v in spec.environment.items()})
+            for logical_id, spec in specs.items()
+        }
+        self.runner = FunctionRunner(specs)
+        self.api.gateway = Gateway(build_routes(template, resolver), self.runner, echo=self.echo)
+        self.outputs = self._outputs(resolver, localize)
+        register_stack(
+            self.emulator.url,
+            self.stack_name,
+            {k: {"Value": v, "Description": self._output_description(k)} for k, v in self.outputs.items()},
+        )
+        self.pollers = Pollers(sqs_event_sources(template, resolver), self.runner, self.emulator.url, echo=self.echo)
+        self.scheduler = Scheduler(
+            schedule_specs(template, resolver),
+            self.runner,
+            tick=self.schedule_tick,
+            clock=self.schedule_clock,
+            echo=self.echo,
+        )
+        self.api.start()
+        self.pollers.start()
+        self.scheduler.start()
+        if self.want_demo_account:
+            self.demo = self._create_demo_account()
+
+    def stop(self) -> None:
+        """Stop everything that was started, in reverse order; safe to call twice."""
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
+        if self.pollers is not None:
+            self.pollers.stop()
+            self.pollers = None
+        if self.runner is not None:
+            self.runner.close()
+            self.runner = None
+        if self.emulator is not None:
+            self.emulator.stop()
+            self.emulator = None
+
+    # -- pieces
+
+    def _load_template(self) -> Template:
+        declared = Template.load(self.template_path).declared_parameters
+        overrides = {k: v for k, v in LOCAL_PARAMETER_DEFAULTS.items() if k in declared}
+        overrides.update(self.parameter_overrides)
+        return Template.load(self.template_path, stack_name=self.stack_name, parameter_overrides=overrides)
+
+    def _api_url_localizer(self, resolver: Resolver) -> Callable[[str], str]:
+        """Rewrites execute-api URLs of the template's APIs to the local server's URL.
+
+        Locally the API answers both with and without the stage prefix, so the stage part
+        of such a URL is dropped along with the host.
+        """
+        assert self.template is not None and self.api is not None
+        stages = {
+            logical_id: str(resolver.resolve(res["Properties"].get("StageName", "Prod")))
+            for logical_id, res in self.template.of_type(*API_TYPES).items()
+        }
+        if IMPLICIT_API_ID in self.physical:
+            stages[IMPLICIT_API_ID] = "Prod"
+        if not stages:
+            return lambda value: value
+        host = rf"\.execute-api\.{REGION}\.{re.escape(URL_SUFFIX)}"
+        alternatives = "|".join(
+            rf"{re.escape(self.physical[api].ref)}{host}(?:/{re.escape(stage)}(?![\w-]))?"
+            for api, stage in stages.items()
+        )
+        pattern = re.compile(rf"https://(?:{alternatives})")
+        local = self.api.url
+        return lambda value: pattern.sub(local, value) if isinstance(value, str) else value
+
+    def _outputs(self, resolver: Resolver, localize: Callable[[str], str]) -> dict[str, str]:
+        assert self.template is not None
+        outputs = {}
+        for key, output in (self.template.data.get("Outputs") or {}).items():
+            if not self.template.is_active(output):
+                continue
+            value = resolver.resolve(output.get("Value"))
+            outputs[key] = localize(",".join(map(str, value)) if isinstance(value, list) else str(value))
+        return outputs
+
+    def _output_description(self, key: str) -> str | None:
+        assert self.template is not None
+        return ((self.template.data.get("Outputs") or {}).get(key) or {}).get("Description")
+
+    def _create_demo_account(self) -> dict[str, Any] | None:
+        assert self.template is not None and self.emulator is not None
+        if "AccountsTable" not in self.template.active_resources():
+            return None
+        try:
+            from . import admin
+        except ImportError as exc:
+            self.echo(f"[local] no demo account: switchboard_local.admin is not importable ({exc})")
+            return None
+        create = getattr(admin, "create_demo_account", None)
+        if create is None:
+            return None
+        with _patched_environ(emulator_environment(self.emulator.url)):
+            _reset_domain_clients()
+            try:
+                return dict(create(self.physical["AccountsTable"].ref))
+            except Exception as exc:
+                self.echo(f"[local] could not create the demo account: {exc}")
+                return None
+            finally:
+                _reset_domain_clients()
+
+    # -- conveniences
+
+    @property
+    def api_url(self) -> str:
+        assert self.api is not None, "not started"
+        return self.api.url
+
+    @property
+    def emulator_url(self) -> str:
+        assert self.emulator is not None, "not started"
+        return self.emulator.url
+
+    def environment(self) -> dict[str, str]:
+        """Variables for clients (boto3, AWS CLI, `switchboard accounts ...`) of this runtime."""
+        return emulator_environment(self.emulator_url)
+
+    def invoke(self, function: str, event: Any) -> Any:
+        assert self.runner is not None, "not started"
+        return self.runner.invoke(function, event)
+
+    def worker_pids(self) -> list[int]:
+        return self.runner.pids() if self.runner else []
+
+    def banner(self) -> str:
+        assert self.template is not None and self.runner is not None and self.api is not None
+        gateway = self.api.gateway
+        routes = gateway.routes if gateway else []
+        stages = sorted({r.api.stage for r in routes})
+        polled = len(self.pollers.pollers) if self.pollers else 0
+        scheduled = len(self.scheduler.specs) if self.scheduler else 0
+        env = " ".join(f"{k}={v}" for k, v in self.environment().items())
+        lines = [
+            f"Switchboard local runtime: stack {self.stack_name}, {len(self.runner.specs)} functions, "
+            f"{len(routes)} routes, {polled} queue pollers, {scheduled} schedules "
+            f"(started {datetime.now():%H:%M:%S})",
+            f"  API       {self.api_url}" + (f"  (also under /{', /'.join(stages)})" if stages else ""),
+            f"  Emulator  {self.emulator_url}",
+        ]
+        if self.demo:
+            account, token = self.demo.get("account_id"), self.demo.get("token")
+            lines += [
+                f"  Demo operator account  {account}",
+                f"  Demo token             {token}",
+                "",
+                "Try it:",
+                f'  curl -H "X-Auth-Token: {token}" {self.api_url}/v2/accounts/{account}/alerts',
+            ]
+        lines += [
+            "",
+            "Point the CLI (switchboard, aws) at it:",
+            f"  export {env}",
+            "",
+            "Ctrl-C stops it.",
+        ]
+        return "\n".join(lines)
