@@ -809,7 +809,7 @@ class ApiServer:
         return f"http://{self.httpd.server_address[0]}:{self.port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="api-server", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.1,), name="api-server", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -135,7 +135,7 @@ def run_local(args: argparse.Namespace) -> int:
         return 1
     try:
         print(runtime.banner(), flush=True)
-        while not stop.wait(0.5):
+        while not stop.wait(0.2):
             pass
         print("\nStopping...", flush=True)
     finally:

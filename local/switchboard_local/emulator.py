@@ -6,8 +6,9 @@ import contextlib
 import json
 import logging
 import secrets
+import socket
+import threading
 import urllib.request
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,10 +30,6 @@ log = logging.getLogger(__name__)
 
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
-# The stack placeholder resource: moto stores the stack (and its outputs) without
-# implementing this type, and says so in a warning that is noise here.
-warnings.filterwarnings("ignore", message=r"Tried to parse AWS::CloudFormation::WaitConditionHandle")
-
 
 def aws_client(service: str, endpoint_url: str, **config: Any) -> Any:
     """A boto3 client for the emulator: fake credentials, fixed region, never real AWS."""
@@ -50,7 +47,15 @@ class EmulatorError(RuntimeError):
 
 
 class Emulator:
-    """moto's server on a loopback port, in a thread of this process."""
+    """moto's server on a loopback port, in a thread of this process.
+
+    moto keeps its state in process-global backends: every emulator of a process shares
+    it. The first one to start and the last one to stop reset it, so a run starts empty
+    without wiping a sibling that is still running (tests may start a second runtime).
+    """
+
+    _running = 0
+    _running_lock = threading.Lock()
 
     def __init__(self, port: int = 4566, host: str = "127.0.0.1") -> None:
         self.host = host
@@ -67,6 +72,7 @@ class Emulator:
     def start(self) -> None:
         # werkzeug logs every request at INFO; the runtime has its own, shorter console.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        _check_port_free(self.host, self.requested_port)
         server = _new_moto_server(self.host, self.requested_port)
         server.start()
         if server.error is not None:
@@ -75,8 +81,10 @@ class Emulator:
             ) from server.error
         self._server = server
         self.port = server.get_host_and_port()[1]
-        # moto's backends are process-global: start every run from an empty account.
-        self.reset()
+        with Emulator._running_lock:
+            if Emulator._running == 0:
+                self.reset()
+            Emulator._running += 1
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
@@ -85,13 +93,30 @@ class Emulator:
 
     def stop(self) -> None:
         if self._server is not None:
-            with contextlib.suppress(OSError):  # already down: nothing to reset
-                self.reset()
+            with Emulator._running_lock:
+                Emulator._running -= 1
+                if Emulator._running == 0:
+                    with contextlib.suppress(OSError):  # already down: nothing to reset
+                        self.reset()
             self._server.stop()
             self._server = None
 
     def client(self, service: str, **config: Any) -> Any:
         return aws_client(service, self.url, **config)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    # werkzeug reports a busy port by printing and exiting; say it plainly instead.
+    if port == 0:
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise EmulatorError(
+                f"cannot start the AWS emulator on {host}:{port}: {exc.strerror or exc} "
+                "(another emulator or LocalStack running? use --emulator-port)"
+            ) from exc
 
 
 def _new_moto_server(host: str, port: int) -> Any:
@@ -379,20 +404,20 @@ def lookup_kms_keys(template: Template, physical: dict[str, PhysicalResource], e
 
 # --------------------------------------------------------------------------- stack outputs
 
-_STACK_PLACEHOLDER = {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}}
-
 
 def register_stack(endpoint_url: str, stack_name: str, outputs: Mapping[str, Mapping[str, Any]]) -> None:
     """Make `describe_stacks(StackName=...)` answer the resolved outputs, as after `sam deploy`.
 
-    moto's CloudFormation keeps a stack built from a one-resource template whose outputs
-    are literal strings; nothing else is created by it.
+    moto's CloudFormation keeps a stack whose outputs are literal strings. CloudFormation
+    wants at least one resource: the template has one, behind a condition that is never
+    true, so nothing is created.
     """
     cfn = aws_client("cloudformation", endpoint_url)
     body = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"{stack_name} (switchboard local runtime)",
-        "Resources": _STACK_PLACEHOLDER,
+        "Conditions": {"Never": {"Fn::Equals": ["local", "aws"]}},
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue", "Condition": "Never"}},
         "Outputs": {
             key: {k: v for k, v in (("Value", str(o["Value"])), ("Description", o.get("Description"))) if v}
             for key, o in outputs.items()

@@ -1,32 +1,29 @@
 """Run Lambda handlers in worker processes, like Lambda execution environments.
 
-Each function gets a small pool of warm worker processes (multiprocessing "spawn": a fresh
-interpreter, so nothing leaks between functions). A worker sets the function's environment,
-puts its code and layers on sys.path, imports the handler once (the init phase) and then
-serves invocations one at a time. A worker that times out is killed, one that dies is
-replaced, both reported with Lambda's error types.
+Each function gets a small pool of warm worker processes, each a fresh interpreter started
+with the function's environment (so nothing leaks between functions or from the developer's
+shell). A worker puts the function's code and layers on sys.path, imports the handler once
+(the init phase) and then serves invocations one at a time (see worker.py). A worker that
+times out is killed, one that dies is replaced, both reported with Lambda's error types.
 """
 
 from __future__ import annotations
 
 import contextlib
-import decimal
-import importlib
-import io
 import json
 import logging
-import multiprocessing
 import os
-import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any
 
 from .template import (
     FUNCTION_TYPES,
@@ -224,182 +221,36 @@ def _layer_dirs(template: Template, function_id: str, layers: list[Any]) -> list
     return dirs
 
 
-# --------------------------------------------------------------------------- worker process
+# --------------------------------------------------------------------------- worker processes
+
+# Variables a worker keeps from the developer's environment; everything else (AWS profiles
+# and keys, test settings, PYTHONPATH) stays out, as it would on Lambda.
+_INHERITED_VARIABLES = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "TERM",
+    "SYSTEMROOT",
+    "VIRTUAL_ENV",
+    "COVERAGE_PROCESS_START",
+)
+# The worker is a fresh interpreter (not multiprocessing's spawn, which re-imports the
+# parent's __main__ in every child); this bootstraps switchboard_local.worker in it.
+_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+_BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from switchboard_local.worker import main; main(int(sys.argv[2]))"
 
 
-class _PrefixedStream(io.TextIOBase):
-    """Writes whole lines, each prefixed with the function's name, to the real console."""
-
-    def __init__(self, target: TextIO, prefix: str) -> None:
-        self._target = target
-        self._prefix = prefix
-        self._partial = ""
-        self._lock = threading.Lock()
-
-    def write(self, text: str) -> int:
-        with self._lock:
-            lines = (self._partial + text).split("\n")
-            self._partial = lines.pop()
-            if lines:
-                self._target.write("".join(f"{self._prefix}{line}\n" for line in lines))
-                self._target.flush()
-        return len(text)
-
-    def flush(self) -> None:
-        self._target.flush()
-
-    def writable(self) -> bool:
-        return True
-
-    def isatty(self) -> bool:
-        return False
-
-    def fileno(self) -> int:
-        return self._target.fileno()
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self._target, "encoding", "utf-8")
-
-
-class LambdaContext:
-    """The context object of the Python runtime (same attributes, same types)."""
-
-    def __init__(self, request_id: str, deadline_ms: int, invoked_function_arn: str) -> None:
-        self.aws_request_id = request_id
-        self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
-        self.memory_limit_in_mb = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.invoked_function_arn = invoked_function_arn
-        self.identity = None
-        self.client_context = None
-        self.tenant_id = None
-        self._deadline_ms = deadline_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(self._deadline_ms - int(time.time() * 1000), 0)
-
-    def log(self, message: str) -> None:
-        sys.stdout.write(message)
-
-
-def _decimal_default(value: Any) -> Any:
-    # The Lambda runtime serialises Decimal (what boto3's DynamoDB layer returns) as a number.
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _error_payload(exc: BaseException, error_type: str | None = None, message: str | None = None) -> dict[str, Any]:
-    # Like Lambda's, the stack trace shows the function's frames, not the runtime's.
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
-    return {
-        "errorMessage": message if message is not None else str(exc),
-        "errorType": error_type or type(exc).__name__,
-        "stackTrace": traceback.format_list(frames),
-    }
-
-
-def _load_handler(handler: str) -> Any:
-    module_name, _, function_name = handler.rpartition(".")
-    module_name = module_name.replace("/", ".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise _InitError(
-            _error_payload(exc, "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}")
-        ) from exc
-    except SyntaxError as exc:
-        raise _InitError(
-            _error_payload(exc, "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}")
-        ) from exc
-    func = getattr(module, function_name, None)
-    if func is None:
-        raise _InitError(
-            {
-                "errorMessage": f"Handler '{function_name}' missing on module '{module_name}'",
-                "errorType": "Runtime.HandlerNotFound",
-                "stackTrace": [],
-            }
-        )
-    return func
-
-
-class _InitError(Exception):
-    def __init__(self, payload: dict[str, Any]) -> None:
-        super().__init__(payload["errorMessage"])
-        self.payload = payload
-
-
-def _worker_main(spec: FunctionSpec, conn: Connection, console_to_stderr: bool) -> None:
-    """Entry point of a worker process: init once, then serve invocations until told to stop."""
-    # Ctrl-C reaches the whole process group: the runtime stops its workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    prefix = f"[{spec.logical_id}] "
-    sys.stdout = _PrefixedStream(sys.__stderr__ if console_to_stderr else sys.__stdout__, prefix)  # type: ignore[assignment]
-    sys.stderr = _PrefixedStream(sys.__stderr__, prefix)  # type: ignore[assignment]
-    # Only the function's own AWS settings: none of the developer's profiles or keys.
-    for key in [k for k in os.environ if k.startswith("AWS_")]:
-        del os.environ[key]
-    os.environ.update(spec.environment)
-    time.tzset()
-    sys.path[:0] = [spec.code_dir, *spec.layer_dirs]
-    os.chdir(spec.code_dir)
-    try:
-        handler = _load_handler(spec.handler)
-    except _InitError as exc:
-        _log_error(exc.payload)
-        conn.send(("init_error", exc.payload))
-        return
-    except Exception as exc:
-        payload = _error_payload(exc)
-        _log_error(payload)
-        conn.send(("init_error", payload))
-        return
-    conn.send(("ready", None))
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        request_id, event_json, deadline_ms = message
-        context = LambdaContext(request_id, deadline_ms, spec.arn)
-        try:
-            result = handler(json.loads(event_json), context)
-        except Exception as exc:
-            payload = {**_error_payload(exc), "requestId": request_id}
-            _log_error(payload)
-            conn.send(("error", payload))
-            continue
-        try:
-            conn.send(("ok", json.dumps(result, default=_decimal_default)))
-        except (TypeError, ValueError) as exc:
-            conn.send(
-                (
-                    "error",
-                    {
-                        "errorMessage": f"Unable to marshal response: {exc}",
-                        "errorType": "Runtime.MarshalError",
-                        "requestId": request_id,
-                        "stackTrace": [],
-                    },
-                )
-            )
-
-
-def _log_error(payload: Mapping[str, Any]) -> None:
-    # What the Lambda runtime prints to the function's log for an unhandled error.
-    trace = "".join(payload.get("stackTrace") or [])
-    print(f"[ERROR] {payload['errorType']}: {payload['errorMessage']}", file=sys.stderr)
-    if trace:
-        print(f"Traceback (most recent call last):\n{trace.rstrip()}", file=sys.stderr)
-
-
-# --------------------------------------------------------------------------- parent side
+def worker_environment(spec: FunctionSpec) -> dict[str, str]:
+    env = {k: os.environ[k] for k in _INHERITED_VARIABLES if k in os.environ}
+    env.setdefault("LANG", "en_US.UTF-8")
+    env.update(spec.environment)
+    return env
 
 
 class _WorkerGone(Exception):
@@ -411,27 +262,44 @@ class _WorkerGone(Exception):
 
 
 class _Worker:
-    """One worker process and the pipe to it (used by one invocation at a time)."""
+    """One worker process and the connection to it (used by one invocation at a time)."""
 
     def __init__(self, spec: FunctionSpec, console_to_stderr: bool) -> None:
-        ctx = multiprocessing.get_context("spawn")
         self.spec = spec
-        self.conn, child_conn = ctx.Pipe()
-        self.process = ctx.Process(
-            target=_worker_main,
-            args=(spec, child_conn, console_to_stderr),
-            name=f"lambda:{spec.logical_id}",
-            daemon=True,  # never outlive the runtime, whatever happens to it
+        parent_sock, child_sock = socket.socketpair()
+        with child_sock:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _BOOT, _PACKAGE_PARENT, str(child_sock.fileno())],
+                pass_fds=[child_sock.fileno()],
+                env=worker_environment(spec),
+                cwd=spec.code_dir,  # Lambda's working directory is the function's code
+                stdin=subprocess.DEVNULL,
+                stdout=sys.__stderr__.fileno() if console_to_stderr else None,
+            )
+        self.conn = Connection(parent_sock.detach())
+        self.conn.send(
+            {
+                "logical_id": spec.logical_id,
+                "handler": spec.handler,
+                "code_dir": spec.code_dir,
+                "layer_dirs": list(spec.layer_dirs),
+                "arn": spec.arn,
+                "boot_path": _PACKAGE_PARENT,
+            }
         )
-        self.process.start()
-        child_conn.close()  # so the parent sees EOF when the worker dies
 
     @property
-    def pid(self) -> int | None:
+    def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def exit_code(self) -> int | None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(1)  # reap it, so its exit status is known
+        return self.process.returncode
+
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return self.process.poll() is None
 
     def _receive(self, timeout: float) -> tuple[str, Any] | None:
         try:
@@ -467,13 +335,15 @@ class _Worker:
     def stop(self, grace: float = 1.0) -> None:
         with contextlib.suppress(OSError, ValueError):
             self.conn.send(None)
-        self.process.join(grace)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(grace)
         self.kill()
 
     def kill(self) -> None:
-        if self.process.is_alive():
+        if self.process.poll() is None:
             self.process.kill()
-        self.process.join(5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(5)
         self.conn.close()
 
 
@@ -533,7 +403,7 @@ class FunctionPool:
             self._forget(worker)
             raise InvocationError(
                 "Runtime.ExitError",
-                f"Runtime exited during init with exit status {worker.process.exitcode}",
+                f"Runtime exited during init with exit status {worker.exit_code}",
             ) from None
         except InvocationError:
             self._forget(worker)
@@ -567,8 +437,7 @@ class FunctionPool:
                     raise InvocationError("Runtime.Shutdown", "the local runtime is shutting down") from None
                 if not gone.delivered:
                     continue  # died while idle: the event never reached it; use a fresh worker
-                worker.process.join(1)  # reap it, so its exit status is known
-                exit_code = worker.process.exitcode
+                exit_code = worker.exit_code
                 raise InvocationError(
                     "Runtime.ExitError",
                     f"RequestId: {request_id} Error: Runtime exited with error: exit status {exit_code}",
@@ -582,7 +451,7 @@ class FunctionPool:
 
     def pids(self) -> list[int]:
         with self._cond:
-            return [w.pid for w in self._workers if w.pid is not None]
+            return [w.pid for w in self._workers]
 
     def close(self) -> None:
         with self._cond:

@@ -129,7 +129,10 @@ class LocalRuntime:
         self.emulator = Emulator(self.emulator_port)
         self.emulator.start()
         self.physical = Provisioner(template, self.emulator.url).provision()
-        self.api = ApiServer(self.port)  # bound now: ApiUrl and the like need its port
+        try:
+            self.api = ApiServer(self.port)  # bound now: ApiUrl and the like need its port
+        except OSError as exc:
+            raise OSError(f"cannot serve the API on 127.0.0.1:{self.port}: {exc.strerror or exc}") from exc
         resolver = Resolver(template, self.physical)
         localize = self._api_url_localizer(resolver)
 

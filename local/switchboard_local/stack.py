@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .template import DEFAULT_STACK_NAME
+from .template import DEFAULT_STACK_NAME, REGION
 
 
 class StackNotFoundError(LookupError):
@@ -49,6 +49,8 @@ def stack_outputs(
     from botocore.exceptions import ClientError
 
     session = session or boto3.session.Session()
+    if region_name is None and session.region_name is None and (endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
+        region_name = REGION  # the emulator's region; no need to configure one for it
     client = session.client("cloudformation", endpoint_url=endpoint_url, region_name=region_name)
     name = stack_name or default_stack_name()
     try:

@@ -1,0 +1,1 @@
+"""ESS: topics, event types, delivery configurations, subscriptions, publishing."""
