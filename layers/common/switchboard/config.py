@@ -14,6 +14,11 @@ class Settings(BaseModel):
     accounts_table: str = Field(default="", alias="ACCOUNTS_TABLE")
     alerts_table: str = Field(default="", alias="ALERTS_TABLE")
     alerts_enabled: bool = Field(default=True, alias="ALERTS_ENABLED")
+    events_table: str = Field(default="", alias="EVENTS_TABLE")
+    events_queue_url: str = Field(default="", alias="EVENTS_QUEUE_URL")
+    data_key_id: str = Field(default="", alias="DATA_KEY_ID")
+    # Webhook targets on private networks (the local runtime's receivers live on loopback).
+    allow_private_targets: bool = Field(default=False, alias="ALLOW_PRIVATE_TARGETS")
     stage: str = Field(default="dev", alias="STAGE")
 
 

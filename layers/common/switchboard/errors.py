@@ -10,10 +10,11 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    def __init__(self, resource_id: str, kind: str = "resource") -> None:
+    def __init__(self, resource_id: str, kind: str = "resource", field: str | None = None) -> None:
         super().__init__(f"{kind} {resource_id} not found")
         self.resource_id = resource_id
         self.kind = kind
+        self.field = field  # the input field that named the missing resource, if any
 
 
 class Forbidden(DomainError):
@@ -35,7 +36,15 @@ class PayloadTooLarge(DomainError):
 
 
 class Conflict(DomainError):
-    pass
+    """The request clashes with the resource's state (a duplicate name, a resource in use)."""
+
+
+class LimitExceeded(DomainError):
+    """A per-company quota would be exceeded."""
+
+
+class Unavailable(DomainError):
+    """A dependency failed; the request may be retried as it is (nothing was half-done)."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from switchboard.accounts.keys import hash_token, new_token
 from switchboard.accounts.models import Account, ApiKey, IssuedCredential, User
 from switchboard.accounts.repository import AccountsRepository
 from switchboard.errors import InvalidInput, NotFound
-from switchboard.tenancy import OPERATOR_SCOPE, Caller, PrivLevel
+from switchboard.tenancy import OPERATOR_SCOPE, AccountScope, Caller, PrivLevel
 
 
 class AccountService:
@@ -18,6 +18,16 @@ class AccountService:
         account = self._repo.get_account(account_id) if ids.is_hex_id(account_id) else None
         if account is None:
             raise NotFound(account_id, "account")
+        return account
+
+    def scope_for(self, caller: Caller, account_id: str | None, kind: str = "account") -> Account | AccountScope:
+        """The account a request acts on (default: the caller's), or NotFound — exactly as for an
+        account that does not exist — when the caller may not act on it."""
+        if account_id is None or account_id == caller.account_id:
+            return caller.own_account()  # the key's account exists and its ancestry came with the key
+        account = self._repo.get_account(account_id) if ids.is_hex_id(account_id) else None
+        if account is None or not caller.can_act_on(account.id, account.ancestry):
+            raise NotFound(account_id, kind)
         return account
 
     def create_account(

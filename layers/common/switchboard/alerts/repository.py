@@ -93,8 +93,8 @@ class AlertsRepository:
             operations.append(dynamo.delete(self._table_name, self._system_marker(alert)))
         try:
             dynamo.transact(operations)
-        except aws.client("dynamodb").exceptions.TransactionCanceledException:
-            raise NotFound(alert.id, "alert") from None  # deleted by a concurrent request
+        except dynamo.TransactionFailed:
+            raise NotFound(alert.id, "alert") from None  # cleared by a concurrent request
 
     def list_rows(self, keys: list[VisibilityKey], request: PageRequest, now_s: int) -> Page:
         """Rows under `keys`, key after key, unexpired, at most `request.size` of them.

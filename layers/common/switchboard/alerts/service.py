@@ -7,6 +7,7 @@ from functools import cache
 from switchboard import clock, ids
 from switchboard.accounts.models import Account
 from switchboard.accounts.repository import AccountsRepository
+from switchboard.accounts.service import AccountService
 from switchboard.alerts.models import Alert, AlertInput, Originator, Recipient, Slot
 from switchboard.alerts.repository import AlertsRepository
 from switchboard.alerts.visibility import is_visible, visibility_keys
@@ -77,13 +78,7 @@ class AlertService:
 
     # ------------------------------------------------------------ internals
     def _account_for(self, caller: Caller, account_id: str) -> Account | AccountScope:
-        """The path account, or 404 as if it did not exist when the caller may not act on it."""
-        if account_id == caller.account_id:
-            return caller.own_account()  # the key's account exists and its ancestry came with the key
-        account = self._accounts.get_account(account_id) if ids.is_hex_id(account_id) else None
-        if account is None or not caller.can_act_on(account.id, account.ancestry):
-            raise NotFound(account_id, "account")
-        return account
+        return AccountService(self._accounts).scope_for(caller, account_id)
 
     def _store(self, account: Account | AccountScope, data: AlertInput, clearable: bool) -> Alert:
         created = clock.now_ms()

@@ -1,0 +1,121 @@
+"""Delivery configurations: where and how a company's events are delivered."""
+
+from __future__ import annotations
+
+from switchboard import clock, secrets
+from switchboard.accounts.service import AccountService
+from switchboard.errors import InvalidInput, NotFound
+from switchboard.events.models import (
+    AuthenticationInput,
+    BasicSettings,
+    DeliveryConfiguration,
+    DeliveryConfigurationInput,
+    StoredAuthentication,
+)
+from switchboard.events.repository import EventsRepository
+from switchboard.netguard import url_problem
+from switchboard.tenancy import Caller
+
+SIGNING_SECRET_PURPOSE = "signing-secret"
+PREVIOUS_SECRET_GRACE_MS = 24 * 3600 * 1000
+
+
+class DeliveryConfigurationService:
+    def __init__(self, repository: EventsRepository, accounts: AccountService, allow_private_targets: bool) -> None:
+        self._repo = repository
+        self._accounts = accounts
+        self._allow_private = allow_private_targets
+
+    def _check_address(self, spec: DeliveryConfigurationInput) -> None:
+        if spec.address is not None:
+            problem = url_problem(spec.address, self._allow_private)
+            if problem:
+                raise InvalidInput.single("addr", "invalid", f"addr {problem}", spec.address)
+
+    def create(self, caller: Caller, company: str | None, spec: DeliveryConfigurationInput) -> tuple[
+            DeliveryConfiguration, str]:
+        """A new configuration and its signing secret (shown this once)."""
+        account = self._accounts.scope_for(caller, company, "company")
+        self._check_address(spec)
+        signing_secret = secrets.new_signing_secret()
+        now = clock.now_ms()
+        config = DeliveryConfiguration(
+            id=self._repo.next_id("delivery-configuration"),
+            account_id=account.id,
+            spec=spec,
+            sealed_signing_secret=secrets.seal(signing_secret, account.id, SIGNING_SECRET_PURPOSE),
+            created_ms=now,
+            updated_ms=now,
+        )
+        self._repo.create_configuration(config)
+        return config, signing_secret
+
+    def get(self, caller: Caller, company: str | None, config_id: str) -> DeliveryConfiguration:
+        account = self._accounts.scope_for(caller, company, "company")
+        config = self._repo.get_configuration(account.id, config_id)
+        if config is None:
+            raise NotFound(config_id, "delivery configuration")
+        return config
+
+    def list(self, caller: Caller, company: str | None, offset: int, limit: int) -> list[DeliveryConfiguration]:
+        account = self._accounts.scope_for(caller, company, "company")
+        return self._repo.list_configurations(account.id, offset, limit)
+
+    def replace(self, caller: Caller, company: str | None, config_id: str,
+                spec: DeliveryConfigurationInput) -> DeliveryConfiguration:
+        current = self.get(caller, company, config_id)
+        self._check_address(spec)
+        updated = current.model_copy(update={"spec": spec, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
+        self._repo.replace_configuration(current, updated)
+        return updated
+
+    def delete(self, caller: Caller, company: str | None, config_id: str) -> DeliveryConfiguration:
+        config = self.get(caller, company, config_id)
+        self._repo.delete_configuration(config)
+        return config
+
+    def set_authentication(self, caller: Caller, company: str | None, config_id: str,
+                           data: AuthenticationInput) -> DeliveryConfiguration:
+        current = self.get(caller, company, config_id)
+        settings = data.parsed_settings()
+        purpose = f"endpoint-auth:{current.id}"
+        if isinstance(settings, BasicSettings):
+            auth = StoredAuthentication(type="BASIC", username=settings.username,
+                                        sealed_password=secrets.seal(settings.password, current.account_id, purpose))
+        elif settings is not None:
+            problem = url_problem(settings.token_url, self._allow_private)
+            if problem:
+                raise InvalidInput.single("settings.token-url", "invalid", f"token-url {problem}", settings.token_url)
+            auth = StoredAuthentication(type="OAUTH", token_url=settings.token_url, client_id=settings.client_id,
+                                        sealed_client_secret=secrets.seal(settings.client_secret, current.account_id,
+                                                                          purpose),
+                                        scope=settings.scope)
+        else:
+            auth = StoredAuthentication()
+        updated = current.model_copy(update={"authentication": auth,
+                                             "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
+        self._repo.replace_configuration(current, updated)
+        return updated
+
+    def rotate_signing_secret(self, caller: Caller, company: str | None, config_id: str) -> tuple[
+            DeliveryConfiguration, str]:
+        """A new signing secret; the old one stays valid for receivers for 24 hours."""
+        current = self.get(caller, company, config_id)
+        secret = secrets.new_signing_secret()
+        now = max(clock.now_ms(), current.updated_ms + 1)
+        updated = current.model_copy(update={
+            "sealed_signing_secret": secrets.seal(secret, current.account_id, SIGNING_SECRET_PURPOSE),
+            "sealed_previous_signing_secret": current.sealed_signing_secret,
+            "previous_signing_secret_expires_ms": now + PREVIOUS_SECRET_GRACE_MS,
+            "updated_ms": now,
+        })
+        self._repo.replace_configuration(current, updated)
+        return updated, secret
+
+    def signing_secrets(self, config: DeliveryConfiguration, now_ms: int) -> list[str]:
+        """The secrets a delivery is signed with: the current one, and the previous during its grace period."""
+        keys = [secrets.unseal(config.sealed_signing_secret, config.account_id, SIGNING_SECRET_PURPOSE)]
+        if config.sealed_previous_signing_secret and (config.previous_signing_secret_expires_ms or 0) > now_ms:
+            keys.append(secrets.unseal(config.sealed_previous_signing_secret, config.account_id,
+                                       SIGNING_SECRET_PURPOSE))
+        return keys

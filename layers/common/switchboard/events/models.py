@@ -1,0 +1,265 @@
+"""ESS resources: delivery configurations, their authentication, subscriptions, events.
+
+Input models carry the wire names as aliases (`del-cfg-nm`); stored models are the domain's;
+`wire()` methods produce the ESS shapes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from switchboard.clock import iso_from_ms
+
+MAX_DELIVERY_CONFIGURATIONS = 1_000
+MAX_SUBSCRIPTIONS = 2_000_000
+EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def parse_time(value: str) -> int:
+    """ISO-8601 (a `Z` or an offset; a naive time is UTC) to epoch milliseconds."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith(("Z", "z")) else value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def _checked_time(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_time(value)
+    except ValueError:
+        raise ValueError("must be an ISO-8601 date-time such as 2017-10-27T17:29:42Z") from None
+    return value
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", strict=True, frozen=True)
+
+
+# ---------------------------------------------------------------- delivery configurations
+
+class DeliveryConfigurationInput(_Wire):
+    """POST/PUT /delivery-configurations body; PUT replaces every field."""
+
+    name: str = Field(alias="del-cfg-nm", min_length=1, max_length=128)
+    protocol: Literal["REST"] = Field(default="REST", alias="del-prtcl-cd")
+    address: str | None = Field(default=None, alias="addr", min_length=1)
+    format: Literal["JSON", "XML"] = Field(default="JSON", alias="del-fmt-cd")
+    is_active: bool = Field(default=True, alias="is-active")
+    throttling: int | None = Field(default=None, ge=1, le=1_000_000)
+    throttling_unit: Literal["MINUTE", "SECOND"] = Field(default="MINUTE", alias="throttling-unit")
+    cron_expression: str | None = Field(default=None, alias="cron-expression", min_length=1, max_length=128)
+    latest_event_only: bool = Field(default=False, alias="latest-event-only")
+    timeout_seconds: int = Field(default=10, alias="timeout-seconds", ge=1, le=30)
+
+    @field_validator("cron_expression")
+    @classmethod
+    def _six_field_cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from croniter import croniter
+
+        if len(value.split()) != 6 or not croniter.is_valid(value, second_at_beginning=True):
+            raise ValueError("must be a six-field cron expression, seconds first (e.g. '0 15 * * * *')")
+        return value
+
+    @model_validator(mode="after")
+    def _address_unless_scheduled(self) -> DeliveryConfigurationInput:
+        if self.address is None and self.cron_expression is None:
+            raise ValueError("addr is required unless cron-expression is given")
+        return self
+
+
+class BasicSettings(_Wire):
+    username: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class OAuthSettings(_Wire):
+    token_url: str = Field(alias="token-url", min_length=1, max_length=2048)
+    client_id: str = Field(alias="client-id", min_length=1, max_length=512)
+    client_secret: str = Field(alias="client-secret", min_length=1, max_length=2048)
+    scope: str | None = Field(default=None, max_length=1024)
+
+
+class AuthenticationInput(_Wire):
+    """PUT /delivery-configurations/{id}/authentication body."""
+
+    type: Literal["NONE", "BASIC", "OAUTH"]
+    settings: dict[str, Any] | None = None
+
+    def parsed_settings(self) -> BasicSettings | OAuthSettings | None:
+        from switchboard.dialects.validation import parse
+
+        if self.type == "BASIC":
+            return parse(BasicSettings, self.settings or {}, ("settings",))
+        if self.type == "OAUTH":
+            return parse(OAuthSettings, self.settings or {}, ("settings",))
+        return None
+
+
+class StoredAuthentication(BaseModel):
+    """Endpoint credentials as stored: secrets sealed with KMS, never in plaintext."""
+
+    type: Literal["NONE", "BASIC", "OAUTH"] = "NONE"
+    username: str | None = None
+    sealed_password: str | None = None
+    token_url: str | None = None
+    client_id: str | None = None
+    sealed_client_secret: str | None = None
+    scope: str | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """GET .../authentication: the settings with every secret masked."""
+        from switchboard.secrets import MASK
+
+        if self.type == "BASIC":
+            return {"type": "BASIC", "settings": {"username": self.username, "password": MASK}}
+        if self.type == "OAUTH":
+            settings = {"token-url": self.token_url, "client-id": self.client_id, "client-secret": MASK}
+            if self.scope:
+                settings["scope"] = self.scope
+            return {"type": "OAUTH", "settings": settings}
+        return {"type": "NONE"}
+
+
+class DeliveryConfiguration(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    spec: DeliveryConfigurationInput
+    authentication: StoredAuthentication = StoredAuthentication()
+    sealed_signing_secret: str
+    sealed_previous_signing_secret: str | None = None
+    previous_signing_secret_expires_ms: int | None = None
+    subscription_count: int = 0
+    created_ms: int
+    updated_ms: int
+
+    def wire(self) -> dict[str, Any]:
+        body = {"id": self.id, **self.spec.model_dump(by_alias=True, exclude_none=True)}
+        if self.spec.cron_expression is None:
+            body.pop("latest-event-only", None)
+        return body
+
+
+# ---------------------------------------------------------------- subscriptions
+
+class SubscriptionInput(_Wire):
+    """POST /topics/{ID}/subscriptions body (PUT: the same, `del-cfg-id` and `evt-tp` optional)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid", strict=False, frozen=True)
+
+    delivery_configuration_id: str | None = Field(default=None, alias="del-cfg-id")
+    event_type: str | None = Field(default=None, alias="evt-tp", min_length=1, max_length=128)
+    match_criteria: str = Field(default="", alias="match-crt", max_length=4096)
+    start_date: str | None = Field(default=None, alias="start-date")
+    end_date: str | None = Field(default=None, alias="end-date")
+
+    @field_validator("delivery_configuration_id", mode="before")
+    @classmethod
+    def _numeric_id(cls, value: Any) -> Any:
+        # The seed shows it both as "262" and 262.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if value is not None and not (isinstance(value, str) and value.isdigit()):
+            raise ValueError("must be a delivery configuration id (a numeric string)")
+        return value
+
+    @field_validator("match_criteria", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @field_validator("start_date", "end_date")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        return _checked_time(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SubscriptionInput:
+        if self.start_date and self.end_date and parse_time(self.end_date) <= parse_time(self.start_date):
+            raise ValueError("end-date must be after start-date")
+        return self
+
+
+class Subscription(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    topic: str
+    event_type: str | None  # None: every event type of the topic
+    delivery_configuration_id: str
+    match_criteria: str  # canonical text
+    match_tree: Any = None  # matching.to_json form; None matches everything
+    index_field: str | None = None  # the pinned field the subscription is indexed on
+    index_value: str | None = None
+    start_ms: int
+    end_ms: int | None = None
+    created_ms: int
+
+    def wire(self, delivery_configuration_name: str | None = None) -> dict[str, Any]:
+        body = {
+            "id": self.id,
+            "del-cfg-id": self.delivery_configuration_id,
+            "del-cfg-nm": delivery_configuration_name,
+            "topic-nm": self.topic,
+            "evt-tp": self.event_type,
+            "match-crt": self.match_criteria,
+            "start-date": iso_from_ms(self.start_ms),
+            "end-date": None if self.end_ms is None else iso_from_ms(self.end_ms),
+        }
+        return {key: value for key, value in body.items() if value is not None}
+
+    def active_at(self, moment_ms: int) -> bool:
+        return self.start_ms <= moment_ms and (self.end_ms is None or moment_ms < self.end_ms)
+
+
+# ---------------------------------------------------------------- events
+
+class PublishInput(_Wire):
+    """POST /ess/v1/events body."""
+
+    topic: str = Field(min_length=1, max_length=128)
+    event_type: str = Field(alias="evt-tp", min_length=1, max_length=128)
+    fields: dict[str, Any] = Field(alias="fld-val-list")
+    event_id: str | None = Field(default=None, alias="event-id")
+    timestamp: str | None = None
+
+    @field_validator("event_id")
+    @classmethod
+    def _event_id(cls, value: str | None) -> str | None:
+        if value is not None and not EVENT_ID.match(value):
+            raise ValueError("must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'")
+        return value
+
+    @field_validator("timestamp")
+    @classmethod
+    def _iso(cls, value: str | None) -> str | None:
+        return _checked_time(value)
+
+
+class Event(BaseModel):
+    """A published event: what fanout matches and every delivery carries."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    account_id: str
+    topic: str
+    event_type: str
+    fields: dict[str, Any]
+    timestamp: str  # as published (ISO-8601), echoed to receivers unchanged
+    timestamp_ms: int
+    published_ms: int
+
+    def wire(self) -> dict[str, Any]:
+        return {"event-id": self.id, "topic": self.topic, "evt-tp": self.event_type, "timestamp": self.timestamp,
+                "fld-val-list": self.fields}

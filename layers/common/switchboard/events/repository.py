@@ -1,0 +1,396 @@
+"""The ESS table (access patterns in docs/ess.md).
+
+    pk                                  sk                          item
+    ACCT#{account}                      STATS                       quotas: delivery_configurations, subscriptions
+    ACCT#{account}                      DELCFG#{id:012}             delivery configuration
+    ACCT#{account}                      DELCFGNAME#{name}           name guard (names are unique per company)
+    ACCT#{account}                      SUB#{id:012}                subscription
+    ACCT#{account}                      PINFIELD#{topic}#{field}    how many subscriptions are indexed on a field
+    ACCT#{account}                      PINVAL#{topic}#{field}={v}  how many subscriptions pin one value
+    ACCT#{account}                      PINCOUNT#{topic}#{field}    how many distinct values are pinned
+    ACCT#{account}                      EVT#{event id}              published event (expires)
+    SUBIDX#{account}#{topic}#{f}={v}    SUB#{id:012}                index entry of a subscription pinned on f = v
+    SUBIDX#{account}#{topic}#*          SUB#{id:012}                index entry of an unpinned subscription
+    COUNTER#ids                         {sequence}                  id sequences (never reused)
+    CATALOG                             EXTRA                       the operator's catalog additions
+
+Finding the subscriptions an event may match reads the PINFIELD registry of its topic, one
+index partition per registered field the event carries, and the unpinned partition: the
+same few requests with ten subscriptions or millions.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from switchboard import aws
+from switchboard.errors import Conflict, LimitExceeded, NotFound
+from switchboard.events.models import (
+    MAX_DELIVERY_CONFIGURATIONS,
+    MAX_SUBSCRIPTIONS,
+    DeliveryConfiguration,
+    DeliveryConfigurationInput,
+    Event,
+    StoredAuthentication,
+    Subscription,
+)
+from switchboard.store import dynamo
+
+ID_SEQUENCE_START = 1000
+EVENT_RETENTION_S = 30 * 86_400
+_PIN_RETRIES = 5
+
+
+def _acct(account_id: str) -> str:
+    return f"ACCT#{account_id}"
+
+
+def _padded(numeric_id: str) -> str:
+    return numeric_id.zfill(12)
+
+
+def index_partition(account_id: str, topic: str, field: str | None, value: str | None) -> str:
+    return f"SUBIDX#{account_id}#{topic}#" + ("*" if field is None else f"{field}={value}")
+
+
+class EventsRepository:
+    def __init__(self, table_name: str) -> None:
+        self._name = table_name
+
+    @property
+    def _table(self) -> Any:
+        return aws.table(self._name)
+
+    # ------------------------------------------------------------ ids
+    def next_id(self, sequence: str) -> str:
+        """The next number of a sequence; a failed write later just leaves a gap."""
+        response = self._table.update_item(
+            Key={"pk": "COUNTER#ids", "sk": sequence},
+            UpdateExpression="ADD #v :one",
+            ExpressionAttributeNames={"#v": "value"},
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+        return str(ID_SEQUENCE_START + int(response["Attributes"]["value"]))
+
+    # ------------------------------------------------------------ delivery configurations
+    def _config_item(self, config: DeliveryConfiguration) -> dict[str, Any]:
+        item = {
+            "pk": _acct(config.account_id),
+            "sk": f"DELCFG#{_padded(config.id)}",
+            "id": config.id,
+            "name": config.spec.name,
+            "spec": config.spec.model_dump_json(by_alias=True),
+            "auth": config.authentication.model_dump_json(exclude_none=True),
+            "sealed_signing_secret": config.sealed_signing_secret,
+            "subscription_count": config.subscription_count,
+            "created_ms": config.created_ms,
+            "updated_ms": config.updated_ms,
+        }
+        if config.sealed_previous_signing_secret:
+            item["sealed_previous_signing_secret"] = config.sealed_previous_signing_secret
+            item["previous_signing_secret_expires_ms"] = config.previous_signing_secret_expires_ms
+        return item
+
+    @staticmethod
+    def _config_from(item: dict[str, Any], account_id: str) -> DeliveryConfiguration:
+        return DeliveryConfiguration(
+            id=item["id"],
+            account_id=account_id,
+            spec=DeliveryConfigurationInput.model_validate_json(item["spec"]),
+            authentication=StoredAuthentication.model_validate_json(item["auth"]),
+            sealed_signing_secret=item["sealed_signing_secret"],
+            sealed_previous_signing_secret=item.get("sealed_previous_signing_secret"),
+            previous_signing_secret_expires_ms=item.get("previous_signing_secret_expires_ms"),
+            subscription_count=int(item.get("subscription_count", 0)),
+            created_ms=int(item["created_ms"]),
+            updated_ms=int(item["updated_ms"]),
+        )
+
+    def _name_guard(self, account_id: str, name: str) -> dict[str, str]:
+        return {"pk": _acct(account_id), "sk": f"DELCFGNAME#{name}"}
+
+    def create_configuration(self, config: DeliveryConfiguration) -> None:
+        acct = config.account_id
+        operations = [
+            dynamo.update(self._name, {"pk": _acct(acct), "sk": "STATS"}, "ADD delivery_configurations :one",
+                          {":one": 1, ":max": MAX_DELIVERY_CONFIGURATIONS},
+                          condition="attribute_not_exists(delivery_configurations) OR delivery_configurations < :max"),
+            dynamo.put(self._name, {**self._name_guard(acct, config.spec.name), "id": config.id},
+                       condition="attribute_not_exists(pk)"),
+            dynamo.put(self._name, self._config_item(config), condition="attribute_not_exists(pk)"),
+        ]
+        try:
+            dynamo.transact(operations)
+        except dynamo.TransactionFailed as exc:
+            if exc.failed(0):
+                raise LimitExceeded(f"a company may have at most {MAX_DELIVERY_CONFIGURATIONS} "
+                                    "delivery configurations") from None
+            raise Conflict(f"a delivery configuration named '{config.spec.name}' already exists") from None
+
+    def get_configuration(self, account_id: str, config_id: str) -> DeliveryConfiguration | None:
+        if not config_id.isdigit() or len(config_id) > 12:
+            return None
+        item = self._table.get_item(Key={"pk": _acct(account_id), "sk": f"DELCFG#{_padded(config_id)}"}).get("Item")
+        return self._config_from(item, account_id) if item else None
+
+    def list_configurations(self, account_id: str, offset: int, limit: int) -> list[DeliveryConfiguration]:
+        items = self._query_prefix(_acct(account_id), "DELCFG#", offset + limit)
+        return [self._config_from(item, account_id) for item in items[offset:]]
+
+    def replace_configuration(self, old: DeliveryConfiguration, new: DeliveryConfiguration) -> None:
+        """Write `new` over `old` (moving the name guard if the name changed)."""
+        acct = new.account_id
+        item = self._config_item(new)
+        item.pop("subscription_count")  # maintained by subscription writes only
+        names = {f"#{i}": key for i, key in enumerate(item) if key not in ("pk", "sk")}
+        values = {f":{i}": item[key] for i, key in enumerate(item) if key not in ("pk", "sk")}
+        assignments = ", ".join(f"#{i} = :{i}" for i, key in enumerate(item) if key not in ("pk", "sk"))
+        operations = [dynamo.update(self._name, {"pk": item["pk"], "sk": item["sk"]}, f"SET {assignments}",
+                                    {**values, ":seen": old.updated_ms},
+                                    condition="updated_ms = :seen", names=names)]
+        if old.spec.name != new.spec.name:
+            operations += [
+                dynamo.delete(self._name, self._name_guard(acct, old.spec.name)),
+                dynamo.put(self._name, {**self._name_guard(acct, new.spec.name), "id": new.id},
+                           condition="attribute_not_exists(pk)"),
+            ]
+        try:
+            dynamo.transact(operations)
+        except dynamo.TransactionFailed as exc:
+            if exc.failed(0):
+                raise Conflict("the delivery configuration changed meanwhile; read it again") from None
+            raise Conflict(f"a delivery configuration named '{new.spec.name}' already exists") from None
+
+    def delete_configuration(self, config: DeliveryConfiguration) -> None:
+        acct = config.account_id
+        operations = [
+            dynamo.delete(self._name, {"pk": _acct(acct), "sk": f"DELCFG#{_padded(config.id)}"},
+                          condition="attribute_exists(pk) AND subscription_count = :zero", values={":zero": 0}),
+            dynamo.delete(self._name, self._name_guard(acct, config.spec.name)),
+            dynamo.update(self._name, {"pk": _acct(acct), "sk": "STATS"}, "ADD delivery_configurations :minus",
+                          {":minus": -1}),
+        ]
+        try:
+            dynamo.transact(operations)
+        except dynamo.TransactionFailed:
+            raise Conflict(f"delivery configuration {config.id} is used by subscriptions; delete them first") from None
+
+    # ------------------------------------------------------------ subscriptions
+    @staticmethod
+    def _subscription_from(item: dict[str, Any]) -> Subscription:
+        return Subscription.model_validate_json(item["doc"])
+
+    def _subscription_ops(self, sub: Subscription, adding: bool) -> list[dict[str, Any]]:
+        """The subscription item, its index entry, and every counter it moves (± one)."""
+        acct = _acct(sub.account_id)
+        sign = 1 if adding else -1
+        key = {"pk": acct, "sk": f"SUB#{_padded(sub.id)}"}
+        entry_key = {"pk": index_partition(sub.account_id, sub.topic, sub.index_field, sub.index_value),
+                     "sk": f"SUB#{_padded(sub.id)}"}
+        config_key = {"pk": acct, "sk": f"DELCFG#{_padded(sub.delivery_configuration_id)}"}
+        if adding:
+            doc = sub.model_dump_json()
+            operations = [
+                dynamo.put(self._name, {**key, "doc": doc}, condition="attribute_not_exists(pk)"),
+                dynamo.put(self._name, {**entry_key, "doc": doc}),
+                dynamo.update(self._name, {"pk": acct, "sk": "STATS"}, "ADD subscriptions :one",
+                              {":one": 1, ":max": MAX_SUBSCRIPTIONS},
+                              condition="attribute_not_exists(subscriptions) OR subscriptions < :max"),
+                dynamo.update(self._name, config_key, "ADD subscription_count :one", {":one": 1},
+                              condition="attribute_exists(pk)"),
+            ]
+        else:
+            operations = [
+                dynamo.delete(self._name, key, condition="attribute_exists(pk)"),
+                dynamo.delete(self._name, entry_key),
+                dynamo.update(self._name, {"pk": acct, "sk": "STATS"}, "ADD subscriptions :minus", {":minus": -1}),
+                dynamo.update(self._name, config_key, "ADD subscription_count :minus", {":minus": -1}),
+            ]
+        if sub.index_field is not None:
+            operations.append(dynamo.update(self._name, {"pk": acct, "sk": f"PINFIELD#{sub.topic}#{sub.index_field}"},
+                                            "ADD subscriptions :n", {":n": sign}))
+        return operations
+
+    def _pin_value_ops(self, sub: Subscription, adding: bool) -> list[dict[str, Any]]:
+        """Reference count of the pinned value, and the distinct-value count when it appears or goes.
+
+        Optimistic: the count read here is the condition of the write, so a concurrent change
+        fails the transaction and the caller retries with a fresh read.
+        """
+        if sub.index_field is None:
+            return []
+        acct = _acct(sub.account_id)
+        key = {"pk": acct, "sk": f"PINVAL#{sub.topic}#{sub.index_field}={sub.index_value}"}
+        current = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
+        refs = int(current["refs"]) if current else 0
+        distinct_key = {"pk": acct, "sk": f"PINCOUNT#{sub.topic}#{sub.index_field}"}
+        if adding and refs == 0:
+            return [dynamo.put(self._name, {**key, "refs": 1, "field": sub.index_field, "value": sub.index_value},
+                               condition="attribute_not_exists(pk)"),
+                    dynamo.update(self._name, distinct_key, "ADD distinct_values :one", {":one": 1})]
+        if not adding and refs <= 1:
+            return [dynamo.delete(self._name, key, condition="refs = :one", values={":one": 1}),
+                    dynamo.update(self._name, distinct_key, "ADD distinct_values :minus", {":minus": -1})]
+        return [dynamo.update(self._name, key, "SET refs = :new", {":new": refs + (1 if adding else -1), ":seen": refs},
+                              condition="refs = :seen")]
+
+    def _write_subscription_change(self, removed: Subscription | None, added: Subscription | None) -> None:
+        for attempt in range(_PIN_RETRIES):
+            base: list[dict[str, Any]] = []
+            pins: list[dict[str, Any]] = []
+            if removed is not None:
+                base += self._subscription_ops(removed, adding=False)
+            if added is not None:
+                base += self._subscription_ops(added, adding=True)
+            same_pin = (removed is not None and added is not None
+                        and (removed.index_field, removed.index_value) == (added.index_field, added.index_value))
+            if not same_pin:
+                if removed is not None:
+                    pins += self._pin_value_ops(removed, adding=False)
+                if added is not None:
+                    pins += self._pin_value_ops(added, adding=True)
+            if removed is not None and added is not None:
+                base = _merge_replacement(base)
+            try:
+                dynamo.transact(base + pins)
+                return
+            except dynamo.TransactionFailed as exc:
+                pin_conflict = any(exc.failed(i) for i in range(len(base), len(base) + len(pins)))
+                if pin_conflict and attempt + 1 < _PIN_RETRIES:
+                    continue
+                self._explain_subscription_failure(exc, removed, added, base)
+
+    @staticmethod
+    def _explain_subscription_failure(exc: dynamo.TransactionFailed, removed: Subscription | None,
+                                      added: Subscription | None, base: list[dict[str, Any]]) -> None:
+        for index, operation in enumerate(base):
+            if not exc.failed(index):
+                continue
+            text = json.dumps(operation)
+            if "subscriptions < :max" in text:
+                raise LimitExceeded(f"a company may have at most {MAX_SUBSCRIPTIONS} subscriptions") from None
+            if "DELCFG#" in text and added is not None:
+                raise NotFound(added.delivery_configuration_id, "delivery configuration") from None
+        subject = added or removed
+        raise Conflict(f"subscription {subject.id if subject else ''} changed meanwhile; try again") from None
+
+    def create_subscription(self, sub: Subscription) -> None:
+        self._write_subscription_change(None, sub)
+
+    def replace_subscription(self, old: Subscription, new: Subscription) -> None:
+        self._write_subscription_change(old, new)
+
+    def delete_subscription(self, sub: Subscription) -> None:
+        self._write_subscription_change(sub, None)
+
+    def get_subscription(self, account_id: str, sub_id: str) -> Subscription | None:
+        if not sub_id.isdigit() or len(sub_id) > 12:
+            return None
+        item = self._table.get_item(Key={"pk": _acct(account_id), "sk": f"SUB#{_padded(sub_id)}"}).get("Item")
+        return self._subscription_from(item) if item else None
+
+    def list_subscriptions(self, account_id: str, offset: int, limit: int) -> list[Subscription]:
+        items = self._query_prefix(_acct(account_id), "SUB#", offset + limit)
+        return [self._subscription_from(item) for item in items[offset:]]
+
+    def indexed_subscriptions(self, account_id: str, topic: str, field: str | None, value: str | None,
+                              limit: int | None = None) -> list[Subscription]:
+        items = self._query_prefix(index_partition(account_id, topic, field, value), "SUB#", limit)
+        return [self._subscription_from(item) for item in items]
+
+    def pinned_fields(self, account_id: str, topic: str) -> list[str]:
+        """Fields that at least one of the topic's subscriptions is indexed on."""
+        items = self._query_prefix(_acct(account_id), f"PINFIELD#{topic}#", None)
+        return [item["sk"].split("#", 2)[2] for item in items if int(item.get("subscriptions", 0)) > 0]
+
+    def distinct_pinned_values(self, account_id: str, topic: str, field: str) -> int:
+        item = self._table.get_item(Key={"pk": _acct(account_id), "sk": f"PINCOUNT#{topic}#{field}"}).get("Item")
+        return int(item.get("distinct_values", 0)) if item else 0
+
+    def configuration_names(self, account_id: str, config_ids: set[str]) -> dict[str, str]:
+        """{id: name} for a few configurations (one batched read)."""
+        if not config_ids:
+            return {}
+        keys = [{"pk": _acct(account_id), "sk": f"DELCFG#{_padded(cid)}"} for cid in sorted(config_ids)]
+        names: dict[str, str] = {}
+        for start in range(0, len(keys), 100):
+            request = {self._name: {"Keys": keys[start:start + 100], "ProjectionExpression": "id, #n",
+                                    "ExpressionAttributeNames": {"#n": "name"}}}
+            while request:
+                response = aws.dynamodb().batch_get_item(RequestItems=request)
+                names.update({item["id"]: item["name"] for item in response["Responses"].get(self._name, [])})
+                request = response.get("UnprocessedKeys") or {}
+        return names
+
+    # ------------------------------------------------------------ events
+    def put_event(self, event: Event) -> bool:
+        """Store a published event; False when an event with this id already exists (idempotency)."""
+        try:
+            self._table.put_item(
+                Item={"pk": _acct(event.account_id), "sk": f"EVT#{event.id}", "doc": event.model_dump_json(),
+                      "enqueued": False, "ttl": event.published_ms // 1000 + EVENT_RETENTION_S},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
+            return False
+
+    def get_event(self, account_id: str, event_id: str) -> tuple[Event, bool] | None:
+        """The event and whether it reached the events queue."""
+        item = self._table.get_item(Key={"pk": _acct(account_id), "sk": f"EVT#{event_id}"}).get("Item")
+        return (Event.model_validate_json(item["doc"]), bool(item.get("enqueued"))) if item else None
+
+    def mark_enqueued(self, event: Event) -> None:
+        self._table.update_item(Key={"pk": _acct(event.account_id), "sk": f"EVT#{event.id}"},
+                                UpdateExpression="SET enqueued = :yes", ExpressionAttributeValues={":yes": True})
+
+    # ------------------------------------------------------------ catalog additions
+    def catalog_additions(self) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"pk": "CATALOG", "sk": "EXTRA"}).get("Item")
+        return json.loads(item["doc"]) if item else None
+
+    def put_catalog_additions(self, document: dict[str, Any]) -> None:
+        self._table.put_item(Item={"pk": "CATALOG", "sk": "EXTRA", "doc": json.dumps(document)})
+
+    # ------------------------------------------------------------ helpers
+    def _query_prefix(self, pk: str, prefix: str, limit: int | None) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        params: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix)}
+        items: list[dict[str, Any]] = []
+        while True:
+            if limit is not None:
+                params["Limit"] = limit - len(items)
+            response = self._table.query(**params)
+            items += response["Items"]
+            last = response.get("LastEvaluatedKey")
+            if not last or (limit is not None and len(items) >= limit):
+                return items
+            params["ExclusiveStartKey"] = last
+
+
+def _merge_replacement(operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replacing a subscription touches some items twice (remove then add); DynamoDB allows one
+    operation per item in a transaction, so the add wins and paired ± counters cancel out."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for operation in operations:
+        body = next(iter(operation.values()))
+        key = body.get("Key") or {name: body["Item"][name] for name in ("pk", "sk")}
+        identity = (key["pk"]["S"], key["sk"]["S"])
+        previous = merged.get(identity)
+        if previous is not None and _is_counter(previous) and _is_counter(operation):
+            merged.pop(identity)  # +1 and -1 on the same counter
+            continue
+        if previous is not None and "Put" in operation:
+            body = dict(operation["Put"])
+            if "ConditionExpression" in body:  # the item is being replaced, not created
+                body["ConditionExpression"] = "attribute_exists(pk)"
+            operation = {"Put": body}
+        merged[identity] = operation
+    return list(merged.values())
+
+
+def _is_counter(operation: dict[str, Any]) -> bool:
+    return "Update" in operation and operation["Update"]["UpdateExpression"].startswith("ADD ")
