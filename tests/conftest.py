@@ -29,11 +29,11 @@ def aws():
     from switchboard import aws as aws_access
     from switchboard.config import settings
 
-    from tests.support import create_template_tables
+    from tests.support import create_template_resources
 
     with mock_aws():
         aws_access.reset()
-        names = create_template_tables()
+        names = create_template_resources()
         previous = {key: os.environ.get(key) for key in names}
         os.environ.update(names)
         settings.cache_clear()
@@ -51,5 +51,8 @@ def aws():
 
 def _clear_service_caches() -> None:
     from switchboard.alerts.service import alert_service
+    from switchboard.events import services, subscriptions
 
     alert_service.cache_clear()
+    services.reset()
+    subscriptions._compiled.cache_clear()

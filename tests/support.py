@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 
 # Environment variable each function reads -> logical id of the table it names.
-TABLE_VARIABLES = {"ACCOUNTS_TABLE": "AccountsTable", "ALERTS_TABLE": "AlertsTable"}
+TABLE_VARIABLES = {"ACCOUNTS_TABLE": "AccountsTable", "ALERTS_TABLE": "AlertsTable", "EVENTS_TABLE": "EventsTable"}
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -62,6 +62,14 @@ def create_template_tables() -> dict[str, str]:
         client.create_table(**spec)
         names[logical_id] = spec["TableName"]
     return {variable: names[logical] for variable, logical in TABLE_VARIABLES.items() if logical in names}
+
+
+def create_template_resources() -> dict[str, str]:
+    """Tables, the KMS key and the events queue in the active moto mock, as the functions' variables."""
+    variables = create_template_tables()
+    variables["DATA_KEY_ID"] = boto3.client("kms").create_key(Description="test data key")["KeyMetadata"]["KeyId"]
+    variables["EVENTS_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-events")["QueueUrl"]
+    return variables
 
 
 def load_function(name: str) -> ModuleType:

@@ -70,3 +70,10 @@ def int_query(app: APIGatewayRestResolver, name: str, default: int, minimum: int
         limit = minimum if value < minimum else maximum
         raise InvalidInput.single(name, code, f"Value must be between {minimum} and {maximum}", value, limit)
     return value
+
+
+def required_query(app: APIGatewayRestResolver, name: str) -> str:
+    value = query(app, name)
+    if not value:
+        raise InvalidInput.single(name, "required", f"query parameter {name} is required")
+    return value

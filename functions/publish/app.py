@@ -1,0 +1,34 @@
+"""ESS publishing: POST /ess/v1/events."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from switchboard.dialects import ess
+from switchboard.dialects.http import caller
+from switchboard.lazy import lazy_import
+
+models = lazy_import("switchboard.events.models")
+services = lazy_import("switchboard.events.services")
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+ess.install(app)
+
+
+@app.post("/ess/v1/events")
+def publish_event() -> Response:
+    data = ess.body(app, models.PublishInput)
+    event = services.publishing().publish(caller(app), ess.company(app), data)
+    metrics.add_metric(name="EventsPublished", unit="Count", value=1)
+    return ess.reply({"event-id": event.id}, 202)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
