@@ -6,7 +6,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from switchboard.dialects import ess
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import

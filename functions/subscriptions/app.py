@@ -6,7 +6,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from switchboard.dialects import ess, http
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
@@ -24,7 +23,8 @@ TOPIC = "/ess/v1/topics/<topic_id>/subscriptions"
 def create_subscription(topic_id: str) -> Response:
     data = ess.body(app, models.SubscriptionInput)
     subscription = services.subscriptions().create(caller(app), ess.company(app), topic_id, data)
-    return ess.reply(subscription.wire(), 201, {"Location": f"/ess/v1/topics/{topic_id}/subscriptions/{subscription.id}"})
+    location = f"/ess/v1/topics/{topic_id}/subscriptions/{subscription.id}"
+    return ess.reply(subscription.wire(), 201, {"Location": location})
 
 
 @app.get(f"{TOPIC}/<sub_id>")

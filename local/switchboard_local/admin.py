@@ -38,17 +38,27 @@ def register(subparsers: Any) -> None:
     _stack_option(issue)
     issue.set_defaults(func=_tokens_create)
 
+    catalog = subparsers.add_parser("catalog", help="the ESS catalog of topics and event types")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
+    load = catalog_sub.add_parser("import", help="add topics and event types (catalog.json shape) to the shipped ones")
+    load.add_argument("file", help="JSON file with any of: topics, event-types, dictionaries")
+    _stack_option(load)
+    load.set_defaults(func=_catalog_import)
+
 
 def _stack_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack-name", help="CloudFormation stack whose tables to use "
                         "(default: the local runtime's when AWS_ENDPOINT_URL is set, else samconfig's)")
 
 
-def accounts_table(stack_name: str | None) -> str:
+def table_name(stack_name: str | None, output: str) -> str:
     from switchboard_local.stack import default_stack_name, stack_outputs
 
-    outputs = stack_outputs(stack_name or default_stack_name())
-    return outputs["AccountsTableName"]
+    return stack_outputs(stack_name or default_stack_name())[output]
+
+
+def accounts_table(stack_name: str | None) -> str:
+    return table_name(stack_name, "AccountsTableName")
 
 
 def _service(args: argparse.Namespace) -> AccountService:
@@ -77,6 +87,25 @@ def _tokens_create(args: argparse.Namespace) -> int:
         return _print(_service(args).issue_token(args.account, args.user, args.admin, args.operator))
     except DomainError as exc:
         return _fail(exc)
+
+
+def _catalog_import(args: argparse.Namespace) -> int:
+    from switchboard.events.catalogs import CatalogProvider
+    from switchboard.events.repository import EventsRepository
+
+    try:
+        with open(args.file, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except (OSError, json.JSONDecodeError) as exc:
+        print(json.dumps({"error": f"cannot read {args.file}: {exc}"}), file=sys.stderr)
+        return 1
+    provider = CatalogProvider(EventsRepository(table_name(args.stack_name, "EventsTableName")))
+    try:
+        catalog = provider.import_additions(document)
+    except DomainError as exc:
+        return _fail(exc)
+    print(json.dumps({"topics": len(catalog.topics), "event-types": len(catalog.event_types)}))
+    return 0
 
 
 def create_demo_account(accounts_table_name: str) -> dict[str, Any]:

@@ -311,14 +311,22 @@ BAD_BODIES: list[tuple[str, Any, str, str]] = [
     ("empty body", lambda a: b"", "title", "required"),
     ("title not a string", lambda a: _bad(a, lambda d: d.update(title=5)), "title", "type"),
     ("from not a list", lambda a: _bad(a, lambda d: d.update({"from": "account"})), "from", "type"),
-    ("expiration not an integer", lambda a: _bad(a, lambda d: d.update(expiration_date="abc")),
-     "expiration_date", "type"),
+    (
+        "expiration not an integer",
+        lambda a: _bad(a, lambda d: d.update(expiration_date="abc")),
+        "expiration_date",
+        "type",
+    ),
     ("missing message", lambda a: _bad(a, lambda d: d.pop("message")), "message", "required"),
     ("unknown to[].type", lambda a: _bad(a, lambda d: d["to"][0].update(type="everybody")), "to.0.type", "enum"),
     ("unknown from[].type", lambda a: _bad(a, lambda d: d["from"][0].update(type="robot")), "from.0.type", "enum"),
     ("no recipients", lambda a: _bad(a, lambda d: d.update(to=[])), "to", "minItems"),
-    ("recipient outside the tree", lambda a: _bad(a, lambda d: d["to"][0].update(value="f" * 32)),
-     "to.0.value", "invalid"),
+    (
+        "recipient outside the tree",
+        lambda a: _bad(a, lambda d: d["to"][0].update(value="f" * 32)),
+        "to.0.value",
+        "invalid",
+    ),
 ]
 
 
@@ -338,6 +346,49 @@ def test_bad_bodies_are_crossbar_validation_errors_and_write_nothing(
         detail = body["data"]["to.0.type"]["enum"]
         assert detail["value"] == "everybody" and {"admins", "user", "resellers"} <= set(detail["target"])
     assert api.ids(admin, account) == listed
+    assert alerts_table_items(runtime) == items
+
+
+def _nested(depth: int) -> Any:
+    return lambda a: (
+        json.dumps(seed_body(a))[:-2].encode() + b', "metadata": {"a": ' + b"[" * depth + b"]" * depth + b"}}}"
+    )
+
+
+HOSTILE_JSON = [
+    pytest.param(
+        lambda a: b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        id="nesting-past-the-recursion-limit",
+    ),
+    pytest.param(
+        lambda a: b'{"data": {"title": ' + b"9" * 5000 + b"}}",
+        id="integer-literal-over-4300-digits",
+    ),
+    pytest.param(
+        lambda a: json.dumps(seed_body(a, expiration_date=10**40)).encode(),
+        id="expiration-date-beyond-dynamodb-numbers",
+    ),
+    pytest.param(
+        _nested(5000),
+        id="metadata-too-deep-to-serialize",
+    ),
+    pytest.param(
+        lambda a: json.dumps(seed_body(a, metadata={"x": float("nan")})).encode(),
+        id="nan-is-not-json",
+    ),
+]
+
+
+@pytest.mark.parametrize("raw", HOSTILE_JSON)
+def test_hostile_json_is_a_4xx_never_a_500(runtime: LocalRuntime, api: Api, world: World, raw: Any) -> None:
+    admin = world.stranger
+    account = admin.account_id
+    items = alerts_table_items(runtime)
+    response = api.http.put(
+        api.base + alerts(account), data=raw(account), headers={"X-Auth-Token": admin.token}, timeout=TIMEOUT
+    )
+    assert 400 <= response.status_code < 500, response.text[:300]
+    assert response.json()["status"] == "error"
     assert alerts_table_items(runtime) == items
 
 

@@ -6,8 +6,8 @@ import json
 
 import boto3
 import pytest
-
 from switchboard.events import services
+
 from tests.support import call, load_function, rest_event
 
 CONFIG = {"del-cfg-nm": "hhh", "del-prtcl-cd": "REST", "addr": "https://hooks.example.com/ess", "del-fmt-cd": "JSON",
@@ -131,7 +131,8 @@ def test_authentication_is_sealed_and_masked(fns, world, aws):
     config = make_config(fns, who)
     fn, path = fns["delivery_configurations"], f"/ess/v1/delivery-configurations/{config['id']}/authentication"
     assert ess(fn, who, "GET", path)[1] == {"type": "NONE"}
-    status, body, _ = ess(fn, who, "PUT", path, {"type": "BASIC", "settings": {"username": "Admin", "password": "adnin"}})
+    basic = {"type": "BASIC", "settings": {"username": "Admin", "password": "adnin"}}
+    status, body, _ = ess(fn, who, "PUT", path, basic)
     assert status == 200 and body == {"type": "BASIC", "settings": {"username": "Admin", "password": "********"}}
     stored = json.dumps(boto3.client("dynamodb").scan(TableName=aws["EVENTS_TABLE"])["Items"])
     assert "adnin" not in stored
@@ -150,7 +151,7 @@ def test_configuration_in_use_cannot_be_deleted(fns, world):
     status, sub, _ = subscribe(fns, who, **{"del-cfg-id": config["id"], "evt-tp": "porting_event"})
     assert status == 201
     fn, path = fns["delivery_configurations"], f"/ess/v1/delivery-configurations/{config['id']}"
-    status, body, _ = ess(fn, who, "DELETE", path)
+    status, _body, _ = ess(fn, who, "DELETE", path)
     assert status == 409
     ess(fns["subscriptions"], who, "DELETE", f"/ess/v1/topics/NIS-Events/subscriptions/{sub['id']}")
     assert ess(fn, who, "DELETE", path)[0] == 204
@@ -306,7 +307,7 @@ def test_operator_and_reseller_publish_for_a_named_company(fns, world, aws):
     child = world.child_admin.account_id
     for who in (world.operator, world.reseller_admin):
         assert ess(fns["publish"], who, "POST", "/ess/v1/events", EVENT, query={"company": child})[0] == 202
-    status, body, _ = ess(fns["publish"], world.stranger_admin, "POST", "/ess/v1/events", EVENT,
+    status, _body, _ = ess(fns["publish"], world.stranger_admin, "POST", "/ess/v1/events", EVENT,
                           query={"company": child})
     assert status == 404
     assert {m["account-id"] for m in queued(aws)} == {child}

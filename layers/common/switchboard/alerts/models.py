@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from switchboard import clock
 
 RecipientType = Literal["admins", "user", "resellers", "all", "descendants"]
+MAX_GREGORIAN_SECONDS = 315_537_897_599
 MAX_RECIPIENTS = 25  # each recipient is one entry written in the create transaction (≤ 100 items)
 
 
@@ -34,7 +35,8 @@ class AlertInput(BaseModel):
     category: str | None = Field(default=None, min_length=1, max_length=128)
     metadata: list[dict[str, Any]] | dict[str, Any] | None = None
     level: str = Field(default="info", min_length=1, max_length=32)
-    expiration_date: int | None = Field(default=None, ge=0)  # Gregorian seconds
+    # Gregorian seconds, up to the end of year 9999
+    expiration_date: int | None = Field(default=None, ge=0, le=MAX_GREGORIAN_SECONDS)
     originators: list[Originator] = Field(alias="from", min_length=1, max_length=10)
     to: list[Recipient] = Field(min_length=1, max_length=MAX_RECIPIENTS)
 

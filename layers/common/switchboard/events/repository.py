@@ -285,6 +285,25 @@ class EventsRepository:
     def delete_subscription(self, sub: Subscription) -> None:
         self._write_subscription_change(sub, None)
 
+    def bulk_load_subscriptions(self, subscriptions: list[Subscription]) -> None:
+        """Write many subscriptions and their index entries in batches (migrations, benchmarks).
+
+        Skips the per-subscription quota and pinned-value counters: run `switchboard`'s normal
+        API for anything that must keep `uniqueMdnCount` exact.
+        """
+        with self._table.batch_writer() as batch:
+            for sub in subscriptions:
+                doc = sub.model_dump_json()
+                batch.put_item(Item={"pk": _acct(sub.account_id), "sk": f"SUB#{_padded(sub.id)}", "doc": doc})
+                batch.put_item(Item={"pk": index_partition(sub.account_id, sub.topic, sub.index_field, sub.index_value),
+                                     "sk": f"SUB#{_padded(sub.id)}", "doc": doc})
+        from collections import Counter
+
+        pinned = Counter((sub.account_id, sub.topic, sub.index_field) for sub in subscriptions if sub.index_field)
+        for (account_id, topic, field), count in pinned.items():
+            self._table.update_item(Key={"pk": _acct(account_id), "sk": f"PINFIELD#{topic}#{field}"},
+                                    UpdateExpression="ADD subscriptions :n", ExpressionAttributeValues={":n": count})
+
     def get_subscription(self, account_id: str, sub_id: str) -> Subscription | None:
         if not sub_id.isdigit() or len(sub_id) > 12:
             return None
