@@ -265,7 +265,10 @@ class LocalRuntime:
 
     def environment(self) -> dict[str, str]:
         """Variables for clients (boto3, AWS CLI, `switchboard accounts ...`) of this runtime."""
-        return emulator_environment(self.emulator_url)
+        variables = emulator_environment(self.emulator_url)
+        if self.stack_name != DEFAULT_STACK_NAME:
+            variables["SWITCHBOARD_STACK"] = self.stack_name  # so the CLI finds this stack's tables
+        return variables
 
     def invoke(self, function: str, event: Any) -> Any:
         assert self.runner is not None, "not started"

@@ -305,3 +305,15 @@ def test_operator_reaches_every_account(alerts_fn, world):
     _, body, _ = put_alert(alerts_fn, operator, child.account_id, seed_alert(child.account_id))
     assert body["data"]["id"] in list_ids(alerts_fn, child, child.account_id)
     assert list_ids(alerts_fn, operator, child.account_id) == [body["data"]["id"]]
+
+
+def test_plain_user_clears_only_personal_alerts(alerts_fn, world):
+    admin, user = world.child_admin, world.child_user
+    account = admin.account_id
+    _, shared, _ = put_alert(alerts_fn, admin, account, seed_alert(account, [{"type": "all", "value": account}]))
+    _, mine, _ = put_alert(alerts_fn, admin, account, seed_alert(account, [{"type": "user", "value": user.user_id}]))
+    status, body, _ = call(alerts_fn, rest_event("DELETE", alerts_path(account, shared["data"]["id"]), user.context))
+    assert status == 403 and body["message"] == "forbidden"
+    status, _, _ = call(alerts_fn, rest_event("DELETE", alerts_path(account, mine["data"]["id"]), user.context))
+    assert status == 200
+    assert list_ids(alerts_fn, admin, account) == [shared["data"]["id"]]

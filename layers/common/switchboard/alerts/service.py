@@ -46,9 +46,15 @@ class AlertService:
         return alert
 
     def clear(self, caller: Caller, account_id: str, alert_id: str) -> Alert:
+        """Admins clear any alert they see; a plain user only one addressed to them alone, since
+        clearing removes the alert for every recipient."""
         alert = self.get(caller, account_id, alert_id)
         if not alert.clearable:
             raise Forbidden("this alert was raised by the system and cannot be cleared")
+        account = self._account_for(caller, account_id)
+        personal = {Slot(account_id=account.id, audience=f"user#{caller.user_id}", key=("user", caller.user_id or ""))}
+        if not caller.is_admin_of(account.id, account.ancestry) and set(alert.slots) - personal:
+            raise Forbidden("only an admin may clear an alert addressed to others as well")
         self._alerts.delete(alert)
         return alert
 
