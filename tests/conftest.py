@@ -55,4 +55,4 @@ def _clear_service_caches() -> None:
 
     alert_service.cache_clear()
     services.reset()
-    subscriptions._compiled.cache_clear()
+    subscriptions._compiled_criteria.clear()

@@ -7,7 +7,6 @@ the subscriptions of an event, `/mdn` and `uniqueMdnCount` never scan.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from switchboard import clock
@@ -32,19 +31,22 @@ def index_key(pins: dict[str, str]) -> tuple[str | None, str | None]:
     return field, pins[field]
 
 
-@lru_cache(maxsize=4096)
-def _compiled(tree_json: str) -> Any:
-    import json
-
-    return matching.compile_expr(matching.from_json(json.loads(tree_json)))
+_compiled_criteria: dict[str, Any] = {}
+COMPILED_CACHE_SIZE = 4096
 
 
 def matches(subscription: Subscription, fields: dict[str, Any]) -> bool:
+    """Evaluate the stored criteria, compiled once per warm container (keyed by the canonical text,
+    which identifies the tree)."""
     if subscription.match_tree is None:
         return True
-    import json
-
-    return bool(_compiled(json.dumps(subscription.match_tree, separators=(",", ":")))(fields))
+    predicate = _compiled_criteria.get(subscription.match_criteria)
+    if predicate is None:
+        if len(_compiled_criteria) >= COMPILED_CACHE_SIZE:
+            _compiled_criteria.clear()
+        predicate = matching.compile_expr(matching.from_json(subscription.match_tree))
+        _compiled_criteria[subscription.match_criteria] = predicate
+    return bool(predicate(fields))
 
 
 class SubscriptionService:
