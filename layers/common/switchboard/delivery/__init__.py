@@ -1,0 +1,1 @@
+"""Webhook delivery: policy, payloads, signing, throttling maths."""
