@@ -48,6 +48,17 @@ class CatalogProvider:
             raise NotFound(code, "event type")
         return event_type
 
+    def topics_page(self, offset: int, limit: int) -> list[Topic]:
+        return self.current().topics[offset:offset + limit]
+
+    def event_types_page(self, offset: int, limit: int) -> list[EventType]:
+        return list(self.current().event_types.values())[offset:offset + limit]
+
+    def event_types_of(self, topic_name: str) -> list[EventType]:
+        """The event types of a topic; NotFound for an unknown topic."""
+        self.topic(topic_name)
+        return self.current().event_types_of(topic_name)
+
     def dictionary(self, code: str) -> list[dict[str, Any]]:
         entries = self.current().dictionaries.get(code)
         if entries is None:
