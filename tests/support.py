@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import boto3
-import yaml
+from switchboard_local.template import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -20,26 +20,8 @@ EVENTS = ROOT / "events"
 TABLE_VARIABLES = {"ACCOUNTS_TABLE": "AccountsTable", "ALERTS_TABLE": "AlertsTable", "EVENTS_TABLE": "EventsTable"}
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short tags (!Ref, !Sub…) as their long form."""
-
-
-def _long_form(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _long_form)
-
-
 def template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
+    return load_yaml(ROOT / "template.yaml")
 
 
 def create_template_tables() -> dict[str, str]:

@@ -38,20 +38,15 @@ class AlertService:
         return self._alerts.list_rows(keys, request, clock.now_ms() // 1000)
 
     def get(self, caller: Caller, account_id: str, alert_id: str) -> Alert:
-        account = self._account_for(caller, account_id)
-        alert = self._alerts.get(alert_id) if ids.is_hex_id(alert_id) else None
-        keys = visibility_keys(caller, account.id, account.ancestry)
-        if alert is None or alert.is_expired(clock.now_ms()) or not is_visible(alert.slots, keys):
-            raise NotFound(alert_id, "alert")
-        return alert
+        return self._visible_alert(caller, self._account_for(caller, account_id), alert_id)
 
     def clear(self, caller: Caller, account_id: str, alert_id: str) -> Alert:
         """Admins clear any alert they see; a plain user only one addressed to them alone, since
         clearing removes the alert for every recipient."""
-        alert = self.get(caller, account_id, alert_id)
+        account = self._account_for(caller, account_id)
+        alert = self._visible_alert(caller, account, alert_id)
         if not alert.clearable:
             raise Forbidden("this alert was raised by the system and cannot be cleared")
-        account = self._account_for(caller, account_id)
         personal = {Slot(account_id=account.id, audience=f"user#{caller.user_id}", key=("user", caller.user_id or ""))}
         if not caller.is_admin_of(account.id, account.ancestry) and set(alert.slots) - personal:
             raise Forbidden("only an admin may clear an alert addressed to others as well")
@@ -83,6 +78,13 @@ class AlertService:
         return retired
 
     # ------------------------------------------------------------ internals
+    def _visible_alert(self, caller: Caller, account: Account | AccountScope, alert_id: str) -> Alert:
+        alert = self._alerts.get(alert_id) if ids.is_hex_id(alert_id) else None
+        keys = visibility_keys(caller, account.id, account.ancestry)
+        if alert is None or alert.is_expired(clock.now_ms()) or not is_visible(alert.slots, keys):
+            raise NotFound(alert_id, "alert")
+        return alert
+
     def _account_for(self, caller: Caller, account_id: str) -> Account | AccountScope:
         return AccountService(self._accounts).scope_for(caller, account_id)
 

@@ -268,10 +268,10 @@ class EventsRepository:
         for index, operation in enumerate(base):
             if not exc.failed(index):
                 continue
-            text = json.dumps(operation)
-            if "subscriptions < :max" in text:
+            failed_sk = next(iter(operation.values()))["Key"]["sk"]["S"] if "Update" in operation else ""
+            if failed_sk == "STATS":  # the quota condition
                 raise LimitExceeded(f"a company may have at most {MAX_SUBSCRIPTIONS} subscriptions") from None
-            if "DELCFG#" in text and added is not None:
+            if failed_sk.startswith("DELCFG#") and added is not None:  # the configuration is gone
                 raise NotFound(added.delivery_configuration_id, "delivery configuration") from None
         subject = added or removed
         raise Conflict(f"subscription {subject.id if subject else ''} changed meanwhile; try again") from None
