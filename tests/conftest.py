@@ -51,8 +51,10 @@ def aws():
 
 def _clear_service_caches() -> None:
     from switchboard.alerts.service import alert_service
+    from switchboard.delivery import services as delivery
     from switchboard.events import services, subscriptions
 
     alert_service.cache_clear()
     services.reset()
+    delivery.reset()
     subscriptions._compiled_criteria.clear()

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 
 # Environment variable each function reads -> logical id of the table it names.
-TABLE_VARIABLES = {"ACCOUNTS_TABLE": "AccountsTable", "ALERTS_TABLE": "AlertsTable", "EVENTS_TABLE": "EventsTable"}
+TABLE_VARIABLES = {"ACCOUNTS_TABLE": "AccountsTable", "ALERTS_TABLE": "AlertsTable", "EVENTS_TABLE": "EventsTable",
+                   "DELIVERIES_TABLE": "DeliveriesTable"}
 
 
 def template() -> dict[str, Any]:
@@ -51,6 +52,7 @@ def create_template_resources() -> dict[str, str]:
     variables = create_template_tables()
     variables["DATA_KEY_ID"] = boto3.client("kms").create_key(Description="test data key")["KeyMetadata"]["KeyId"]
     variables["EVENTS_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-events")["QueueUrl"]
+    variables["DELIVERY_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-deliveries")["QueueUrl"]
     return variables
 
 

@@ -20,6 +20,17 @@ class Settings(BaseModel):
     # Webhook targets on private networks (the local runtime's receivers live on loopback).
     allow_private_targets: bool = Field(default=False, alias="ALLOW_PRIVATE_TARGETS")
     stage: str = Field(default="dev", alias="STAGE")
+    # Delivery engine (docs/delivery.md)
+    deliveries_table: str = Field(default="", alias="DELIVERIES_TABLE")
+    delivery_queue_url: str = Field(default="", alias="DELIVERY_QUEUE_URL")
+    retry_schedule: str = Field(default="5,30,120,600,1800,3600,7200,14400,28800", alias="RETRY_SCHEDULE")
+    failure_window_s: int = Field(default=86_400, alias="ENDPOINT_FAILURE_WINDOW_SECONDS", ge=1)
+    delivery_retention_days: int = Field(default=30, alias="DELIVERY_RETENTION_DAYS", ge=1, le=3650)
+    wake_grace_s: int = Field(default=300, alias="WAKE_GRACE_SECONDS", ge=1)
+    configuration_cache_s: float = Field(default=5.0, alias="CONFIGURATION_CACHE_SECONDS", ge=0)
+
+    def retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(part) for part in self.retry_schedule.split(",") if part.strip())
 
 
 @cache

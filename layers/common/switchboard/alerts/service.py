@@ -69,10 +69,13 @@ class AlertService:
                           to=to or [Recipient(type="admins", value=account_id)])
         return self._store(account, data, clearable=False)
 
-    def retire_system_alerts(self, account_id: str, category: str) -> int:
-        """Remove the account's system alerts of one category (the condition they reported ended)."""
+    def retire_system_alerts(self, account_id: str, category: str, subject: dict | None = None) -> int:
+        """Remove the account's system alerts of one category (the condition they reported ended);
+        with `subject`, only those whose metadata carries all of its items (one configuration's)."""
         retired = 0
         for alert in self._alerts.system_alerts(account_id, category):
+            if subject and not (isinstance(alert.metadata, dict) and subject.items() <= alert.metadata.items()):
+                continue
             self._alerts.delete(alert)
             retired += 1
         return retired

@@ -13,7 +13,8 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 NETWORK_ERRORS = frozenset({"dns", "connect", "tls", "timeout"})
-ERROR_CLASSES = NETWORK_ERRORS | {"http"}
+# "blocked": the SSRF policy refused the target at send time; final, retrying cannot help.
+ERROR_CLASSES = NETWORK_ERRORS | {"http", "blocked"}
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 GONE = 410
 
@@ -39,6 +40,8 @@ def classify(status: int | None, error_class: str | None) -> Outcome:
     """
     if error_class is not None and error_class not in ERROR_CLASSES:
         raise ValueError(f"unknown error class {error_class!r}")
+    if error_class == "blocked":
+        return Outcome.FAILED
     if status is None:
         return Outcome.RETRY
     if 200 <= status < 300:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from switchboard import clock, secrets
 from switchboard.accounts.service import AccountService
-from switchboard.errors import InvalidInput, NotFound
+from switchboard.errors import Conflict, InvalidInput, NotFound, Unavailable
 from switchboard.events.models import (
     AuthenticationInput,
     BasicSettings,
@@ -21,10 +23,14 @@ PREVIOUS_SECRET_GRACE_MS = 24 * 3600 * 1000
 
 
 class DeliveryConfigurationService:
-    def __init__(self, repository: EventsRepository, accounts: AccountService, allow_private_targets: bool) -> None:
+    def __init__(self, repository: EventsRepository, accounts: AccountService, allow_private_targets: bool,
+                 on_active: Callable[[DeliveryConfiguration], None] | None = None) -> None:
         self._repo = repository
         self._accounts = accounts
         self._allow_private = allow_private_targets
+        # Called after every write that leaves a configuration active: the delivery engine releases
+        # what waited while it was inactive (and clears its deactivation alert).
+        self._on_active = on_active
 
     def _check_address(self, spec: DeliveryConfigurationInput) -> None:
         if spec.address is not None:
@@ -67,7 +73,29 @@ class DeliveryConfigurationService:
         self._check_address(spec)
         updated = current.model_copy(update={"spec": spec, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
         self._repo.replace_configuration(current, updated)
+        if updated.spec.is_active and self._on_active is not None:
+            try:
+                self._on_active(updated)
+            except Exception as exc:  # the configuration is saved; a repeated PUT releases the deliveries
+                raise Unavailable(f"delivery configuration {config_id} was saved, but its waiting deliveries "
+                                  f"could not be released ({type(exc).__name__}); send the PUT again") from exc
         return updated
+
+    def deactivate(self, account_id: str, config_id: str) -> bool:
+        """Switch a configuration off (endpoint gone or failing); True when this call switched it off."""
+        for _ in range(5):
+            current = self._repo.get_configuration(account_id, config_id)
+            if current is None or not current.spec.is_active:
+                return False
+            spec = current.spec.model_copy(update={"is_active": False})
+            updated = current.model_copy(update={"spec": spec,
+                                                 "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
+            try:
+                self._repo.replace_configuration(current, updated)
+                return True
+            except Conflict:
+                continue  # changed meanwhile: look again
+        return False
 
     def delete(self, caller: Caller, company: str | None, config_id: str) -> DeliveryConfiguration:
         config = self.get(caller, company, config_id)

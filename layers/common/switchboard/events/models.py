@@ -56,6 +56,15 @@ class DeliveryConfigurationInput(_Wire):
     cron_expression: str | None = Field(default=None, alias="cron-expression", min_length=1, max_length=128)
     latest_event_only: bool = Field(default=False, alias="latest-event-only")
     timeout_seconds: int = Field(default=10, alias="timeout-seconds", ge=1, le=30)
+    # Seconds before attempts 2, 3, …; the engine's default schedule when absent (docs/delivery.md).
+    retry_schedule: list[int] | None = Field(default=None, alias="retry-schedule", max_length=20)
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _bounded_delays(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(not 0 <= delay <= 86_400 for delay in value):
+            raise ValueError("retry delays must be between 0 and 86400 seconds")
+        return value
 
     @field_validator("cron_expression")
     @classmethod

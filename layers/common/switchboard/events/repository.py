@@ -163,6 +163,11 @@ class EventsRepository:
                 raise Conflict("the delivery configuration changed meanwhile; read it again") from None
             raise Conflict(f"a delivery configuration named '{new.spec.name}' already exists") from None
 
+    def version_check(self, config: DeliveryConfiguration) -> dict[str, Any]:
+        """A transaction condition that holds while the configuration is as `config` was read."""
+        return dynamo.check(self._name, {"pk": _acct(config.account_id), "sk": f"DELCFG#{_padded(config.id)}"},
+                            "updated_ms = :seen", {":seen": config.updated_ms})
+
     def delete_configuration(self, config: DeliveryConfiguration) -> None:
         acct = config.account_id
         operations = [

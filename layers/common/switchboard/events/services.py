@@ -29,9 +29,17 @@ def catalog() -> CatalogProvider:
     return CatalogProvider(repository())
 
 
+def _release_waiting(config) -> None:
+    from switchboard.delivery import services as delivery
+
+    delivery.request_release(config.account_id, config.id)
+
+
 @cache
 def configurations() -> DeliveryConfigurationService:
-    return DeliveryConfigurationService(repository(), accounts(), settings().allow_private_targets)
+    # Only a function that can reach the delivery queue releases deliveries on activation.
+    on_active = _release_waiting if settings().delivery_queue_url else None
+    return DeliveryConfigurationService(repository(), accounts(), settings().allow_private_targets, on_active)
 
 
 @cache

@@ -65,6 +65,10 @@ class TransactionFailed(Exception):
         return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
 
 
+class TransactionConflict(Exception):
+    """Another transaction touched one of the items at the same moment; retrying may succeed."""
+
+
 def transact(operations: list[dict[str, Any]]) -> None:
     client = aws.client("dynamodb")
     try:
@@ -73,4 +77,6 @@ def transact(operations: list[dict[str, Any]]) -> None:
         reasons = [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
         if "ConditionalCheckFailed" in reasons:
             raise TransactionFailed(reasons) from None
+        if "TransactionConflict" in reasons:
+            raise TransactionConflict(", ".join(reasons)) from None
         raise

@@ -1,0 +1,44 @@
+"""Deliver: delivery-queue tasks → throttled, signed, tracked webhook attempts (and the queue's jobs:
+releasing deliveries after a reactivation, bulk redelivery)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from switchboard.lazy import lazy_import
+
+models = lazy_import("switchboard.delivery.models")
+services = lazy_import("switchboard.delivery.services")
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+# Time an attempt may need at most (30 s timeout, an OAuth token fetch, a throttle wait) before the
+# invocation's end; a task that cannot fit goes back on the queue instead of being cut off.
+RESERVE_MS = 75_000
+
+
+def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    task = models.TaskEnvelope.model_validate({"task": record.json_body}).task
+    if lambda_context.get_remaining_time_in_millis() < RESERVE_MS:
+        services.tasks().send(task, 0)
+        return
+    if isinstance(task, models.DeliverTask):
+        outcome = services.engine().deliver(task)
+        metrics.add_metric(name=f"Delivery_{outcome.split(':')[0]}", unit="Count", value=1)
+        logger.debug("delivery task", extra={"delivery": f"{task.event_id}:{task.config_id}",
+                                             "attempt": task.attempt, "outcome": outcome})
+    elif isinstance(task, models.ReleaseTask):
+        released = services.jobs().release(task)
+        logger.info("released waiting deliveries", extra={"config_id": task.config_id, "released": released})
+    else:
+        reopened = services.jobs().redeliver(task)
+        logger.info("bulk redelivery page", extra={"config_id": task.config_id, "reopened": reopened})
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)

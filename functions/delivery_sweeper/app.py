@@ -1,0 +1,21 @@
+"""Every minute: re-queue deliveries whose held retry is due, or whose task went missing."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from switchboard.lazy import lazy_import
+
+services = lazy_import("switchboard.delivery.services")
+
+logger = Logger()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    sent = services.jobs().sweep()
+    metrics.add_metric(name="DeliveriesWoken", unit="Count", value=sent)
+    logger.info("sweep", extra={"requeued": sent})
+    return {"requeued": sent}

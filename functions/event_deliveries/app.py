@@ -1,0 +1,85 @@
+"""ESS event deliveries: list, summary, tracking, attempt log, handled deliveries, redelivery."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from switchboard.dialects import ess, http
+from switchboard.dialects.http import caller
+from switchboard.lazy import lazy_import
+
+models = lazy_import("switchboard.delivery.models")
+services = lazy_import("switchboard.delivery.services")
+validation = lazy_import("switchboard.dialects.validation")
+
+logger = Logger()
+app = APIGatewayRestResolver()
+ess.install(app)
+FILTERS = ("del-cfg-id", "topic", "event-type", "delivery-status", "from", "to")
+
+
+def _query(names: tuple[str, ...]) -> dict[str, str]:
+    return {name: value for name in names if (value := http.query(app, name)) is not None}
+
+
+def _next_page(path: str, filters: dict[str, str], offset: int, limit: int, more: bool) -> str | None:
+    return f"{path}?{urlencode({**filters, 'offset': offset + limit, 'limit': limit})}" if more else None
+
+
+@app.get("/ess/v1/event-deliveries")
+def list_deliveries() -> Response:
+    offset, limit = ess.page(app, default_limit=50)
+    filters = _query(FILTERS)
+    query = validation.parse(models.DeliveryFilter, filters)
+    rows, more = services.queries().list(caller(app), ess.company(app), query, offset, limit)
+    next_page = _next_page("/ess/v1/event-deliveries", filters, offset, limit, more)
+    return ess.paged("event-deliveries", rows, offset, limit, **{"next-page-uri": next_page})
+
+
+@app.get("/ess/v1/event-deliveries/summary")
+def delivery_summary() -> Response:
+    window = validation.parse(models.SummaryWindow, _query(("from", "to")))
+    return ess.reply(services.queries().summary(caller(app), ess.company(app), window))
+
+
+@app.get("/ess/v1/event-deliveries/<delivery_id>/tracking")
+def delivery_tracking(delivery_id: str) -> Response:
+    return ess.reply(services.queries().tracking(caller(app), ess.company(app), delivery_id))
+
+
+@app.get("/ess/v1/event-delivery-attempts")
+def attempt_log() -> Response:
+    offset, limit = ess.page(app, default_limit=50)
+    filters = _query(("from", "to"))
+    window = validation.parse(models.DeliveryFilter, filters)
+    rows, more = services.queries().attempt_log(caller(app), ess.company(app), window.from_ms, window.to_ms,
+                                                offset, limit)
+    next_page = _next_page("/ess/v1/event-delivery-attempts", filters, offset, limit, more)
+    return ess.paged("attempts", rows, offset, limit, **{"next-page-uri": next_page})
+
+
+@app.post("/ess/v1/handled-event-deliveries")
+def handled_deliveries() -> Response:
+    data = ess.body(app, models.HandledInput)
+    updated = services.queries().mark_handled(caller(app), ess.company(app), data)
+    return ess.reply({"number-of-updated-event-deliveries": updated})
+
+
+@app.post("/ess/v1/event-deliveries/<delivery_id>/redeliver")
+def redeliver(delivery_id: str) -> Response:
+    return ess.reply(services.queries().redeliver(caller(app), ess.company(app), delivery_id), 202)
+
+
+@app.post("/ess/v1/event-deliveries/redeliver")
+def redeliver_bulk() -> Response:
+    data = ess.body(app, models.RedeliverInput)
+    return ess.reply(services.queries().redeliver_bulk(caller(app), ess.company(app), data), 202)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,31 @@
+"""Fanout: published events (events queue) → one delivery per matching delivery configuration."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from switchboard.lazy import lazy_import
+
+models = lazy_import("switchboard.delivery.models")
+services = lazy_import("switchboard.delivery.services")
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def fan_out(record: SQSRecord) -> None:
+    event = models.PublishedEvent.model_validate(json.loads(record.body))
+    configurations = services.fanout().handle(event)
+    logger.info("fanned out", extra={"event_id": event.event_id, "deliveries": len(configurations)})
+    metrics.add_metric(name="DeliveriesCreated", unit="Count", value=len(configurations))
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=fan_out, processor=processor, context=context)

@@ -1,0 +1,133 @@
+"""The engine's ports on AWS: tasks on SQS, configurations from the ESS table (cached, secrets
+unsealed with KMS once per warm container), notices as KAZOO system alerts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+
+from switchboard import aws, secrets
+from switchboard.alerts.models import Recipient
+from switchboard.alerts.service import AlertService
+from switchboard.delivery.models import DeliverTask
+from switchboard.errors import DomainError
+from switchboard.events.configurations import DeliveryConfigurationService
+from switchboard.events.models import DeliveryConfiguration
+from switchboard.events.repository import EventsRepository
+
+log = logging.getLogger(__name__)
+DISABLED_CATEGORY = "delivery_configuration_disabled"
+SQS_BATCH = 10
+
+
+class SqsTasks:
+    """Tasks on the delivery queue (DelaySeconds for near retries and throttle waits)."""
+
+    def __init__(self, queue_url: str) -> None:
+        self._url = queue_url
+
+    def send(self, task: BaseModel, delay_s: int = 0) -> None:
+        aws.client("sqs").send_message(QueueUrl=self._url, MessageBody=task.model_dump_json(),
+                                       DelaySeconds=max(0, min(int(delay_s), 900)))
+
+    def send_many(self, tasks: Iterable[DeliverTask]) -> None:
+        pending = list(tasks)
+        for start in range(0, len(pending), SQS_BATCH):
+            entries = {str(i): task.model_dump_json() for i, task in enumerate(pending[start:start + SQS_BATCH])}
+            for _ in range(3):
+                response = aws.client("sqs").send_message_batch(
+                    QueueUrl=self._url, Entries=[{"Id": key, "MessageBody": body} for key, body in entries.items()])
+                failed = {entry["Id"] for entry in response.get("Failed", [])}
+                entries = {key: body for key, body in entries.items() if key in failed}
+                if not entries:
+                    break
+            if entries:
+                raise RuntimeError(f"{len(entries)} delivery task(s) could not be queued")
+
+
+class CachedConfigurations:
+    """Delivery configurations for the engine: read through a short cache (a warm worker delivers
+    many events per configuration), secrets unsealed once per ciphertext."""
+
+    def __init__(self, repository: EventsRepository, service: DeliveryConfigurationService, ttl_s: float) -> None:
+        self._repo = repository
+        self._service = service
+        self._ttl_s = ttl_s
+        self._cache: dict[tuple[str, str], tuple[float, DeliveryConfiguration | None]] = {}
+        self._plain: dict[tuple[str, str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, account_id: str, config_id: str) -> DeliveryConfiguration | None:
+        key = (account_id, config_id)
+        cached = self._cache.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        config = self._repo.get_configuration(account_id, config_id)
+        with self._lock:
+            self._cache[key] = (time.monotonic() + self._ttl_s, config)
+        return config
+
+    def forget(self, account_id: str, config_id: str) -> None:
+        self._cache.pop((account_id, config_id), None)
+
+    def version_check(self, config: DeliveryConfiguration) -> dict[str, Any]:
+        return self._repo.version_check(config)
+
+    def _unseal(self, ciphertext: str, account_id: str, purpose: str) -> str:
+        key = (ciphertext, account_id, purpose)
+        plain = self._plain.get(key)
+        if plain is None:
+            plain = secrets.unseal(ciphertext, account_id, purpose)
+            with self._lock:
+                if len(self._plain) > 4096:
+                    self._plain.clear()
+                self._plain[key] = plain
+        return plain
+
+    def signing_secrets(self, config: DeliveryConfiguration, now_ms: int) -> list[str]:
+        purpose = "signing-secret"
+        keys = [self._unseal(config.sealed_signing_secret, config.account_id, purpose)]
+        if config.sealed_previous_signing_secret and (config.previous_signing_secret_expires_ms or 0) > now_ms:
+            keys.append(self._unseal(config.sealed_previous_signing_secret, config.account_id, purpose))
+        return keys
+
+    def basic_credentials(self, config: DeliveryConfiguration) -> tuple[str, str]:
+        auth = config.authentication
+        return auth.username or "", self._unseal(auth.sealed_password or "", config.account_id,
+                                                 f"endpoint-auth:{config.id}")
+
+    def client_secret(self, config: DeliveryConfiguration) -> str:
+        auth = config.authentication
+        return self._unseal(auth.sealed_client_secret or "", config.account_id, f"endpoint-auth:{config.id}")
+
+    def deactivate(self, config: DeliveryConfiguration, reason: str) -> bool:
+        self.forget(config.account_id, config.id)
+        return self._service.deactivate(config.account_id, config.id)
+
+
+class AlertNotices:
+    """Tell the account's admins, in their KAZOO alert list, when a configuration is switched off."""
+
+    def __init__(self, alerts: AlertService) -> None:
+        self._alerts = alerts
+
+    def configuration_disabled(self, config: DeliveryConfiguration, reason: str) -> None:
+        try:
+            self._alerts.raise_system_alert(
+                config.account_id,
+                title=f"Delivery configuration '{config.spec.name}' was deactivated",
+                message=f"Switchboard stopped delivering to {config.spec.address}: {reason}. Events keep "
+                        "being recorded as PENDING; set is-active to true to deliver them.",
+                category=DISABLED_CATEGORY, level="critical",
+                metadata={"del-cfg-id": config.id, "del-cfg-nm": config.spec.name, "reason": reason},
+                to=[Recipient(type="admins", value=config.account_id)])
+        except DomainError:
+            log.exception("could not raise the deactivation alert for configuration %s", config.id)
+
+    def configuration_reactivated(self, account_id: str, config_id: str) -> None:
+        self._alerts.retire_system_alerts(account_id, DISABLED_CATEGORY, subject={"del-cfg-id": config_id})

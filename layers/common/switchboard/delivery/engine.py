@@ -1,0 +1,328 @@
+"""The delivery engine: one attempt of one delivery, end to end (docs/delivery.md).
+
+For a task (event, configuration, attempt n) the worker:
+  1. reads the configuration (cached briefly); inactive → the delivery is parked until reactivation;
+  2. takes a throttle slot (GCRA shared through the store), sleeping for a near slot or re-queueing
+     the task for a far one — waiting never uses up an attempt;
+  3. claims the delivery with one conditional write (open, due, not leased, n is its next attempt),
+     so a redelivered message never sends after a recorded success and two workers never send the
+     same attempt at once;
+  4. renders, signs and POSTs it through the SSRF-guarded sender (OAuth token refreshed once on 401);
+  5. records the attempt, the new status and the summary counters in one transaction, then queues
+     the next attempt (or holds it in the store when it is further away than SQS can delay).
+
+The ports below are what the engine needs; DynamoDB, SQS and KMS implement them in production
+(`switchboard.delivery.services`), and the benchmark gives it an in-memory store.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from switchboard.delivery import payload, policy
+from switchboard.delivery.models import Attempt, DeliverTask, Delivery, Status
+from switchboard.delivery.oauth import TokenCache, TokenError, basic_authorization
+from switchboard.delivery.policy import Outcome, RetrySchedule
+from switchboard.delivery.repository import Claim
+from switchboard.delivery.sender import HttpResult, Sender
+from switchboard.delivery.throttle import Rate
+from switchboard.events.models import DeliveryConfiguration
+
+
+class Store(Protocol):
+    def claim(self, account_id: str, event_id: str, config_id: str, attempt: int, owner: str, now_ms: int,
+              lease_ms: int) -> Claim: ...
+
+    def record(self, delivery: Delivery, attempt: Attempt, status: Status, due_ms: int, wake_ms: int | None,
+               owner: str) -> bool: ...
+
+    def park(self, delivery: Delivery, reason: str, config_check: dict[str, Any] | None) -> bool: ...
+
+    def swap_tat(self, account_id: str, config_id: str, expected: int | None, new: int) -> int | None: ...
+
+    def note_failure(self, account_id: str, config_id: str, now_ms: int) -> tuple[int, int]: ...
+
+    def note_success(self, account_id: str, config_id: str, now_ms: int) -> None: ...
+
+
+class Configurations(Protocol):
+    """Delivery configurations as the engine sees them (cached, secrets unsealed on demand)."""
+
+    def get(self, account_id: str, config_id: str) -> DeliveryConfiguration | None: ...
+
+    def forget(self, account_id: str, config_id: str) -> None: ...
+
+    def version_check(self, config: DeliveryConfiguration) -> dict[str, Any] | None: ...
+
+    def signing_secrets(self, config: DeliveryConfiguration, now_ms: int) -> list[str]: ...
+
+    def basic_credentials(self, config: DeliveryConfiguration) -> tuple[str, str]: ...
+
+    def client_secret(self, config: DeliveryConfiguration) -> str: ...
+
+    def deactivate(self, config: DeliveryConfiguration, reason: str) -> bool: ...
+
+
+class Tasks(Protocol):
+    def send(self, task: Any, delay_s: int = 0) -> None: ...
+
+
+class Notices(Protocol):
+    def configuration_disabled(self, config: DeliveryConfiguration, reason: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    schedule: RetrySchedule = field(default_factory=RetrySchedule)
+    # Waits for a throttle slot up to this long in-process; a later slot re-queues the task.
+    max_throttle_wait_s: float = 2.0
+    # An open delivery the sweeper has not seen progress on this long after its due time is re-sent.
+    wake_grace_s: int = 300
+    # All attempts of a configuration failing this long deactivates it.
+    failure_window_s: int = 86_400
+    # A worker writes "healthy again" at most this often per configuration (successes are hot).
+    health_write_interval_s: float = 60.0
+
+
+@dataclass
+class Outcomes:
+    """What a worker did, by kind (logged and asserted in tests)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, kind: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+
+
+class Engine:
+    def __init__(self, store: Store, configurations: Configurations, tasks: Tasks, sender: Sender,
+                 notices: Notices, settings: EngineSettings | None = None, *,
+                 clock: Callable[[], int] | None = None, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None) -> None:
+        self._store = store
+        self._configs = configurations
+        self._tasks = tasks
+        self._sender = sender
+        self._notices = notices
+        self._settings = settings or EngineSettings()
+        self._clock = clock or (lambda: time.time_ns() // 1_000_000)
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._tokens = TokenCache(sender)
+        self._owner = uuid.uuid4().hex  # this worker, as the lease holder
+        self._tat: dict[tuple[str, str], int | None] = {}  # last throttle state this worker saw
+        self._healthy_written: dict[tuple[str, str], float] = {}
+        self.outcomes = Outcomes()
+
+    # ------------------------------------------------------------ one task
+    def deliver(self, task: DeliverTask) -> str:
+        """Handle one deliver task; returns what happened (for logs and metrics)."""
+        kind = self._deliver(task)
+        self.outcomes.add(kind)
+        return kind
+
+    def _deliver(self, task: DeliverTask) -> str:
+        config = self._configs.get(task.account_id, task.config_id)
+        if config is not None and (not config.spec.is_active or config.spec.cron_expression):
+            return self._park(task, config)
+        if config is not None and config.spec.throttling:
+            granted, wait_ms = self._throttle_slot(config)
+            if not granted:
+                self._tasks.send(task, min(max(1, math.ceil(wait_ms / 1000)), policy.SQS_MAX_DELAY_S))
+                return "throttled"
+            if wait_ms:
+                self._sleep(wait_ms / 1000)
+        now = self._clock()
+        lease_ms = ((config.spec.timeout_seconds if config else 10) * 2 + 15) * 1000
+        claim = self._store.claim(task.account_id, task.event_id, task.config_id, task.attempt, self._owner, now,
+                                  lease_ms)
+        if not claim.claimed:
+            return self._refused(task, claim, now)
+        assert claim.delivery is not None
+        if config is None:  # deleted while deliveries were open: nothing left to send them to
+            result = HttpResult(None, None, "the delivery configuration was deleted", "", None, 0)
+            return self._finish(claim.delivery, None, task.attempt, result, Outcome.FAILED, now)
+        result = self._post(claim.delivery, config, task.attempt)
+        outcome = policy.classify(result.status, result.error_class)
+        return self._finish(claim.delivery, config, task.attempt, result, outcome, now)
+
+    def _refused(self, task: DeliverTask, claim: Claim, now: int) -> str:
+        """A refused claim: come back when it can succeed, or drop a task that has nothing left to do."""
+        delivery = claim.delivery
+        if claim.reason == "not_due" and delivery is not None:
+            self._requeue(task, delivery.due_ms - now)
+        elif claim.reason == "leased":
+            self._requeue(task, claim.lease_until_ms - now + 1000)
+        # missing, final, handled, parked, stale, ahead: another task or the sweeper owns it
+        return f"skipped:{claim.reason}"
+
+    def _requeue(self, task: DeliverTask, delay_ms: int) -> None:
+        delay = policy.sqs_delay_or_hold(max(delay_ms, 0) / 1000)
+        if delay is not None:  # anything further away is the sweeper's (the wake index)
+            self._tasks.send(task, delay)
+
+    def _park(self, task: DeliverTask, config: DeliveryConfiguration) -> str:
+        reason = "scheduled" if config.spec.cron_expression else "inactive"
+        for _ in range(3):
+            claim = self._store.claim(task.account_id, task.event_id, task.config_id, task.attempt, self._owner,
+                                      self._clock(), 60_000)
+            if not claim.claimed or claim.delivery is None:
+                return f"skipped:{claim.reason}"
+            if self._store.park(claim.delivery, reason, self._configs.version_check(config)):
+                return f"parked:{reason}"
+            # The configuration changed since it was read (reactivated?): read it again.
+            self._configs.forget(task.account_id, task.config_id)
+            fresh = self._configs.get(task.account_id, task.config_id)
+            if fresh is None or (fresh.spec.is_active and not fresh.spec.cron_expression):
+                self._tasks.send(task, 0)  # the lease taken for parking expires within a minute
+                return "requeued:reactivated"
+            config = fresh
+        return "requeued:park-conflict"
+
+    # ------------------------------------------------------------ throttling
+    def _throttle_slot(self, config: DeliveryConfiguration) -> tuple[bool, int]:
+        """(True, milliseconds to wait for the slot taken), or (False, milliseconds until it is worth
+        coming back) when the next slot is further off than a worker should sleep. Slots are taken
+        with compare-and-set on the shared GCRA state, so concurrent workers together keep to the
+        configured rate."""
+        assert config.spec.throttling is not None
+        interval = Rate.from_config(config.spec.throttling, config.spec.throttling_unit).emission_interval_ms
+        key = (config.account_id, config.id)
+        expected = self._tat.get(key)
+        max_wait_ms = int(self._settings.max_throttle_wait_s * 1000)
+        for _ in range(50):
+            now = self._clock()
+            slot = now if expected is None else max(expected, now)
+            wait = slot - now
+            if wait > max_wait_ms:
+                self._tat[key] = expected
+                return False, wait - max_wait_ms // 2
+            current = self._store.swap_tat(config.account_id, config.id, expected, slot + interval)
+            if current is None:
+                self._tat[key] = slot + interval
+                return True, wait
+            expected = current  # another worker moved it: decide again from its value
+        return False, interval  # heavy contention: come back shortly rather than spin
+
+    # ------------------------------------------------------------ sending
+    def _post(self, delivery: Delivery, config: DeliveryConfiguration, attempt: int) -> HttpResult:
+        spec = config.spec
+        body, headers = payload.render(delivery.topic, attempt, delivery.event_id, delivery.event_type,
+                                       delivery.event_timestamp, delivery.fields, _key_fields(delivery.fields),
+                                       spec.format)
+        now_s = self._clock() // 1000
+        headers.update(payload.sign(payload.message_id(delivery.event_id, config.id), now_s, body,
+                                    self._configs.signing_secrets(config, now_s * 1000)))
+        auth = config.authentication
+        address = spec.address or ""
+        if auth.type == "BASIC":
+            headers["Authorization"] = basic_authorization(*self._configs.basic_credentials(config))
+        elif auth.type == "OAUTH":
+            try:
+                headers["Authorization"] = f"Bearer {self._oauth_token(config)}"
+            except TokenError as exc:
+                return _token_failure(exc)
+        result = self._sender.post(address, body, headers, spec.timeout_seconds)
+        if result.status == 401 and auth.type == "OAUTH":
+            # The token may have been revoked early: one fresh token, one resend, same attempt.
+            self._tokens.invalidate(auth.token_url or "", auth.client_id or "", self._configs.client_secret(config),
+                                    auth.scope)
+            try:
+                headers["Authorization"] = f"Bearer {self._oauth_token(config)}"
+            except TokenError as exc:
+                return _token_failure(exc)
+            result = self._sender.post(address, body, headers, spec.timeout_seconds)
+        return result
+
+    def _oauth_token(self, config: DeliveryConfiguration) -> str:
+        auth = config.authentication
+        return self._tokens.token(auth.token_url or "", auth.client_id or "", self._configs.client_secret(config),
+                                  auth.scope, config.spec.timeout_seconds)
+
+    # ------------------------------------------------------------ after the attempt
+    def _finish(self, delivery: Delivery, config: DeliveryConfiguration | None, number: int, result: HttpResult,
+                outcome: Outcome, started_ms: int) -> str:
+        now = self._clock()
+        delay_s: float | None = None
+        if outcome is Outcome.RETRY:
+            schedule = _schedule(config, self._settings.schedule)
+            retry_after = policy.parse_retry_after(result.retry_after, datetime.now(UTC))
+            delay_s = schedule.next_delay(number, self._rng, retry_after)
+            if delay_s is None:
+                outcome = Outcome.FAILED  # the schedule is used up
+        status = {Outcome.SUCCESS: Status.SUCCESS, Outcome.RETRY: Status.RETRY}.get(outcome, Status.FAILED)
+        due = now + math.ceil((delay_s or 0) * 1000)
+        sqs_delay = policy.sqs_delay_or_hold(delay_s) if delay_s is not None else None
+        wake: int | None = None
+        if status is Status.RETRY:
+            # Held retries wake exactly when due; queued ones only if their task goes missing.
+            wake = due if sqs_delay is None else due + self._settings.wake_grace_s * 1000
+        address = config.spec.address if config else None
+        attempt = Attempt(account_id=delivery.account_id, event_id=delivery.event_id, config_id=delivery.config_id,
+                          number=number, result=status, status_code=result.status, response_body=result.body,
+                          error_class=result.error_class, error=result.error, duration_ms=result.duration_ms,
+                          attempted_ms=started_ms, address=address,
+                          next_attempt_ms=due if status is Status.RETRY else None)
+        if not self._store.record(delivery, attempt, status, due, wake, self._owner):
+            return "lost-lease"  # another worker took over after our lease ran out; it records its own
+        if status is Status.RETRY and sqs_delay is not None:
+            self._tasks.send(DeliverTask(account_id=delivery.account_id, event_id=delivery.event_id,
+                                         config_id=delivery.config_id, attempt=number + 1), sqs_delay)
+        if config is not None:
+            self._health(config, status, outcome, result, now)
+        return {Status.SUCCESS: "success", Status.RETRY: "retry"}.get(status, "failed")
+
+    def _health(self, config: DeliveryConfiguration, status: Status, outcome: Outcome, result: HttpResult,
+                now: int) -> None:
+        key = (config.account_id, config.id)
+        if status is Status.SUCCESS:
+            interval = min(self._settings.health_write_interval_s, self._settings.failure_window_s / 10)
+            if time.monotonic() - self._healthy_written.get(key, -math.inf) >= interval:
+                self._store.note_success(config.account_id, config.id, now)
+                self._healthy_written[key] = time.monotonic()
+            return
+        self._healthy_written.pop(key, None)
+        if outcome is Outcome.FAILED_AND_DEACTIVATE:
+            self._disable(config, "the endpoint answered 410 Gone")
+            return
+        failing_since, last_success = self._store.note_failure(config.account_id, config.id, now)
+        window_ms = self._settings.failure_window_s * 1000
+        if now - failing_since >= window_ms and last_success < failing_since:
+            hours = self._settings.failure_window_s / 3600
+            span = f"{hours:g} hours" if hours >= 1 else f"{self._settings.failure_window_s} seconds"
+            self._disable(config, f"every delivery attempt failed for {span} (last: {_describe(result)})")
+
+    def _disable(self, config: DeliveryConfiguration, reason: str) -> None:
+        if self._configs.deactivate(config, reason):
+            self._notices.configuration_disabled(config, reason)
+
+
+def _schedule(config: DeliveryConfiguration | None, default: RetrySchedule) -> RetrySchedule:
+    if config is not None and config.spec.retry_schedule is not None:
+        return RetrySchedule(tuple(float(s) for s in config.spec.retry_schedule))
+    return default
+
+
+def _key_fields(fields: dict[str, Any]) -> list[str]:
+    from switchboard.delivery.models import event_key
+
+    return event_key(fields)
+
+
+def _token_failure(exc: TokenError) -> HttpResult:
+    result = exc.result
+    return HttpResult(None, result.error_class or "http", f"OAuth token request failed: {result.error or ''}".strip(),
+                      result.body, result.retry_after, result.duration_ms)
+
+
+def _describe(result: HttpResult) -> str:
+    if result.status is not None:
+        return f"HTTP {result.status}"
+    return f"{result.error_class}: {result.error}" if result.error else str(result.error_class)

@@ -1,0 +1,49 @@
+"""Fanout: a published event becomes one delivery per matching delivery configuration.
+
+Once per (event, configuration), however many of the configuration's subscriptions match and
+however often the events queue redelivers the message: the delivery is created with a
+conditional put. Its first task is queued every time (a duplicate task finds attempt 1 taken and
+is dropped), so a crash between storing and queueing loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from switchboard.delivery.models import DeliverTask, Delivery, PublishedEvent, Status
+from switchboard.delivery.repository import DeliveriesRepository
+from switchboard.events.models import parse_time
+from switchboard.events.subscriptions import SubscriptionService
+
+
+class Fanout:
+    def __init__(self, subscriptions: SubscriptionService, configurations, store: DeliveriesRepository,
+                 tasks, clock: Callable[[], int], wake_grace_s: int) -> None:
+        self._subscriptions = subscriptions
+        self._configs = configurations
+        self._store = store
+        self._tasks = tasks
+        self._clock = clock
+        self._grace_ms = wake_grace_s * 1000
+
+    def handle(self, event: PublishedEvent) -> list[str]:
+        """Create the event's deliveries and queue their first attempts; returns the configuration ids."""
+        matched = self._subscriptions.matching(event.account_id, event.topic, event.event_type, event.fields,
+                                               parse_time(event.timestamp))
+        config_ids = sorted({subscription.delivery_configuration_id for subscription in matched}, key=int)
+        now = self._clock()
+        tasks = []
+        for config_id in config_ids:
+            config = self._configs.get(event.account_id, config_id)
+            # Scheduled (cron) configurations collect their deliveries for the buffer-file flush.
+            parked = "scheduled" if config is not None and config.spec.cron_expression else None
+            delivery = Delivery(account_id=event.account_id, event_id=event.event_id, config_id=config_id,
+                                topic=event.topic, event_type=event.event_type, event_timestamp=event.timestamp,
+                                fields=event.fields, status=Status.PENDING, created_ms=now, updated_ms=now,
+                                due_ms=now, parked=parked)
+            self._store.create(delivery, wake_ms=now + self._grace_ms)
+            if parked is None:
+                tasks.append(DeliverTask(account_id=event.account_id, event_id=event.event_id, config_id=config_id,
+                                         attempt=1))
+        self._tasks.send_many(tasks)
+        return config_ids
