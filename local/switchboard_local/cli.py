@@ -1,4 +1,4 @@
-"""The `switchboard` command: `local`, `invoke`, and the operator commands of admin.py."""
+"""The `switchboard` command: `local`, `invoke`, `receive`, and the operator commands of admin.py."""
 
 from __future__ import annotations
 
@@ -85,9 +85,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     _template_options(invoke)
     invoke.set_defaults(func=run_invoke)
 
-    from . import admin
+    from . import admin, receiver
 
     admin.register(subparsers)
+    receiver.register(subparsers)
     return parser, subparsers
 
 
