@@ -78,3 +78,18 @@ class InvalidInput(DomainError):
                target: object = None) -> InvalidInput:
         parts = tuple(path.split(".")) if isinstance(path, str) else path
         return cls([FieldError(parts, code, message, value, target)])
+
+
+class CodedError(DomainError):
+    """An error its dialect reports by code, as AirVantage does: `{"error": code, "errorParameters": [...]}`.
+
+    `parameters` are strings (where the problem is, the offending value, a limit); `status` is the HTTP status.
+    """
+
+    def __init__(
+        self, code: str, parameters: list[str] | None = None, status: int = 400, message: str | None = None
+    ) -> None:
+        super().__init__(message or code)
+        self.code = code
+        self.parameters = [str(parameter) for parameter in parameters or []]
+        self.status = status
