@@ -49,7 +49,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:  # http.server names handlers after the method
                 length = int(self.headers.get("Content-Length") or 0)
                 request = Received(self.path, {k.lower(): v for k, v in self.headers.items()},
                                    self.rfile.read(length), time.monotonic())

@@ -48,7 +48,7 @@ def make_server(port: int, status: int, secret: str | None, out: Any = sys.stdou
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:  # http.server names handlers after the method
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             headers = {k.lower(): v for k, v in self.headers.items()}
             lines = [f"POST {self.path}"]
