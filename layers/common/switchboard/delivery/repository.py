@@ -325,7 +325,9 @@ class DeliveriesRepository:
                                     ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except aws.client("dynamodb").exceptions.ConditionalCheckFailedException as exc:
             old = _deserialize(exc.response.get("Item") or {})
-            return int(old.get("tat", 0))
+            if "tat" not in old:  # the item is gone (expected a value that is not there): start afresh
+                return None if expected is None else self.swap_tat(account_id, config_id, None, new)
+            return int(old["tat"])
         return None
 
     def note_failure(self, account_id: str, config_id: str, now_ms: int) -> tuple[int, int]:
