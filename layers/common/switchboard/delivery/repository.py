@@ -326,7 +326,7 @@ class DeliveriesRepository:
         except aws.client("dynamodb").exceptions.ConditionalCheckFailedException as exc:
             old = _deserialize(exc.response.get("Item") or {})
             if "tat" not in old:  # the item is gone (expected a value that is not there): start afresh
-                return None if expected is None else self.swap_tat(account_id, config_id, None, new)
+                return 0 if expected is None else self.swap_tat(account_id, config_id, None, new)
             return int(old["tat"])
         return None
 
