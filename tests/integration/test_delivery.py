@@ -570,3 +570,83 @@ def test_unknown_deliveries_are_404(pipeline, world):
 
 def test_environment_is_restored():
     assert os.environ.get("ENDPOINT_FAILURE_WINDOW_SECONDS") is None
+
+
+# ---------------------------------------------------------------- configurations AirVantage rules use
+
+def _managed_delivery(pipeline, principal, spec: dict, fields: dict, event_id: str) -> str:
+    """A delivery on a managed configuration, as the rule evaluator creates them."""
+    from switchboard.delivery.models import DeliverTask, Delivery
+    from switchboard.events.models import DeliveryConfigurationInput
+
+    config = event_services.configurations().create_managed(principal.account_id,
+                                                            DeliveryConfigurationInput.model_validate(spec))
+    now = int(time.time() * 1000)
+    delivery = Delivery(account_id=principal.account_id, event_id=event_id, config_id=config.id,
+                        topic="AirVantage-Alerts", event_type="event.alert.rule.triggered",
+                        event_timestamp="2026-11-23T10:00:00.000Z", fields=fields, created_ms=now, updated_ms=now,
+                        due_ms=now)
+    assert delivery_services.repository().create(delivery, wake_ms=now + 300_000)
+    delivery_services.tasks().send(DeliverTask(account_id=principal.account_id, event_id=event_id,
+                                               config_id=config.id, attempt=1))
+    return config.id
+
+
+def test_airvantage_hook_body_and_redirects_count_as_delivered(pipeline, receiver, world):
+    who = world.child_admin
+    content = {"alert.uid": "f04a77e306de463e919ec39c387fa016", "rule.uid": "7316ee643b17473381b61b8ac0afa824",
+               "target.uid": "da687e2c39d54bc391633fa9c8d4c0da"}
+    url = receiver.script("/callback", Reply(302, "moved", {"Location": "http://127.0.0.1:1/elsewhere"}))
+    config_id = _managed_delivery(pipeline, who, {"del-cfg-nm": "hook-1", "addr": url, "del-fmt-cd": "AIRVANTAGE"},
+                                  content, "f04a77e306de463e919ec39c387fa016")
+    pipeline.run()
+    (got,) = receiver.at("/callback")
+    assert got.json() == {"name": "event.alert.rule.triggered", "date": 1795428000000, "content": content}
+    assert pipeline.status_of(who, "f04a77e306de463e919ec39c387fa016", config_id) == "SUCCESS"
+
+
+def test_rule_emails_go_through_ses_and_are_tracked(pipeline, world):
+    who = world.child_admin
+    ses = boto3.client("ses")
+    ses.verify_email_identity(EmailAddress=settings().alert_email_sender)
+    before = ses.get_send_quota()["SentLast24Hours"]
+    config_id = _managed_delivery(pipeline, who, {"del-cfg-nm": "rule-emails", "del-prtcl-cd": "EMAIL",
+                                                  "addr": "mailto:ops@example.com,noc@example.com"},
+                                  {"subject": "Temperature exceeded", "text": "room.temp is 45"}, "a1" * 16)
+    pipeline.run()
+    tracking = pipeline.tracking(who, "a1" * 16, config_id)
+    assert tracking["delivery-status"] == "SUCCESS"
+    assert tracking["delivery-attempts"][0]["response-details"].startswith("MessageId ")
+    assert ses.get_send_quota()["SentLast24Hours"] == before + 2  # one message, two recipients
+
+
+def test_ses_rejection_fails_the_email_delivery(pipeline, world):
+    who = world.child_admin  # the sender identity is not verified here: SES rejects the message
+    config_id = _managed_delivery(pipeline, who, {"del-cfg-nm": "rule-emails-2", "del-prtcl-cd": "EMAIL",
+                                                  "addr": "mailto:ops@example.com"},
+                                  {"subject": "s", "text": "t"}, "b2" * 16)
+    pipeline.run()
+    (attempt,) = pipeline.tracking(who, "b2" * 16, config_id)["delivery-attempts"]
+    assert attempt["status"] == "FAILED" and "SES" in attempt["response-details"]
+
+
+def test_ess_cannot_make_or_delete_managed_configurations(pipeline, receiver, world):
+    who = world.child_admin
+    for extra in ({"del-prtcl-cd": "EMAIL", "addr": "mailto:a@example.com"}, {"del-fmt-cd": "AIRVANTAGE"}):
+        status, body, _ = pipeline.api("delivery_configurations", who, "POST", "/ess/v1/delivery-configurations",
+                                       {"del-cfg-nm": "sneaky", "addr": receiver.url + "/x", **extra})
+        assert status == 400 and body["error"]["code"] == "VALIDATION_ERROR", body
+    config_id = _managed_delivery(pipeline, who, {"del-cfg-nm": "hook-2", "addr": receiver.url + "/y",
+                                                  "del-fmt-cd": "AIRVANTAGE"}, {"alert.uid": "x"}, "c3" * 16)
+    status, body, _ = pipeline.api("delivery_configurations", who, "DELETE",
+                                   f"/ess/v1/delivery-configurations/{config_id}")
+    assert status == 403
+    status, current, _ = pipeline.api("delivery_configurations", who, "GET",
+                                      f"/ess/v1/delivery-configurations/{config_id}")
+    spec = {k: v for k, v in current.items() if k != "id"}
+    status, body, _ = pipeline.api("delivery_configurations", who, "PUT",
+                                   f"/ess/v1/delivery-configurations/{config_id}", {**spec, "del-fmt-cd": "JSON"})
+    assert status == 400
+    status, body, _ = pipeline.api("delivery_configurations", who, "PUT",
+                                   f"/ess/v1/delivery-configurations/{config_id}", {**spec, "is-active": False})
+    assert status == 200 and body["is-active"] is False  # reactivating a hook's endpoint goes the same way

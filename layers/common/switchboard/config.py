@@ -15,6 +15,7 @@ class Settings(BaseModel):
     alerts_table: str = Field(default="", alias="ALERTS_TABLE")
     alerts_enabled: bool = Field(default=True, alias="ALERTS_ENABLED")
     events_table: str = Field(default="", alias="EVENTS_TABLE")
+    rules_table: str = Field(default="", alias="RULES_TABLE")
     events_queue_url: str = Field(default="", alias="EVENTS_QUEUE_URL")
     data_key_id: str = Field(default="", alias="DATA_KEY_ID")
     # Webhook targets on private networks (the local runtime's receivers live on loopback).
@@ -28,6 +29,8 @@ class Settings(BaseModel):
     delivery_retention_days: int = Field(default=30, alias="DELIVERY_RETENTION_DAYS", ge=1, le=3650)
     wake_grace_s: int = Field(default=300, alias="WAKE_GRACE_SECONDS", ge=1)
     configuration_cache_s: float = Field(default=5.0, alias="CONFIGURATION_CACHE_SECONDS", ge=0)
+    # The verified SES identity rule emails come from.
+    alert_email_sender: str = Field(default="alerts@switchboard.invalid", alias="ALERT_EMAIL_SENDER")
 
     def retry_delays(self) -> tuple[float, ...]:
         return tuple(float(part) for part in self.retry_schedule.split(",") if part.strip())

@@ -50,6 +50,40 @@ class SqsTasks:
                 raise RuntimeError(f"{len(entries)} delivery task(s) could not be queued")
 
 
+class SesMailer:
+    """Rule emails through SES. Its answers are mapped onto HTTP statuses so the engine's retry rules
+    apply unchanged: throttling and outages retry, a rejected message fails at once."""
+
+    RETRYABLE = frozenset({"Throttling", "ThrottlingException", "ServiceUnavailable", "InternalFailure",
+                           "RequestTimeout", "TooManyRequestsException"})
+
+    def __init__(self, sender: str) -> None:
+        self._sender = sender
+
+    def send(self, recipients: list[str], subject: str, text: str) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+        from switchboard.delivery.sender import HttpResult
+
+        started = time.monotonic()
+        elapsed = lambda: int((time.monotonic() - started) * 1000)  # noqa: E731
+        try:
+            response = aws.client("ses").send_email(
+                Source=self._sender, Destination={"ToAddresses": recipients},
+                Message={"Subject": {"Data": subject[:900], "Charset": "UTF-8"},
+                         "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}})
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "Error")
+            status = 503 if code in self.RETRYABLE else 400
+            return HttpResult(status, None, f"SES {code}: {exc.response.get('Error', {}).get('Message', '')}",
+                              "", None, elapsed())
+        except EndpointConnectionError as exc:
+            return HttpResult(None, "connect", f"SES unreachable: {exc}", "", None, elapsed())
+        except BotoCoreError as exc:
+            return HttpResult(None, "http", f"SES call failed: {type(exc).__name__}", "", None, elapsed())
+        return HttpResult(200, None, None, f"MessageId {response.get('MessageId', '')}", None, elapsed())
+
+
 class CachedConfigurations:
     """Delivery configurations for the engine: read through a short cache (a warm worker delivers
     many events per configuration), secrets unsealed once per ciphertext."""

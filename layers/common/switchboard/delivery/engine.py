@@ -74,6 +74,12 @@ class Tasks(Protocol):
     def send(self, task: Any, delay_s: int = 0) -> None: ...
 
 
+class Mailer(Protocol):
+    """Sends an email (the EMAIL protocol: a rule's `emails`); the result reads like an HTTP answer."""
+
+    def send(self, recipients: list[str], subject: str, text: str) -> HttpResult: ...
+
+
 class Notices(Protocol):
     def configuration_disabled(self, config: DeliveryConfiguration, reason: str) -> None: ...
 
@@ -103,7 +109,7 @@ class Outcomes:
 
 class Engine:
     def __init__(self, store: Store, configurations: Configurations, tasks: Tasks, sender: Sender,
-                 notices: Notices, settings: EngineSettings | None = None, *,
+                 notices: Notices, settings: EngineSettings | None = None, *, mailer: Mailer | None = None,
                  clock: Callable[[], int] | None = None, sleep: Callable[[float], None] = time.sleep,
                  rng: random.Random | None = None) -> None:
         self._store = store
@@ -111,6 +117,7 @@ class Engine:
         self._tasks = tasks
         self._sender = sender
         self._notices = notices
+        self._mailer = mailer
         self._settings = settings or EngineSettings()
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._sleep = sleep
@@ -150,7 +157,7 @@ class Engine:
             result = HttpResult(None, None, "the delivery configuration was deleted", "", None, 0)
             return self._finish(claim.delivery, None, task.attempt, result, Outcome.FAILED, now)
         result = self._post(claim.delivery, config, task.attempt)
-        outcome = policy.classify(result.status, result.error_class)
+        outcome = policy.classify(result.status, result.error_class, redirect_ok=config.spec.format == "AIRVANTAGE")
         return self._finish(claim.delivery, config, task.attempt, result, outcome, now)
 
     def _refused(self, task: DeliverTask, claim: Claim, now: int) -> str:
@@ -214,9 +221,17 @@ class Engine:
     # ------------------------------------------------------------ sending
     def _post(self, delivery: Delivery, config: DeliveryConfiguration, attempt: int) -> HttpResult:
         spec = config.spec
-        body, headers = payload.render(delivery.topic, attempt, delivery.event_id, delivery.event_type,
-                                       delivery.event_timestamp, delivery.fields, _key_fields(delivery.fields),
-                                       spec.format)
+        if spec.protocol == "EMAIL":
+            if self._mailer is None:
+                return HttpResult(None, "connect", "no mailer is configured for email deliveries", "", None, 0)
+            return self._mailer.send(spec.email_recipients, str(delivery.fields.get("subject", delivery.event_type)),
+                                     str(delivery.fields.get("text", "")))
+        if spec.format == "AIRVANTAGE":
+            body, headers = payload.render_airvantage(delivery.event_type, delivery.event_timestamp, delivery.fields)
+        else:
+            body, headers = payload.render(delivery.topic, attempt, delivery.event_id, delivery.event_type,
+                                           delivery.event_timestamp, delivery.fields, _key_fields(delivery.fields),
+                                           spec.format)
         now_s = self._clock() // 1000
         headers.update(payload.sign(payload.message_id(delivery.event_id, config.id), now_s, body,
                                     self._configs.signing_secrets(config, now_s * 1000)))

@@ -66,6 +66,16 @@ def render(
     return body, headers
 
 
+def render_airvantage(name: str, timestamp: str, content: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """An AirVantage hook callback (seed 001, Subscriber API): `{"name", "date", "content"}`, the same body on
+    every attempt (the date is when the alert happened)."""
+    from switchboard.events.models import parse_time
+
+    document = {"name": name, "date": parse_time(timestamp), "content": dict(content)}
+    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+    return body, {"Content-Type": CONTENT_TYPES["JSON"]}
+
+
 def _json_default(value: object) -> object:
     """Decimals (catalog type Decimal) go out as JSON numbers, not strings."""
     if isinstance(value, Decimal):

@@ -31,12 +31,13 @@ class Outcome(StrEnum):
     FAILED_AND_DEACTIVATE = "FAILED_AND_DEACTIVATE"
 
 
-def classify(status: int | None, error_class: str | None) -> Outcome:
+def classify(status: int | None, error_class: str | None, redirect_ok: bool = False) -> Outcome:
     """Map one attempt's result to an outcome.
 
     `status` is None when no response arrived (a transport failure: dns, connect, tls, timeout, or a
     malformed response, `http`); those are always retried. No redirects are followed, so a 3xx is the
-    endpoint's final answer and fails like any other non-retryable status (1xx likewise).
+    endpoint's final answer and fails like any other non-retryable status (1xx likewise) — unless
+    `redirect_ok`: AirVantage hooks count any 2xx or 3xx as delivered (seed 001).
     """
     if error_class is not None and error_class not in ERROR_CLASSES:
         raise ValueError(f"unknown error class {error_class!r}")
@@ -44,7 +45,7 @@ def classify(status: int | None, error_class: str | None) -> Outcome:
         return Outcome.FAILED
     if status is None:
         return Outcome.RETRY
-    if 200 <= status < 300:
+    if 200 <= status < 300 or (redirect_ok and 300 <= status < 400):
         return Outcome.SUCCESS
     if status in RETRYABLE_STATUSES or 500 <= status < 600:
         return Outcome.RETRY

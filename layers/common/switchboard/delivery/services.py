@@ -6,7 +6,7 @@ from functools import cache
 
 from switchboard import clock
 from switchboard.config import settings
-from switchboard.delivery.adapters import AlertNotices, CachedConfigurations, SqsTasks
+from switchboard.delivery.adapters import AlertNotices, CachedConfigurations, SesMailer, SqsTasks
 from switchboard.delivery.engine import Engine, EngineSettings
 from switchboard.delivery.fanout import Fanout
 from switchboard.delivery.jobs import Jobs
@@ -47,7 +47,7 @@ def engine() -> Engine:
     engine_settings = EngineSettings(schedule=RetrySchedule(config.retry_delays()), wake_grace_s=config.wake_grace_s,
                                      failure_window_s=config.failure_window_s)
     return Engine(repository(), configurations(), tasks(), Sender(config.allow_private_targets), notices(),
-                  engine_settings)
+                  engine_settings, mailer=SesMailer(config.alert_email_sender))
 
 
 @cache

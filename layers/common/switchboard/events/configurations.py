@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from switchboard import clock, secrets
 from switchboard.accounts.service import AccountService
-from switchboard.errors import Conflict, InvalidInput, NotFound, Unavailable
+from switchboard.errors import Conflict, Forbidden, InvalidInput, NotFound, Unavailable
 from switchboard.events.models import (
     AuthenticationInput,
     BasicSettings,
@@ -33,6 +33,10 @@ class DeliveryConfigurationService:
         self._on_active = on_active
 
     def _check_address(self, spec: DeliveryConfigurationInput) -> None:
+        if spec.protocol == "EMAIL":
+            if not spec.email_recipients:
+                raise InvalidInput.single("addr", "invalid", "an EMAIL configuration needs mailto: recipients")
+            return
         if spec.address is not None:
             problem = url_problem(spec.address, self._allow_private)
             if problem:
@@ -42,14 +46,18 @@ class DeliveryConfigurationService:
             DeliveryConfiguration, str]:
         """A new configuration and its signing secret (shown this once)."""
         account = self._accounts.scope_for(caller, company, "company")
+        _refuse_managed(spec)
+        return self._create(account.id, spec)
+
+    def _create(self, account_id: str, spec: DeliveryConfigurationInput) -> tuple[DeliveryConfiguration, str]:
         self._check_address(spec)
         signing_secret = secrets.new_signing_secret()
         now = clock.now_ms()
         config = DeliveryConfiguration(
             id=self._repo.next_id("delivery-configuration"),
-            account_id=account.id,
+            account_id=account_id,
             spec=spec,
-            sealed_signing_secret=secrets.seal(signing_secret, account.id, SIGNING_SECRET_PURPOSE),
+            sealed_signing_secret=secrets.seal(signing_secret, account_id, SIGNING_SECRET_PURPOSE),
             created_ms=now,
             updated_ms=now,
         )
@@ -70,6 +78,10 @@ class DeliveryConfigurationService:
     def replace(self, caller: Caller, company: str | None, config_id: str,
                 spec: DeliveryConfigurationInput) -> DeliveryConfiguration:
         current = self.get(caller, company, config_id)
+        if (spec.protocol, spec.format) != (current.spec.protocol, current.spec.format) and (
+                spec.managed or current.spec.managed):
+            raise InvalidInput.single("del-fmt-cd", "invalid", "the protocol and format of a configuration made "
+                                      "for AirVantage hooks or emails cannot change (nor be chosen here)")
         self._check_address(spec)
         updated = current.model_copy(update={"spec": spec, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
         self._repo.replace_configuration(current, updated)
@@ -99,8 +111,37 @@ class DeliveryConfigurationService:
 
     def delete(self, caller: Caller, company: str | None, config_id: str) -> DeliveryConfiguration:
         config = self.get(caller, company, config_id)
+        if config.spec.managed:
+            raise Forbidden("this configuration belongs to an AirVantage rule; delete the hook or the rule instead")
         self._repo.delete_configuration(config)
         return config
+
+    # ------------------------------------------------------------ managed by the AirVantage API
+    def create_managed(self, account_id: str, spec: DeliveryConfigurationInput,
+                       basic: BasicSettings | None = None) -> DeliveryConfiguration:
+        """A configuration for a rule hook or a rule's emails (no caller: the rules API checked tenancy)."""
+        config, _ = self._create(account_id, spec)
+        if basic is None:
+            return config
+        auth = StoredAuthentication(type="BASIC", username=basic.username,
+                                    sealed_password=secrets.seal(basic.password, account_id,
+                                                                 f"endpoint-auth:{config.id}"))
+        updated = config.model_copy(update={"authentication": auth, "updated_ms": config.updated_ms + 1})
+        self._repo.replace_configuration(config, updated)
+        return updated
+
+    def replace_managed(self, config: DeliveryConfiguration, spec: DeliveryConfigurationInput) -> None:
+        self._check_address(spec)
+        self._repo.replace_configuration(config, config.model_copy(update={
+            "spec": spec, "updated_ms": max(clock.now_ms(), config.updated_ms + 1)}))
+
+    def delete_managed(self, account_id: str, config_id: str) -> None:
+        config = self._repo.get_configuration(account_id, config_id)
+        if config is not None:
+            self._repo.delete_configuration(config)
+
+    def managed(self, account_id: str, config_id: str) -> DeliveryConfiguration | None:
+        return self._repo.get_configuration(account_id, config_id)
 
     def set_authentication(self, caller: Caller, company: str | None, config_id: str,
                            data: AuthenticationInput) -> DeliveryConfiguration:
@@ -147,3 +188,10 @@ class DeliveryConfigurationService:
             keys.append(secrets.unseal(config.sealed_previous_signing_secret, config.account_id,
                                        SIGNING_SECRET_PURPOSE))
         return keys
+
+
+def _refuse_managed(spec: DeliveryConfigurationInput) -> None:
+    if spec.managed:
+        raise InvalidInput.single("del-prtcl-cd" if spec.protocol != "REST" else "del-fmt-cd", "enum",
+                                  "EMAIL and AIRVANTAGE are for configurations the AirVantage API makes; "
+                                  "use REST with JSON or XML")

@@ -47,9 +47,11 @@ class DeliveryConfigurationInput(_Wire):
     """POST/PUT /delivery-configurations body; PUT replaces every field."""
 
     name: str = Field(alias="del-cfg-nm", min_length=1, max_length=128)
-    protocol: Literal["REST"] = Field(default="REST", alias="del-prtcl-cd")
+    # EMAIL and the AIRVANTAGE format exist for configurations the AirVantage API manages (rule hooks
+    # and rule emails); the ESS API neither creates nor changes them.
+    protocol: Literal["REST", "EMAIL"] = Field(default="REST", alias="del-prtcl-cd")
     address: str | None = Field(default=None, alias="addr", min_length=1)
-    format: Literal["JSON", "XML"] = Field(default="JSON", alias="del-fmt-cd")
+    format: Literal["JSON", "XML", "AIRVANTAGE"] = Field(default="JSON", alias="del-fmt-cd")
     is_active: bool = Field(default=True, alias="is-active")
     throttling: int | None = Field(default=None, ge=1, le=1_000_000)
     throttling_unit: Literal["MINUTE", "SECOND"] = Field(default="MINUTE", alias="throttling-unit")
@@ -82,6 +84,17 @@ class DeliveryConfigurationInput(_Wire):
         if self.address is None and self.cron_expression is None:
             raise ValueError("addr is required unless cron-expression is given")
         return self
+
+    @property
+    def managed(self) -> bool:
+        """Made by the AirVantage API for a rule's hooks or emails, not by an ESS client."""
+        return self.protocol != "REST" or self.format == "AIRVANTAGE"
+
+    @property
+    def email_recipients(self) -> list[str]:
+        """For the EMAIL protocol: the addresses of `mailto:a@x,b@y`."""
+        text = (self.address or "").removeprefix("mailto:")
+        return [address for address in text.split(",") if address]
 
 
 class BasicSettings(_Wire):
