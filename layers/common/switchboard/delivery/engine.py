@@ -140,11 +140,16 @@ class Engine:
         if config is not None and (not config.spec.is_active or config.spec.cron_expression):
             return self._park(task, config)
         if config is not None and config.spec.throttling:
-            granted, wait_ms = self._throttle_slot(config)
-            if not granted:
-                self._tasks.send(task, min(max(1, math.ceil(wait_ms / 1000)), policy.SQS_MAX_DELAY_S))
-                return "throttled"
-            if wait_ms:
+            if task.slot_ms is not None:  # queued to wait for a slot it already holds
+                wait_ms = task.slot_ms - self._clock()
+            else:
+                wait_ms, slot = self._throttle_slot(config)
+                if wait_ms > self._settings.max_throttle_wait_s * 1000:
+                    # Too far to sleep for: come back when the slot (if one could be held) is due.
+                    delay = min(max(1, math.ceil(wait_ms / 1000)), policy.SQS_MAX_DELAY_S)
+                    self._tasks.send(task.model_copy(update={"slot_ms": slot}), delay)
+                    return "throttled"
+            if wait_ms > 0:
                 self._sleep(wait_ms / 1000)
         now = self._clock()
         lease_ms = ((config.spec.timeout_seconds if config else 10) * 2 + 15) * 1000
@@ -194,29 +199,27 @@ class Engine:
         return "requeued:park-conflict"
 
     # ------------------------------------------------------------ throttling
-    def _throttle_slot(self, config: DeliveryConfiguration) -> tuple[bool, int]:
-        """(True, milliseconds to wait for the slot taken), or (False, milliseconds until it is worth
-        coming back) when the next slot is further off than a worker should sleep. Slots are taken
-        with compare-and-set on the shared GCRA state, so concurrent workers together keep to the
-        configured rate."""
+    def _throttle_slot(self, config: DeliveryConfiguration) -> tuple[int, int | None]:
+        """Take this delivery's slot: (milliseconds until it, the slot time). Slots are taken with
+        compare-and-set on the shared GCRA state, so concurrent workers together keep to the configured
+        rate. A slot further off than SQS can delay is not taken: (the wait, None)."""
         assert config.spec.throttling is not None
         interval = Rate.from_config(config.spec.throttling, config.spec.throttling_unit).emission_interval_ms
         key = (config.account_id, config.id)
         expected = self._tat.get(key)
-        max_wait_ms = int(self._settings.max_throttle_wait_s * 1000)
+        horizon_ms = policy.SQS_MAX_DELAY_S * 1000
         for _ in range(50):
             now = self._clock()
             slot = now if expected is None else max(expected, now)
-            wait = slot - now
-            if wait > max_wait_ms:
+            if slot - now > horizon_ms:
                 self._tat[key] = expected
-                return False, wait - max_wait_ms // 2
+                return horizon_ms, None
             current = self._store.swap_tat(config.account_id, config.id, expected, slot + interval)
             if current is None:
                 self._tat[key] = slot + interval
-                return True, wait
+                return slot - now, slot
             expected = current  # another worker moved it: decide again from its value
-        return False, interval  # heavy contention: come back shortly rather than spin
+        return int(self._settings.max_throttle_wait_s * 1000) + interval, None  # contention: back shortly
 
     # ------------------------------------------------------------ sending
     def _post(self, delivery: Delivery, config: DeliveryConfiguration, attempt: int) -> HttpResult:

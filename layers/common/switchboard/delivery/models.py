@@ -158,6 +158,7 @@ class DeliverTask(BaseModel):
     event_id: str
     config_id: str
     attempt: int
+    slot_ms: int | None = None  # a throttle slot this task already holds (it was queued to wait for it)
 
 
 class ReleaseTask(BaseModel):

@@ -7,6 +7,7 @@ spec so receivers can verify origin with any of its libraries.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -152,6 +153,7 @@ def sign(msg_id: str, timestamp_s: int, body: bytes, secrets: Sequence[str]) -> 
     return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp_s), "webhook-signature": " ".join(signatures)}
 
 
+@functools.lru_cache(maxsize=1024)
 def _secret_key(secret: str) -> bytes:
     if not secret.startswith(SECRET_PREFIX):
         raise ValueError(f"signing secrets start with {SECRET_PREFIX!r}")

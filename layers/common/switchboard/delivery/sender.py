@@ -20,7 +20,9 @@ is read, so a hostile endpoint cannot make a worker buffer an unbounded body.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import functools
 import ipaddress
 import socket
 import ssl
@@ -33,7 +35,7 @@ from http.client import HTTPException
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-from urllib3 import HTTPConnectionPool, HTTPHeaderDict, HTTPResponse, HTTPSConnectionPool, Timeout
+from urllib3 import HTTPConnectionPool, HTTPResponse, HTTPSConnectionPool, Timeout
 from urllib3.exceptions import (
     ClosedPoolError,
     ConnectTimeoutError,
@@ -106,6 +108,7 @@ class _Target:
     port: int
     host_header: str
     request_target: str
+    literal_ip: str | None = None  # the host is an IP address that passed the policy: nothing to resolve
 
     @property
     def tls_name(self) -> str:
@@ -127,6 +130,23 @@ class _Target:
         host_header = shown_host if port == _DEFAULT_PORTS[scheme] else f"{shown_host}:{port}"
         request_target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         return cls(scheme, hostname, port, host_header, request_target)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_target(url: str, allow_private: bool) -> _Target:
+    """The URL's policy check and parse, once per URL (a worker sends to the same few endpoints again and
+    again). Only literal addresses are settled here; names are resolved and checked on every attempt."""
+    problem = url_problem(url, allow_private)
+    if problem:
+        _fail("blocked", f"refused by the SSRF policy: the URL {problem}")
+    target = _Target.parse(url)
+    try:
+        address = ipaddress.ip_address(target.hostname)
+    except ValueError:
+        return target
+    if not allow_private and forbidden_address_reason(address):
+        return target  # let the per-attempt check refuse it, with its message
+    return dataclasses.replace(target, literal_ip=target.hostname)
 
 
 class Sender:
@@ -178,11 +198,8 @@ class Sender:
             return round((time.monotonic() - started) * 1000)
 
         try:
-            problem = url_problem(url, self._allow_private)
-            if problem:
-                _fail("blocked", f"refused by the SSRF policy: the URL {problem}")
-            target = _Target.parse(url)
-            ip = self._checked_address(target)
+            target = _checked_target(url, self._allow_private)
+            ip = target.literal_ip or self._checked_address(target)
             response = self._send(target, ip, body, headers, deadline, timeout_s)
         except _AttemptFailed as failure:
             return HttpResult(None, failure.error_class, failure.error, "", None, elapsed_ms())
@@ -240,9 +257,12 @@ class Sender:
         timeout_s: float,
     ) -> HTTPResponse:
         """Send the request to `ip` and return the response with its headers read and its body not."""
-        headers = HTTPHeaderDict({"User-Agent": self._user_agent})
-        for name, value in caller_headers.items():
-            headers[name] = value  # case-insensitive replace: the caller's User-Agent wins
+        headers = dict(caller_headers)
+        names = {name.lower() for name in headers}
+        if "user-agent" not in names:
+            headers["User-Agent"] = self._user_agent  # the caller's User-Agent wins
+        if "host" in names:
+            headers = {name: value for name, value in headers.items() if name.lower() != "host"}
         headers["Host"] = target.host_header  # always the URL's: it is what was checked and resolved
         for _ in range(_CLOSED_POOL_ATTEMPTS):
             remaining = deadline - time.monotonic()
@@ -317,6 +337,17 @@ def _read_body(response: HTTPResponse, deadline: float, max_body: int) -> tuple[
     received = 0
     read_cap = max(max_body, MAX_DRAIN)
     try:
+        announced = response.length_remaining
+        if announced is not None and announced <= max_body:  # the usual short answer: one bounded read
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                # The socket still has the read timeout of the request (at most the attempt's); a short
+                # body that is already there needs no new one.
+                content = response.read1(announced) if announced else b""
+                if len(content) == announced:
+                    return content, None
+                kept += content
+                received = len(content)
         while True:
             if received >= max_body:
                 announced = response.length_remaining
