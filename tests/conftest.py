@@ -53,8 +53,10 @@ def _clear_service_caches() -> None:
     from switchboard.alerts.service import alert_service
     from switchboard.delivery import services as delivery
     from switchboard.events import services, subscriptions
+    from switchboard.rules import services as rules
 
     alert_service.cache_clear()
     services.reset()
     delivery.reset()
     subscriptions._compiled_criteria.clear()
+    rules.reset()

@@ -18,7 +18,7 @@ EVENTS = ROOT / "events"
 
 # Environment variable each function reads -> logical id of the table it names.
 TABLE_VARIABLES = {"ACCOUNTS_TABLE": "AccountsTable", "ALERTS_TABLE": "AlertsTable", "EVENTS_TABLE": "EventsTable",
-                   "DELIVERIES_TABLE": "DeliveriesTable"}
+                   "DELIVERIES_TABLE": "DeliveriesTable", "RULES_TABLE": "RulesTable"}
 
 
 def template() -> dict[str, Any]:
@@ -53,6 +53,8 @@ def create_template_resources() -> dict[str, str]:
     variables["DATA_KEY_ID"] = boto3.client("kms").create_key(Description="test data key")["KeyMetadata"]["KeyId"]
     variables["EVENTS_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-events")["QueueUrl"]
     variables["DELIVERY_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-deliveries")["QueueUrl"]
+    variables["TELEMETRY_QUEUE_URL"] = boto3.client("sqs").create_queue(
+        QueueName="test-telemetry.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     return variables
 
 

@@ -27,8 +27,9 @@ from .template import (
     Template,
 )
 
-# Parameters whose local default differs from the template's (webhooks to localhost).
-LOCAL_PARAMETER_DEFAULTS = {"AllowPrivateTargets": "true"}
+# Parameters whose local default differs from the template's: webhooks to localhost, and a sender for
+# rule emails (the emulator verifies it; the messages land in its SES).
+LOCAL_PARAMETER_DEFAULTS = {"AllowPrivateTargets": "true", "AlertEmailSender": "alerts@switchboard.local"}
 
 
 def emulator_environment(endpoint_url: str) -> dict[str, str]:

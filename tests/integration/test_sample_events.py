@@ -18,6 +18,8 @@ ACCOUNT = "4b8c6fec4b2597882c0390202d195419"
 USER = "8ac3ae3b3e7e2f5c1b2a4d6e9f0a1b2c"
 ALERT = "2b3f6a9d4e5c4f1a8b7c6d5e4f3a2b1c"
 TOKEN = "sbk_SampleTokenForEventsOnly_0123456789abcdefABCDEF"
+RULE = "0f3919fd1ac0403ab9e70ae2c3729a21"  # the AirVantage rule the hook sample names
+SYSTEM = "91b74e52f04750824c22379ec3b4e75f"  # the system the telemetry samples name
 
 # function folder -> sample events it takes, and the status each must answer
 SAMPLES = {
@@ -28,6 +30,12 @@ SAMPLES = {
     "delivery_configurations": {"delivery_configuration_create.json": 201, "delivery_configuration_list.json": 200},
     "subscriptions": {"subscription_create.json": 201, "subscriptions_list.json": 200},
     "publish": {"publish_event.json": 202},
+    "alert_rules": {"alert_rules_create.json": 200, "alert_rules_list.json": 200},
+    "systems": {"systems_create.json": 200, "systems_list.json": 200},
+    "alert_hooks": {"alert_hooks_create.json": 200},
+    "telemetry": {"telemetry_post_data.json": 202},
+    "alert_history": {"alert_history_current.json": 200, "alert_history_v3.json": 200},
+    "evaluate_rules": {"evaluate_rules_telemetry.json": {"batchItemFailures": []}},
     "event_deliveries": {"event_deliveries_list.json": 200, "event_deliveries_summary.json": 200},
     # queue- and schedule-driven functions: what they answer the event source
     "fanout": {"fanout_published_event.json": {"batchItemFailures": []}},
@@ -53,6 +61,18 @@ def seeded(aws):
     config, _ = services.configurations().create(owner, None, DeliveryConfigurationInput.model_validate(
         {"del-cfg-nm": "sample", "addr": "https://hooks.example.com/sample"}))
     assert config.id == "1001"
+    # the AirVantage rule the hook sample names
+    from switchboard.rules.models import AlertRule
+    from switchboard.rules.repository import RulesRepository
+    from switchboard.rules.validation import parse_rule
+
+    spec = parse_rule(json.loads(sample_event("alert_rules_create.json")["body"]))
+    rules = RulesRepository(aws["RULES_TABLE"])
+    rules.create_rule(AlertRule.create(RULE, ACCOUNT, spec, 1_700_000_000_000))
+    # the system the telemetry samples name
+    from switchboard.rules.models import SystemInput
+
+    rules.create_system(ACCOUNT, SYSTEM, SystemInput.model_validate({"name": "Boiler 12"}))
 
 
 def sample_alert() -> Alert:

@@ -29,6 +29,9 @@ class Settings(BaseModel):
     delivery_retention_days: int = Field(default=30, alias="DELIVERY_RETENTION_DAYS", ge=1, le=3650)
     wake_grace_s: int = Field(default=300, alias="WAKE_GRACE_SECONDS", ge=1)
     configuration_cache_s: float = Field(default=5.0, alias="CONFIGURATION_CACHE_SECONDS", ge=0)
+    # AirVantage rules: telemetry waits on a FIFO queue (per system); history is kept this long.
+    telemetry_queue_url: str = Field(default="", alias="TELEMETRY_QUEUE_URL")
+    history_retention_days: int = Field(default=90, alias="HISTORY_RETENTION_DAYS", ge=1, le=3650)
     # The verified SES identity rule emails come from.
     alert_email_sender: str = Field(default="alerts@switchboard.invalid", alias="ALERT_EMAIL_SENDER")
 

@@ -163,6 +163,10 @@ class EventsRepository:
                 raise Conflict("the delivery configuration changed meanwhile; read it again") from None
             raise Conflict(f"a delivery configuration named '{new.spec.name}' already exists") from None
 
+    def configuration_id_by_name(self, account_id: str, name: str) -> str | None:
+        item = self._table.get_item(Key=self._name_guard(account_id, name)).get("Item")
+        return item["id"] if item else None
+
     def version_check(self, config: DeliveryConfiguration) -> dict[str, Any]:
         """A transaction condition that holds while the configuration is as `config` was read."""
         return dynamo.check(self._name, {"pk": _acct(config.account_id), "sk": f"DELCFG#{_padded(config.id)}"},

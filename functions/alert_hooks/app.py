@@ -1,0 +1,43 @@
+"""AirVantage alert rule hooks: /api/v1/alerts/rules/{uid}/hooks (seed 001). Codes: switchboard.rules.hooks."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from switchboard.dialects import airvantage
+from switchboard.dialects.http import caller
+from switchboard.lazy import lazy_import
+
+# The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+services = lazy_import("switchboard.rules.services")
+
+logger = Logger()
+app = APIGatewayRestResolver()
+airvantage.install(app)
+BASE = "/api/v1/alerts/rules/<uid>/hooks"
+
+
+@app.post(BASE)
+def create_hook(uid: str) -> Response:
+    data = airvantage.json_body(app)
+    return airvantage.reply(services.hooks().create(caller(app), airvantage.company(app), uid, data).wire())
+
+
+@app.get(BASE)
+def list_hooks(uid: str) -> Response:
+    hooks = services.hooks().list(caller(app), airvantage.company(app), uid)
+    return airvantage.reply([hook.wire() for hook in hooks])
+
+
+@app.delete(f"{BASE}/<hook_uid>")
+def delete_hook(uid: str, hook_uid: str) -> Response:
+    services.hooks().delete(caller(app), airvantage.company(app), uid, hook_uid)
+    # The seed answers 200 with an empty body (Content-Length: 0).
+    return Response(status_code=200, body="")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

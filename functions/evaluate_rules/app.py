@@ -1,0 +1,32 @@
+"""Rule evaluation: telemetry (FIFO per system) → states, history, alerts, notifications."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from switchboard.lazy import lazy_import
+
+evaluation = lazy_import("switchboard.rules.evaluation")
+pipeline = lazy_import("switchboard.rules.pipeline")
+
+logger = Logger()
+metrics = Metrics()
+# FIFO: a failed message fails the rest of its batch too, so a system's data is never evaluated out of order.
+processor = SqsFifoPartialProcessor()
+
+
+def evaluate(record: SQSRecord) -> None:
+    message = evaluation.TelemetryMessage.model_validate_json(record.body)
+    result = pipeline.evaluator().handle(message)
+    metrics.add_metric(name="RuleEvaluations", unit="Count", value=result.evaluations)
+    metrics.add_metric(name="AlertsRaised", unit="Count", value=len(result.alerts))
+    logger.debug("evaluated", extra={"system": message.system_id, "evaluations": result.evaluations,
+                                     "alerts": len(result.alerts), "duplicate": result.duplicate})
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=evaluate, processor=processor, context=context)

@@ -1,0 +1,283 @@
+"""Evaluating telemetry against a company's alert rules (docs/rules.md).
+
+One message is one system's data points, evaluated in order with the system's other messages (the
+telemetry queue is FIFO per system). For each timestamp of the message, in time order, the system's
+values and aggregates move on and only the rules whose conditions read a changed data id are
+evaluated (the company's `RuleIndex`, rebuilt when its rules version changes): SYSTEM rules on the
+system, COMPANY rules on the company with its aggregates. Then:
+
+- a stateful rule changes its (rule, target) state with a version-checked write, adding a history row
+  and an alert; an unknown outcome keeps the state; a repeated true adds an alert when the rule's
+  notifMode notifies on it;
+- a stateless rule adds an alert whenever its conditions hold;
+- notifications follow the notifMode table (hooks and emails through the delivery engine).
+
+Ids of alerts and history rows derive from the message, rule, target and time, and every write is
+conditional, so a redelivered message records nothing twice; the values write at the end makes the
+aggregates exactly-once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from switchboard.rules.aggregates import Aggregate, bucket_key, is_aggregable
+from switchboard.rules.index import RuleIndex
+from switchboard.rules.models import AlertRecord, AlertRule, AlertState, StateHistoryRow, System, parse_attribute_name
+from switchboard.rules.notify import should_notify
+from switchboard.rules.operators import AttributeValue, RuleResult, compiled_rule
+from switchboard.rules.state_store import StateStore
+
+RULE_INDEX_CHECK_S = 1.0  # how stale a cached rules version may be before it is read again
+
+
+class TelemetryPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    data_id: str
+    timestamp: int
+    value: bool | int | float | str
+
+
+class TelemetryMessage(BaseModel):
+    """A telemetry-queue message: one system's points from one POST .../data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    company_id: str
+    system_id: str
+    message_id: str = Field(min_length=1, max_length=128)
+    points: list[TelemetryPoint]
+    received_ms: int
+
+
+class Rules(Protocol):
+    def rules_version(self, company_id: str) -> int: ...
+
+    def list_rules(self, company_id: str) -> list[AlertRule]: ...
+
+
+class Systems(Protocol):
+    def get_system(self, company_id: str, uid: str) -> System | None: ...
+
+
+class Notifier(Protocol):
+    def alert(self, rule: AlertRule, record: AlertRecord) -> None: ...
+
+
+@dataclass
+class Evaluation:
+    """What one message did (logs, metrics, tests)."""
+
+    duplicate: bool = False
+    evaluations: int = 0
+    condition_evaluations: int = 0
+    alerts: list[AlertRecord] = field(default_factory=list)
+    transitions: int = 0
+    notified: int = 0
+
+
+class RuleIndexCache:
+    """A company's rule index, rebuilt when its rules version moves (checked at most once a second)."""
+
+    def __init__(self, rules: Rules, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rules = rules
+        self._clock = clock
+        self._cached: dict[str, tuple[int, float, RuleIndex]] = {}
+
+    def index(self, company_id: str) -> RuleIndex:
+        cached = self._cached.get(company_id)
+        now = self._clock()
+        if cached and now - cached[1] < RULE_INDEX_CHECK_S:
+            return cached[2]
+        version = self._rules.rules_version(company_id)
+        if cached and cached[0] == version:
+            self._cached[company_id] = (version, now, cached[2])
+            return cached[2]
+        index = RuleIndex(self._rules.list_rules(company_id))
+        self._cached[company_id] = (version, now, index)
+        return index
+
+
+def derived_id(*parts: object) -> str:
+    """A 32-hex id that the same evaluation always derives (so a redelivery writes the same rows)."""
+    return hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:32]
+
+
+class _Source:
+    """The attribute source of one target at one moment: current and previous values, aggregates of the
+    buckets holding `moment`, and other targets' values read on demand."""
+
+    def __init__(self, target_id: str, current: dict[str, AttributeValue], previous: dict[str, AttributeValue],
+                 aggregates: Callable[[str, str, str], Aggregate | None], moment: int,
+                 others: Callable[[str], dict[str, AttributeValue]]) -> None:
+        self.target_id = target_id
+        self._current = current
+        self._previous = previous
+        self._aggregates = aggregates
+        self._moment = moment
+        self._others = others
+
+    def _read(self, values: dict[str, AttributeValue], target_id: str, name: str) -> AttributeValue | None:
+        if name.startswith("AGG."):
+            parsed = parse_attribute_name(name)
+            if parsed is None or parsed.data_id is None or parsed.time_scale is None:
+                return None
+            aggregate = self._aggregates(target_id, parsed.data_id, bucket_key(parsed.time_scale, self._moment))
+            return AttributeValue(aggregate, self._moment) if aggregate is not None and aggregate.cnt else None
+        return values.get(name)
+
+    def value(self, target_id: str | None, name: str) -> AttributeValue | None:
+        if target_id is None or target_id == self.target_id:
+            return self._read(self._current, self.target_id, name)
+        return self._read(self._others(target_id), target_id, name)
+
+    def previous(self, target_id: str | None, name: str) -> AttributeValue | None:
+        if target_id is None or target_id == self.target_id:
+            return self._previous.get(name)
+        return None  # another target's history is not tracked here: CHANGE on it is unknown
+
+
+class Evaluator:
+    def __init__(self, store: StateStore, rules: Rules, systems: Systems, notifier: Notifier,
+                 clock: Callable[[], int]) -> None:
+        self._store = store
+        self._indexes = RuleIndexCache(rules)
+        self._systems = systems
+        self._notifier = notifier
+        self._clock = clock
+
+    def handle(self, message: TelemetryMessage) -> Evaluation:
+        company, system_id = message.company_id, message.system_id
+        stored = self._store.values(company, system_id)
+        outcome = Evaluation()
+        if stored.last_message == message.message_id:
+            outcome.duplicate = True  # applied already (a redelivery): its alerts were recorded with it
+            return outcome
+        system = self._systems.get_system(company, system_id)
+        if system is None:
+            return outcome  # deleted since the data was accepted: nothing to evaluate against
+        index = self._indexes.index(company)
+        points = sorted(message.points, key=lambda point: point.timestamp)
+        numeric = [p for p in points if is_aggregable(p.value)]
+        aggregates = self._store.aggregates(company, [(target, p.data_id, bucket_key(scale, p.timestamp))
+                                                      for p in numeric for target in (system_id, company)
+                                                      for scale in ("H", "D", "M")])
+        system_buckets: dict[tuple[str, str], Aggregate] = {}
+        company_deltas: dict[tuple[str, str], Aggregate] = {}
+        current = {**stored.current, **_system_attributes(system)}
+        others: dict[str, dict[str, AttributeValue]] = {}
+
+        def other_values(target_id: str) -> dict[str, AttributeValue]:
+            if target_id not in others:  # a rule watching another system of the company
+                other = self._systems.get_system(company, target_id)
+                values = self._store.values(company, target_id).current if other else {}
+                others[target_id] = {**values, **(_system_attributes(other) if other else {})}
+            return others[target_id]
+
+        def aggregate(target_id: str, data_id: str, bucket: str) -> Aggregate | None:
+            if target_id == system_id and (data_id, bucket) in system_buckets:
+                return system_buckets[(data_id, bucket)]
+            stored_aggregate = aggregates.get((target_id, data_id, bucket))
+            if target_id == company and (data_id, bucket) in company_deltas:
+                return (stored_aggregate or Aggregate()).merge(company_deltas[(data_id, bucket)])
+            return stored_aggregate
+
+        for moment, group in groupby(points, key=lambda point: point.timestamp):
+            batch = list(group)
+            previous = dict(current)
+            for point in batch:
+                name = f"DATA.{point.data_id}"
+                known = current.get(name)
+                if known is None or known.ref_time is None or known.ref_time <= point.timestamp:
+                    current[name] = AttributeValue(point.value, point.timestamp)
+                if is_aggregable(point.value):
+                    for scale in ("H", "D", "M"):
+                        bucket = bucket_key(scale, point.timestamp)
+                        key = (point.data_id, bucket)
+                        base = system_buckets.get(key) or aggregates.get((system_id, point.data_id, bucket))
+                        system_buckets[key] = (base or Aggregate()).add(point.value)
+                        company_deltas[key] = company_deltas.get(key, Aggregate()).add(point.value)
+            changed = {point.data_id for point in batch}
+            system_source = _Source(system_id, current, previous, aggregate, moment, other_values)
+            company_source = _Source(company, {}, {}, aggregate, moment, other_values)
+            for rule in index.rules_for(changed, "SYSTEM"):
+                self._evaluate(rule, "SYSTEM", system_id, system_source, message, moment, outcome)
+            for rule in index.rules_for(changed, "COMPANY"):
+                self._evaluate(rule, "COMPANY", company, company_source, message, moment, outcome)
+        last = {name: value for name, value in current.items() if name.startswith("DATA.")}
+        self._store.apply_message(company, system_id, message.message_id, stored.last_message, last,
+                                  system_buckets, company_deltas)
+        return outcome
+
+    # ------------------------------------------------------------ one rule on one target
+    def _evaluate(self, rule: AlertRule, target_type: str, target_id: str, source: _Source,
+                  message: TelemetryMessage, moment: int, outcome: Evaluation) -> None:
+        result = compiled_rule(rule).evaluate(source)
+        outcome.evaluations += 1
+        outcome.condition_evaluations += len(rule.conditions)
+        if rule.stateful:
+            self._stateful(rule, target_type, target_id, result, message, moment, outcome)
+        elif result.outcome is True:
+            record = AlertRecord(id=derived_id(message.message_id, rule.id, target_id, moment),
+                                 company_id=rule.company_id, target_id=target_id, target_type=target_type, ts=moment,
+                                 rule_id=rule.id, state=None, attributes=result.attributes())
+            self._store.put_alert(record)
+            outcome.alerts.append(record)
+            if should_notify(rule.notif_mode, stateful=False, previous=None, outcome=True):
+                self._notify(rule, record, outcome)
+
+    def _stateful(self, rule: AlertRule, target_type: str, target_id: str, result: RuleResult,
+                  message: TelemetryMessage, moment: int, outcome: Evaluation) -> None:
+        if result.outcome is None:
+            return  # unknown: the state stays as it is
+        for _ in range(8):  # a concurrent change (COMPANY targets) makes us read and decide again
+            stored = self._store.state(rule.company_id, target_id, rule.id)
+            previous = stored.state.state if stored else False  # a new target's previous state is false
+            changed = result.outcome != previous
+            notify = should_notify(rule.notif_mode, stateful=True, previous=previous, outcome=result.outcome)
+            if not changed and not (result.outcome and notify):
+                if notify and stored and stored.state.last_alert_id:  # IN_ALL_CASES false → false
+                    last = self._store.alert(rule.company_id, stored.state.last_alert_id)
+                    if last is not None:
+                        self._notify(rule, last, outcome)
+                return
+            record = AlertRecord(id=derived_id(message.message_id, rule.id, target_id, moment),
+                                 company_id=rule.company_id, target_id=target_id, target_type=target_type, ts=moment,
+                                 rule_id=rule.id, state=result.outcome, attributes=result.attributes())
+            first = record.id if (changed and result.outcome) or stored is None else stored.state.first_alert_id
+            state = AlertState(company_id=rule.company_id, target_id=target_id, target_type=target_type,
+                               rule_id=rule.id, state=result.outcome,
+                               state_change_ts=moment if changed or stored is None else stored.state.state_change_ts,
+                               first_alert_id=first, last_alert_id=record.id, attributes=result.attributes())
+            history = StateHistoryRow(id=derived_id(message.message_id, rule.id, target_id, moment, "state"),
+                                      company_id=rule.company_id, target_id=target_id, target_type=target_type,
+                                      rule_id=rule.id, state=result.outcome, ts=moment,
+                                      first_alert_id=first) if changed else None
+            if self._store.write_state(state, stored.version if stored else None, history, record):
+                outcome.alerts.append(record)
+                outcome.transitions += int(changed)
+                if notify:
+                    self._notify(rule, record, outcome)
+                return
+        raise RuntimeError(f"state of rule {rule.id} on {target_id} kept changing; the message will be retried")
+
+    def _notify(self, rule: AlertRule, record: AlertRecord, outcome: Evaluation) -> None:
+        self._notifier.alert(rule, record)
+        outcome.notified += 1
+
+
+def _system_attributes(system: System) -> dict[str, AttributeValue]:
+    return {name: AttributeValue(value, None) for name, value in system.attributes().items()}
+
+
+def points_of(data: Iterable[Any]) -> list[TelemetryPoint]:
+    """TelemetryPoints from the DataPoints `rules.models.parse_telemetry` returns."""
+    return [TelemetryPoint(data_id=p.data_id, timestamp=p.timestamp_ms, value=p.value) for p in data]

@@ -1,0 +1,200 @@
+"""The AirVantage rule, system and hook services: tenancy, ids, times, secrets around the repository.
+
+Every call takes the caller and the `company` query parameter (None: the caller's own company);
+`AccountService.scope_for` answers NotFound for a company the caller may not act on, exactly as for one
+that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from switchboard import clock, ids, secrets
+from switchboard.accounts.service import AccountService
+from switchboard.errors import NotFound
+from switchboard.rules import hooks, validation
+from switchboard.rules.models import AlertRule, AlertRuleInput, System, SystemInput
+from switchboard.rules.repository import HookRecord, RulesRepository
+from switchboard.tenancy import Caller
+
+SCOPE_KIND = "company"
+
+
+def _rule_id(rule_id: str) -> str:
+    """A path rule id: alert.rule.missing.id when blank."""
+    rule_id = rule_id.strip()
+    if not rule_id:
+        raise validation.missing_id()
+    return rule_id
+
+
+# What else goes with a deleted rule or hook: the delivery configurations its alerts went out through.
+RuleDeleted = Callable[[str, str, list[str]], None]  # (company, rule id, its hook uids)
+HookDeleted = Callable[[str, str], None]  # (company, hook uid)
+
+
+class RuleService:
+    def __init__(self, repository: RulesRepository, accounts: AccountService,
+                 on_deleted: RuleDeleted | None = None) -> None:
+        self._repo = repository
+        self._accounts = accounts
+        self._on_deleted = on_deleted
+
+    def _company(self, caller: Caller, company: str | None) -> str:
+        return self._accounts.scope_for(caller, company, SCOPE_KIND).id
+
+    def create(self, caller: Caller, company: str | None, spec: AlertRuleInput) -> AlertRule:
+        """A new rule (at most 50 per company: alert.rule.too.many)."""
+        company_id = self._company(caller, company)
+        rule = AlertRule.create(ids.new_hex_id(), company_id, spec, clock.now_ms())
+        self._repo.create_rule(rule)
+        return rule
+
+    def list(self, caller: Caller, company: str | None) -> list[AlertRule]:
+        """Every rule of the company, sorted by name."""
+        return self._repo.list_rules(self._company(caller, company))
+
+    def get(self, caller: Caller, company: str | None, rule_id: str) -> AlertRule:
+        rule_id = _rule_id(rule_id)
+        company_id = self._company(caller, company)
+        rule = self._repo.get_rule(company_id, rule_id) if ids.is_hex_id(rule_id) else None
+        if rule is None:
+            raise validation.unknown_id(rule_id)
+        return rule
+
+    def replace(self, caller: Caller, company: str | None, rule_id: str, spec: AlertRuleInput) -> AlertRule:
+        """PUT: every field replaced; id, company and creation time kept."""
+        current = self.get(caller, company, rule_id)
+        updated = current.replaced(spec, max(clock.now_ms(), current.updated_ms + 1))
+        self._repo.replace_rule(updated)
+        return updated
+
+    def delete(self, caller: Caller, company: str | None, rule_id: str) -> None:
+        """Delete a rule and its hooks."""
+        rule_id = _rule_id(rule_id)
+        company_id = self._company(caller, company)
+        if not ids.is_hex_id(rule_id):
+            raise validation.unknown_id(rule_id)
+        hook_uids = [hook.uid for hook in self._repo.list_hooks(company_id, rule_id)]
+        self._repo.delete_rule(company_id, rule_id)
+        if self._on_deleted is not None:
+            self._on_deleted(company_id, rule_id, hook_uids)
+
+    def company_rules(self, company_id: str) -> list[AlertRule]:
+        """A company's rules, for the evaluation worker (no caller: the company comes from stored data)."""
+        return self._repo.list_rules(company_id)
+
+
+class SystemService:
+    def __init__(self, repository: RulesRepository, accounts: AccountService) -> None:
+        self._repo = repository
+        self._accounts = accounts
+
+    def _company(self, caller: Caller, company: str | None) -> str:
+        return self._accounts.scope_for(caller, company, SCOPE_KIND).id
+
+    def create(self, caller: Caller, company: str | None, spec: SystemInput) -> System:
+        company_id = self._company(caller, company)
+        uid = ids.new_hex_id()
+        self._repo.create_system(company_id, uid, spec)
+        return System(uid=uid, company=company_id, **_fields(spec))
+
+    def list(self, caller: Caller, company: str | None, offset: int, size: int) -> tuple[list[System], int]:
+        """One page of the company's systems sorted by name, and how many it has in all."""
+        company_id = self._company(caller, company)
+        return self._repo.list_systems(company_id, offset, size), self._repo.count_systems(company_id)
+
+    def get(self, caller: Caller, company: str | None, uid: str) -> System:
+        company_id = self._company(caller, company)
+        system = self._repo.get_system(company_id, uid) if ids.is_hex_id(uid) else None
+        if system is None:
+            raise NotFound(uid, "system")
+        return system
+
+    def replace(self, caller: Caller, company: str | None, uid: str, spec: SystemInput) -> System:
+        """PUT: every field replaced; uid, company and last communication date kept."""
+        current = self.get(caller, company, uid)
+        if not self._repo.replace_system(current.company, uid, spec):
+            raise NotFound(uid, "system")
+        return System(uid=uid, company=current.company, last_comm_date=current.last_comm_date, **_fields(spec))
+
+    def delete(self, caller: Caller, company: str | None, uid: str) -> None:
+        company_id = self._company(caller, company)
+        if not ids.is_hex_id(uid) or not self._repo.delete_system(company_id, uid):
+            raise NotFound(uid, "system")
+
+
+def _fields(spec: SystemInput) -> dict[str, object]:
+    return {name: getattr(spec, name) for name in SystemInput.model_fields}
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """A hook as the API shows it: the callback with its password masked."""
+
+    uid: str
+    callback: str
+
+    def wire(self) -> dict[str, str]:
+        return {"uid": self.uid, "callback": self.callback}
+
+
+def _shown(record: HookRecord) -> Hook:
+    return Hook(uid=record.uid, callback=hooks.masked(record.callback, record.sealed_password is not None))
+
+
+class HookService:
+    def __init__(self, repository: RulesRepository, accounts: AccountService, allow_private_targets: bool,
+                 on_deleted: HookDeleted | None = None) -> None:
+        self._repo = repository
+        self._accounts = accounts
+        self._allow_private = allow_private_targets
+        self._on_deleted = on_deleted
+
+    def _rule(self, caller: Caller, company: str | None, rule_id: str) -> AlertRule:
+        company_id = self._accounts.scope_for(caller, company, SCOPE_KIND).id
+        rule = self._repo.get_rule(company_id, rule_id) if ids.is_hex_id(rule_id) else None
+        if rule is None:
+            raise hooks.unknown_rule(rule_id)
+        return rule
+
+    def create(self, caller: Caller, company: str | None, rule_id: str, data: object) -> Hook:
+        """A new hook on a rule from the POST body (checked by hooks.parse_hook); the password is sealed."""
+        rule = self._rule(caller, company, rule_id)
+        callback = hooks.parse_hook(data, self._allow_private)
+        uid = ids.new_hex_id()
+        sealed = None
+        if callback.password is not None:
+            sealed = secrets.seal(callback.password, rule.company_id, password_purpose(uid))
+        record = HookRecord(uid=uid, company_id=rule.company_id, rule_id=rule.id, callback=callback.url,
+                            sealed_password=sealed, created_ms=clock.now_ms())
+        self._repo.add_hook(record)
+        return _shown(record)
+
+    def list(self, caller: Caller, company: str | None, rule_id: str) -> list[Hook]:
+        rule = self._rule(caller, company, rule_id)
+        return [_shown(record) for record in self._repo.list_hooks(rule.company_id, rule.id)]
+
+    def delete(self, caller: Caller, company: str | None, rule_id: str, hook_uid: str) -> None:
+        rule = self._rule(caller, company, rule_id)
+        if not ids.is_hex_id(hook_uid) or not self._repo.delete_hook(rule.company_id, rule.id, hook_uid):
+            raise hooks.unknown_hook(hook_uid)
+        if self._on_deleted is not None:
+            self._on_deleted(rule.company_id, hook_uid)
+
+    def callbacks(self, company_id: str, rule_id: str) -> list[tuple[str, str]]:
+        """(hook uid, callback URL with its password) of a rule's hooks, for the delivery of its alerts."""
+        return [(record.uid, hooks.with_password(record.callback, _unsealed(record)))
+                for record in self._repo.list_hooks(company_id, rule_id)]
+
+
+def password_purpose(hook_uid: str) -> str:
+    """The KMS encryption-context purpose a hook's password is sealed under (with its company)."""
+    return f"alert-hook:{hook_uid}"
+
+
+def _unsealed(record: HookRecord) -> str | None:
+    if record.sealed_password is None:
+        return None
+    return secrets.unseal(record.sealed_password, record.company_id, password_purpose(record.uid))
