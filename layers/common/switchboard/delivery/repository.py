@@ -243,7 +243,7 @@ class DeliveriesRepository:
             *self._counter_ops(delivery, delivery.status, status),
         ]
         try:
-            self._transact_retrying(operations)
+            dynamo.transact_retrying(operations)
         except dynamo.TransactionFailed:
             return False
         return True
@@ -265,7 +265,7 @@ class DeliveriesRepository:
         if config_check is not None:
             operations.append(config_check)
         try:
-            self._transact_retrying(operations)
+            dynamo.transact_retrying(operations)
         except dynamo.TransactionFailed:
             return False
         return True
@@ -436,7 +436,7 @@ class DeliveriesRepository:
         if delivery.status in (Status.PENDING, Status.RETRY):
             operations += self._counter_ops(delivery, delivery.status, None)
         try:
-            self._transact_retrying(operations)
+            dynamo.transact_retrying(operations)
         except dynamo.TransactionFailed:
             return False
         return True
@@ -460,27 +460,12 @@ class DeliveriesRepository:
                                else delivery.status, Status.PENDING),
         ]
         try:
-            self._transact_retrying(operations)
+            dynamo.transact_retrying(operations)
         except dynamo.TransactionFailed:
             return False
         return True
 
     # ------------------------------------------------------------ helpers
-    @staticmethod
-    def _transact_retrying(operations: list[dict[str, Any]], tries: int = 5) -> None:
-        """A transaction, retried when it only collided with a concurrent one on a shared counter."""
-        import random
-        import time
-
-        for attempt in range(tries):
-            try:
-                dynamo.transact(operations)
-                return
-            except dynamo.TransactionConflict:
-                if attempt + 1 == tries:
-                    raise
-                time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
-
     def _query_all(self, pk: str, prefix: str) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
 

@@ -267,6 +267,12 @@ class Evaluator:
                 if notify:
                     self._notify(rule, record, outcome)
                 return
+            if self._store.alert(rule.company_id, record.id) is not None:
+                # This message was evaluated already (redelivered after later messages of the system): its
+                # alert is recorded, so the write can never succeed. Notifying again is idempotent per alert.
+                if notify:
+                    self._notify(rule, record, outcome)
+                return
         raise RuntimeError(f"state of rule {rule.id} on {target_id} kept changing; the message will be retried")
 
     def _notify(self, rule: AlertRule, record: AlertRecord, outcome: Evaluation) -> None:

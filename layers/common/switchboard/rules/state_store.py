@@ -132,7 +132,7 @@ class StateStore:
                 names={"#sum": "sum", "#ttl": "ttl"}))
         for start in range(0, len(operations), 100):  # the VALUES write (the guard) goes in the first chunk
             try:
-                self._transact(operations[start:start + 100])
+                dynamo.transact_retrying(operations[start:start + 100])
             except dynamo.TransactionFailed:
                 if start == 0:
                     return False
@@ -213,7 +213,7 @@ class StateStore:
         if alert is not None:
             operations.append(dynamo.put(self._name, self._alert_item(alert), condition="attribute_not_exists(pk)"))
         try:
-            self._transact(operations)
+            dynamo.transact_retrying(operations)
         except dynamo.TransactionFailed:
             return False
         return True
@@ -280,20 +280,6 @@ class StateStore:
             if not response.get("LastEvaluatedKey"):
                 return items
             params = {**params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
-
-    @staticmethod
-    def _transact(operations: list[dict[str, Any]]) -> None:
-        import random
-        import time
-
-        for attempt in range(6):
-            try:
-                dynamo.transact(operations)
-                return
-            except dynamo.TransactionConflict:  # another system of the company moved a shared aggregate
-                if attempt == 5:
-                    raise
-                time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
 
 
 def _to_json(value: Any) -> Any:

@@ -80,3 +80,19 @@ def transact(operations: list[dict[str, Any]]) -> None:
         if "TransactionConflict" in reasons:
             raise TransactionConflict(", ".join(reasons)) from None
         raise
+
+
+def transact_retrying(operations: list[dict[str, Any]], tries: int = 6) -> None:
+    """`transact`, retried with a short random backoff while it only collides with concurrent transactions
+    on a shared item (a counter many writers move); a failed condition is not retried."""
+    import random
+    import time
+
+    for attempt in range(tries):
+        try:
+            transact(operations)
+            return
+        except TransactionConflict:
+            if attempt + 1 == tries:
+                raise
+            time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
