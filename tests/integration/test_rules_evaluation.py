@@ -234,3 +234,32 @@ def test_system_attributes_and_labels(world):
         {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 0}]}])
     send(evaluator, [("room.temp", T0, 1)])
     assert store.state(COMPANY, SYSTEM, labelled.id).state.state is True
+
+
+def test_company_rule_sees_points_another_system_added_meanwhile(world):
+    """Two systems of a company are evaluated in parallel: the company's sum must not miss either."""
+    rules, store, evaluator, _ = world
+    rule = rules.add(COMPANY, targetType="COMPANY", **gt("AGG.room.temp/D", 100, function="SUM"))
+    read_aggregates, raced = store.aggregates, []
+
+    def racing(company, keys):
+        if not raced:  # the other system's message completes between this one's read and its write
+            raced.append(True)
+            send(evaluator, [("room.temp", T0 + 1, 60)], system=SYSTEM_2)
+        return read_aggregates(company, keys)
+
+    store.aggregates = racing
+    send(evaluator, [("room.temp", T0, 60)], system=SYSTEM)
+    assert raced and store.state(COMPANY, COMPANY, rule.id).state.state is True
+
+
+def test_rules_read_aggregates_of_data_the_message_does_not_carry(world):
+    rules, store, evaluator, _ = world
+    rule = rules.add(COMPANY, conditions=[
+        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "AGG.a/D"}, "function": "SUM"},
+                                                  {"valueNum": 10}]},
+        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.b"}}, {"valueNum": 0}]}])
+    send(evaluator, [("a", T0, 20)])  # b has no value yet: unknown
+    assert store.state(COMPANY, SYSTEM, rule.id) is None
+    send(evaluator, [("b", T0 + 1, 1)])  # a message about b alone still reads a's daily sum
+    assert store.state(COMPANY, SYSTEM, rule.id).state.state is True

@@ -158,18 +158,29 @@ class Evaluator:
         company, system_id = message.company_id, message.system_id
         stored = self._store.values(company, system_id)
         outcome = Evaluation()
-        if stored.last_message == message.message_id:
-            outcome.duplicate = True  # applied already (a redelivery): its alerts were recorded with it
+        points = sorted(message.points, key=lambda point: point.timestamp)
+        if stored.last_message == message.message_id or message.message_id in stored.recent:
+            outcome.duplicate = True  # applied already (a redelivery or re-post): its alerts were recorded with it
+            if stored.last_message == message.message_id and points:
+                # A redelivery of the last message: it may have stopped between applying its points and
+                # evaluating the company's rules (idempotent, so running them again records nothing twice).
+                index = self._indexes.index(company)
+                self._company_rules(message, index.rules_for({p.data_id for p in points}, "COMPANY"), points,
+                                    outcome)
             return outcome
         system = self._systems.get_system(company, system_id)
-        if system is None:
+        if system is None or not points:
             return outcome  # deleted since the data was accepted: nothing to evaluate against
         index = self._indexes.index(company)
-        points = sorted(message.points, key=lambda point: point.timestamp)
+        touched = {p.data_id for p in points}
+        system_rules = index.rules_for(touched, "SYSTEM")
+        moments = sorted({p.timestamp for p in points})
         numeric = [p for p in points if is_aggregable(p.value)]
-        aggregates = self._store.aggregates(company, [(target, p.data_id, bucket_key(scale, p.timestamp))
-                                                      for p in numeric for target in (system_id, company)
-                                                      for scale in ("H", "D", "M")])
+        wanted = {(target, p.data_id, bucket_key(scale, p.timestamp))
+                  for p in numeric for target in (system_id, company) for scale in ("H", "D", "M")}
+        wanted |= {(system_id, data_id, bucket_key(scale, moment))
+                   for data_id, scale in _aggregates_read(system_rules) for moment in moments}
+        aggregates = self._store.aggregates(company, wanted)
         system_buckets: dict[tuple[str, str], Aggregate] = {}
         company_deltas: dict[tuple[str, str], Aggregate] = {}
         current = {**stored.current, **_system_attributes(system)}
@@ -185,10 +196,7 @@ class Evaluator:
         def aggregate(target_id: str, data_id: str, bucket: str) -> Aggregate | None:
             if target_id == system_id and (data_id, bucket) in system_buckets:
                 return system_buckets[(data_id, bucket)]
-            stored_aggregate = aggregates.get((target_id, data_id, bucket))
-            if target_id == company and (data_id, bucket) in company_deltas:
-                return (stored_aggregate or Aggregate()).merge(company_deltas[(data_id, bucket)])
-            return stored_aggregate
+            return aggregates.get((target_id, data_id, bucket))
 
         for moment, group in groupby(points, key=lambda point: point.timestamp):
             batch = list(group)
@@ -207,15 +215,30 @@ class Evaluator:
                         company_deltas[key] = company_deltas.get(key, Aggregate()).add(point.value)
             changed = {point.data_id for point in batch}
             system_source = _Source(system_id, current, previous, aggregate, moment, other_values)
-            company_source = _Source(company, {}, {}, aggregate, moment, other_values)
             for rule in index.rules_for(changed, "SYSTEM"):
                 self._evaluate(rule, "SYSTEM", system_id, system_source, message, moment, outcome)
-            for rule in index.rules_for(changed, "COMPANY"):
-                self._evaluate(rule, "COMPANY", company, company_source, message, moment, outcome)
         last = {name: value for name, value in current.items() if name.startswith("DATA.")}
         self._store.apply_message(company, system_id, message.message_id, stored.last_message, last,
-                                  system_buckets, company_deltas)
+                                  system_buckets, company_deltas, stored.recent)
+        self._company_rules(message, index.rules_for(touched, "COMPANY"), points, outcome, other_values)
         return outcome
+
+    def _company_rules(self, message: TelemetryMessage, rules: list[AlertRule], points: list[TelemetryPoint],
+                       outcome: Evaluation,
+                       other_values: Callable[[str], dict[str, AttributeValue]] | None = None) -> None:
+        """COMPANY rules run once the message's points are in the company's aggregates, reading them back.
+        A company's systems are evaluated in parallel (one FIFO group each), so a sum read before this
+        message's write could miss points another system added meanwhile; read after it, the last writer
+        always sees them all."""
+        if not rules:
+            return
+        company, moment = message.company_id, points[-1].timestamp
+        fresh = self._store.aggregates(company, {(company, data_id, bucket_key(scale, moment))
+                                                 for data_id, scale in _aggregates_read(rules)})
+        source = _Source(company, {}, {}, lambda target, data_id, bucket: fresh.get((target, data_id, bucket)),
+                         moment, other_values or (lambda _target: {}))
+        for rule in rules:
+            self._evaluate(rule, "COMPANY", company, source, message, moment, outcome)
 
     # ------------------------------------------------------------ one rule on one target
     def _evaluate(self, rule: AlertRule, target_type: str, target_id: str, source: _Source,
@@ -240,6 +263,10 @@ class Evaluator:
             return  # unknown: the state stays as it is
         for _ in range(8):  # a concurrent change (COMPANY targets) makes us read and decide again
             stored = self._store.state(rule.company_id, target_id, rule.id)
+            alert_id = derived_id(message.message_id, rule.id, target_id, moment)
+            if stored is not None and stored.state.last_alert_id == alert_id:
+                self._renotify(rule, stored.state, message, moment, outcome)
+                return
             previous = stored.state.state if stored else False  # a new target's previous state is false
             changed = result.outcome != previous
             notify = should_notify(rule.notif_mode, stateful=True, previous=previous, outcome=result.outcome)
@@ -249,7 +276,7 @@ class Evaluator:
                     if last is not None:
                         self._notify(rule, last, outcome)
                 return
-            record = AlertRecord(id=derived_id(message.message_id, rule.id, target_id, moment),
+            record = AlertRecord(id=alert_id,
                                  company_id=rule.company_id, target_id=target_id, target_type=target_type, ts=moment,
                                  rule_id=rule.id, state=result.outcome, attributes=result.attributes())
             first = record.id if (changed and result.outcome) or stored is None else stored.state.first_alert_id
@@ -275,9 +302,35 @@ class Evaluator:
                 return
         raise RuntimeError(f"state of rule {rule.id} on {target_id} kept changing; the message will be retried")
 
+    def _renotify(self, rule: AlertRule, state: AlertState, message: TelemetryMessage, moment: int,
+                  outcome: Evaluation) -> None:
+        """The state is this message's own write: an earlier attempt failed after it, maybe before notifying.
+        Notify as that attempt decided (the notifier queues each alert once, however often asked)."""
+        changed = self._store.state_change(rule.company_id,
+                                           derived_id(message.message_id, rule.id, state.target_id, moment, "state"))
+        previous = (not state.state) if changed else state.state  # unchanged writes are true → true only
+        if should_notify(rule.notif_mode, stateful=True, previous=previous, outcome=state.state):
+            record = self._store.alert(rule.company_id, state.last_alert_id or "")
+            if record is not None:
+                self._notify(rule, record, outcome)
+
     def _notify(self, rule: AlertRule, record: AlertRecord, outcome: Evaluation) -> None:
         self._notifier.alert(rule, record)
         outcome.notified += 1
+
+
+def _aggregates_read(rules: Iterable[AlertRule]) -> set[tuple[str, str]]:
+    """(data id, time scale) of every AGG.* attribute the rules' conditions read."""
+    read = set()
+    for rule in rules:
+        for condition in rule.conditions:
+            for operand in condition.operands:
+                if operand.attribute_id is None:
+                    continue
+                parsed = parse_attribute_name(operand.attribute_id.name)
+                if parsed is not None and parsed.data_id is not None and parsed.time_scale is not None:
+                    read.add((parsed.data_id, parsed.time_scale))
+    return read
 
 
 def _system_attributes(system: System) -> dict[str, AttributeValue]:

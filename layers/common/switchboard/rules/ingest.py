@@ -41,6 +41,8 @@ class IngestService:
         if not ids.is_hex_id(system_uid) or self._systems(company_id, system_uid) is None:
             raise NotFound(system_uid, "system")
         points = points_of(parse_telemetry(data))
+        if not points:
+            return 0  # nothing to evaluate (`[]`, `[{}]`): accepted, nothing queued
         message = TelemetryMessage(company_id=company_id, system_id=system_uid,
                                    message_id=message_id(company_id, system_uid, points), points=points,
                                    received_ms=self._clock())

@@ -58,8 +58,9 @@ def _state_text(state: bool | None) -> str:
 class DeliveryNotifier:
     def __init__(self, hooks: Callable[[str, str], list[tuple[str, str]]], configurations: DeliveryConfigurationService,
                  events: EventsRepository, deliveries: DeliveriesRepository, tasks, clock: Callable[[], int],
-                 wake_grace_s: int) -> None:
+                 wake_grace_s: int, rule_exists: Callable[[str, str], bool] = lambda _company, _rule: True) -> None:
         self._hooks = hooks  # (company, rule) -> [(hook uid, callback URL with its password)]
+        self._rule_exists = rule_exists
         self._configs = configurations
         self._events = events
         self._deliveries = deliveries
@@ -70,6 +71,8 @@ class DeliveryNotifier:
     def alert(self, rule: AlertRule, record: AlertRecord) -> None:
         """Queue the alert to every hook of the rule and to its emails (once per alert, however often asked)."""
         company = rule.company_id
+        if not self._rule_exists(company, rule.id):
+            return  # deleted since the evaluator's index was built: its configurations are gone and stay gone
         targets: list[tuple[str, dict[str, object], str]] = []
         content = record.hook_payload(record.ts)["content"]
         for hook_uid, callback in self._hooks(company, rule.id):

@@ -31,8 +31,12 @@ def notifier() -> DeliveryNotifier:
     from switchboard.delivery import services as delivery
     from switchboard.events import services as events
 
+    def rule_exists(company_id: str, rule_id: str) -> bool:
+        return rules.repository().get_rule(company_id, rule_id) is not None
+
     return DeliveryNotifier(rules.hooks().callbacks, events.configurations(), events.repository(),
-                            delivery.repository(), delivery.tasks(), clock.now_ms, settings().wake_grace_s)
+                            delivery.repository(), delivery.tasks(), clock.now_ms, settings().wake_grace_s,
+                            rule_exists=rule_exists)
 
 
 @cache

@@ -66,6 +66,8 @@ class AlertQueries:
         """Current states matching one allowed combination, by stateChangeTs (newest first), one page and
         the total."""
         company_id = self._company(caller, company)
+        if criteria.target_type not in (None, "SYSTEM", "COMPANY"):
+            raise CodedError("invalid.parameter", ["targetType", "must be SYSTEM or COMPANY"], 400)
         given = criteria.given()
         if given not in ALLOWED_CRITERIA:
             raise CodedError(INVALID_CRITERIA, [",".join(sorted(given)) or "none"], 400,

@@ -27,6 +27,7 @@ def _rule_deleted(company_id: str, rule_id: str, hook_uids: list[str]) -> None:
     for hook_uid in hook_uids:
         pipeline.notifier().forget_hook(company_id, hook_uid)
     pipeline.notifier().forget_rule(company_id, rule_id)
+    pipeline.state_store().delete_rule_states(company_id, rule_id)
 
 
 def _hook_deleted(company_id: str, hook_uid: str) -> None:

@@ -9,10 +9,10 @@
 
     index  partition                      sort                          what for
     gsi1   STATES#{company}#{true|false}  {targetType}#{rule}#{target}  current states by state (+type, +rule)
-    gsi1   ALERTS#{company}               {ts:013}#{alert}              alerts of a company by time
-    gsi1   SHISTORY#{company}             {ts:013}#{row}                state changes of a company by time
-    gsi2   ALERTS#{company}#{target}      {ts:013}#{alert}              alerts of one target by time
-    gsi2   SHISTORY#{company}#{target}    {ts:013}#{row}                state changes of one target by time
+    gsi1   ALERTS#{company}               {ts:015}#{alert}              alerts of a company by time
+    gsi1   SHISTORY#{company}             {ts:015}#{row}                state changes of a company by time
+    gsi2   ALERTS#{company}#{target}      {ts:015}#{alert}              alerts of one target by time
+    gsi2   SHISTORY#{company}#{target}    {ts:015}#{row}                state changes of one target by time
 
 A system's telemetry is evaluated in order, one message at a time (FIFO per system), so its VALUES and
 its aggregates have one writer; the VALUES item's `last_message` makes applying a message exactly-once.
@@ -38,6 +38,7 @@ from switchboard.rules.operators import AttributeValue
 from switchboard.store import dynamo
 
 AGGREGATE_RETENTION_S = 400 * 86_400  # a monthly bucket is read for a month; keep a year and a bit
+RECENT_MESSAGES = 50  # a system's last message ids: re-posting one after SQS's 5-minute deduplication is a no-op
 
 
 def _number(value: Any) -> int | float:
@@ -51,7 +52,8 @@ def _decimal(value: int | float) -> Decimal:
 
 
 def _ms(value: int) -> str:
-    return f"{max(value, 0):013d}"
+    # 15 digits: times up to 9999-12-31 (253402300799999, the largest the APIs accept) sort as numbers
+    return f"{max(value, 0):015d}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class TargetValues:
     current: dict[str, AttributeValue]
     last_message: str | None
     exists: bool
+    recent: tuple[str, ...] = ()  # ids of the last RECENT_MESSAGES messages applied, oldest first
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ class StateStore:
             return TargetValues({}, None, False)
         current = {name: AttributeValue(value, ref_time)
                    for name, (value, ref_time) in json.loads(item["current"]).items()}
-        return TargetValues(current, item.get("last_message"), True)
+        return TargetValues(current, item.get("last_message"), True, tuple(item.get("recent") or ()))
 
     def aggregates(self, company_id: str, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str],
                                                                                         Aggregate]:
@@ -110,10 +113,12 @@ class StateStore:
 
     def apply_message(self, company_id: str, system_id: str, message_id: str, previous_message: str | None,
                       values: dict[str, AttributeValue], system_aggregates: dict[tuple[str, str], Aggregate],
-                      company_deltas: dict[tuple[str, str], Aggregate]) -> bool:
+                      company_deltas: dict[tuple[str, str], Aggregate], recent: Iterable[str] = ()) -> bool:
         """Store a system's new values and aggregates and add its points to the company's, once per message.
-        False when the message was applied already (its redelivery)."""
+        False when the message was applied already (its redelivery). `recent`: the ids of the messages applied
+        before (TargetValues.recent), kept with this one so that a re-post of one is not applied twice."""
         values_item = {"pk": f"TGT#{company_id}#{system_id}", "sk": "VALUES", "last_message": message_id,
+                       "recent": [*(r for r in recent if r != message_id), message_id][-RECENT_MESSAGES:],
                        "current": json.dumps({name: [_to_json(v.value), v.ref_time] for name, v in values.items()},
                                              separators=(",", ":"))}
         # The guard: the values still follow the message read before this one (FIFO: one writer per system).
@@ -218,6 +223,20 @@ class StateStore:
             return False
         return True
 
+    def delete_rule_states(self, company_id: str, rule_id: str) -> int:
+        """A deleted rule's current states go with it (its alerts and history stay until they expire)."""
+        deleted = 0
+        for state in (True, False):
+            for target_type in ("SYSTEM", "COMPANY"):
+                for item in self._query({"IndexName": "gsi1",
+                                         "KeyConditionExpression": "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+                                         "ExpressionAttributeValues": {
+                                             ":pk": f"STATES#{company_id}#{'true' if state else 'false'}",
+                                             ":prefix": f"{target_type}#{rule_id}#"}}):
+                    self._table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+                    deleted += 1
+        return deleted
+
     def put_alert(self, alert: AlertRecord) -> bool:
         """Store an alert once (its id is derived from what raised it); False when it exists already."""
         try:
@@ -230,6 +249,11 @@ class StateStore:
     def alert(self, company_id: str, alert_id: str) -> AlertRecord | None:
         item = self._table.get_item(Key={"pk": f"ALERT#{company_id}#{alert_id}", "sk": "ALERT"}).get("Item")
         return AlertRecord.model_validate_json(item["doc"]) if item else None
+
+    def state_change(self, company_id: str, row_id: str) -> bool:
+        """Whether the state-history row `row_id` was written."""
+        return "Item" in self._table.get_item(Key={"pk": f"SHIST#{company_id}#{row_id}", "sk": "SHIST"},
+                                              ConsistentRead=True, ProjectionExpression="pk")
 
     def states_of_target(self, company_id: str, target_id: str) -> list[AlertState]:
         return [AlertState.model_validate_json(item["doc"])
