@@ -650,3 +650,23 @@ def test_ess_cannot_make_or_delete_managed_configurations(pipeline, receiver, wo
     status, body, _ = pipeline.api("delivery_configurations", who, "PUT",
                                    f"/ess/v1/delivery-configurations/{config_id}", {**spec, "is-active": False})
     assert status == 200 and body["is-active"] is False  # reactivating a hook's endpoint goes the same way
+
+
+def test_scheduled_configurations_collect_deliveries_until_they_deliver_in_real_time(pipeline, receiver, world):
+    who = world.child_admin
+    config = pipeline.config(who, receiver.script("/cron"), **{"cron-expression": "0 0 * * * *"})
+    pipeline.subscribe(who, config["id"])
+    event_id = pipeline.publish(who)
+    pipeline.run()
+    assert receiver.at("/cron") == []
+    _, listed, _ = pipeline.ess(who, "GET", "/ess/v1/event-deliveries")
+    (row,) = listed["event-deliveries"]
+    assert row["delivery-status"] == "PENDING" and row["waiting-for"] == "schedule"
+    spec = {k: v for k, v in config.items() if k not in ("id", "signing-secret", "cron-expression",
+                                                          "latest-event-only")}
+    status, body, _ = pipeline.api("delivery_configurations", who, "PUT",
+                                   f"/ess/v1/delivery-configurations/{config['id']}", spec)
+    assert status == 200, body
+    pipeline.run(until=lambda: receiver.at("/cron"))
+    pipeline.run()
+    assert pipeline.status_of(who, event_id, config["id"]) == "SUCCESS"

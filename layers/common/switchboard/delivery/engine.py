@@ -73,6 +73,8 @@ class Configurations(Protocol):
 class Tasks(Protocol):
     def send(self, task: Any, delay_s: int = 0) -> None: ...
 
+    def send_many(self, tasks: Any) -> None: ...
+
 
 class Mailer(Protocol):
     """Sends an email (the EMAIL protocol: a rule's `emails`); the result reads like an HTTP answer."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from switchboard.delivery.engine import Configurations, Tasks
 from switchboard.delivery.models import DeliverTask, Delivery, PublishedEvent, Status
 from switchboard.delivery.repository import DeliveriesRepository
 from switchboard.events.models import parse_time
@@ -17,8 +18,8 @@ from switchboard.events.subscriptions import SubscriptionService
 
 
 class Fanout:
-    def __init__(self, subscriptions: SubscriptionService, configurations, store: DeliveriesRepository,
-                 tasks, clock: Callable[[], int], wake_grace_s: int) -> None:
+    def __init__(self, subscriptions: SubscriptionService, configurations: Configurations,
+                 store: DeliveriesRepository, tasks: Tasks, clock: Callable[[], int], wake_grace_s: int) -> None:
         self._subscriptions = subscriptions
         self._configs = configurations
         self._store = store

@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from switchboard.delivery.engine import Configurations, Tasks
 from switchboard.delivery.models import DeliverTask, Delivery, RedeliverTask, ReleaseTask
 from switchboard.delivery.repository import WAKE_SHARDS, DeliveriesRepository
 
@@ -26,8 +27,8 @@ def _next_task(delivery: Delivery) -> DeliverTask:
 
 
 class Jobs:
-    def __init__(self, store: DeliveriesRepository, configurations, tasks, notices, clock: Callable[[], int],
-                 wake_grace_s: int) -> None:
+    def __init__(self, store: DeliveriesRepository, configurations: Configurations, tasks: Tasks, notices: Any,
+                 clock: Callable[[], int], wake_grace_s: int) -> None:
         self._store = store
         self._configs = configurations
         self._tasks = tasks
@@ -49,7 +50,7 @@ class Jobs:
         return sent
 
     def release(self, task: ReleaseTask) -> int:
-        """A configuration was (re)activated: send what waited for it, one page per message."""
+        """A configuration was (re)activated (or saved active): send what waited for it, one page per message."""
         if task.cursor is None:
             self._notices.configuration_reactivated(task.account_id, task.config_id)
             self._store.reset_health(task.account_id, task.config_id)
@@ -59,7 +60,9 @@ class Jobs:
             return 0  # deleted or deactivated again meanwhile: its deliveries keep waiting
         page, cursor = self._store.parked(task.account_id, task.config_id, _cursor(task.cursor))
         now = self._clock()
-        released = [delivery for delivery in page if delivery.parked == "inactive"]
+        # Deliveries collected for a cron schedule stay for it, unless the configuration has none any more.
+        waiting = ("inactive",) if config.spec.cron_expression else ("inactive", "scheduled")
+        released = [delivery for delivery in page if delivery.parked in waiting]
         for delivery in released:
             # Unparked first: should queueing fail, the wake index brings it back after the grace period.
             if self._store.unpark(delivery, now, now + self._grace_ms):
