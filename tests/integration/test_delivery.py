@@ -560,6 +560,15 @@ def test_bad_input_is_a_400(pipeline, world, method, path, body, query):
     assert reply["error"]["code"] == "VALIDATION_ERROR"
 
 
+def test_far_future_windows_are_answered(pipeline, world):
+    for query in ({"from": "2026-01-01T00:00:00Z", "to": "9999-12-31T00:00:00Z"}, {"to": "3000-01-01T00:00:00Z"}):
+        status, body, _ = pipeline.ess(world.child_admin, "GET", "/ess/v1/event-deliveries", query=query)
+        assert status == 200 and body["event-deliveries"] == [], body
+    status, _, _ = pipeline.ess(world.child_admin, "GET", "/ess/v1/event-delivery-attempts",
+                                query={"from": "2286-11-20T17:46:00Z", "to": "9999-01-01T00:00:00Z"})
+    assert status == 200
+
+
 def test_unknown_deliveries_are_404(pipeline, world):
     for wire_id in ("nope:1", "nope", "x:y", ":1", "a" * 80 + ":1"):
         status, body, _ = pipeline.ess(world.child_admin, "GET", f"/ess/v1/event-deliveries/{wire_id}/tracking")

@@ -44,7 +44,8 @@ def _pad(config_id: str) -> str:
 
 
 def _ms(value: int) -> str:
-    return f"{max(value, 0):013d}"
+    # 13 digits reach the year 2286; a query bound beyond that is clamped so key ranges stay ordered.
+    return f"{min(max(value, 0), 10**13 - 1):013d}"
 
 
 def hour_bucket(epoch_ms: int) -> str:
