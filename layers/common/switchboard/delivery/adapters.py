@@ -16,7 +16,7 @@ from switchboard.alerts.models import Recipient
 from switchboard.alerts.service import AlertService
 from switchboard.delivery.models import DeliverTask
 from switchboard.errors import DomainError
-from switchboard.events.configurations import DeliveryConfigurationService
+from switchboard.events.configurations import DeliveryConfigurationService, endpoint_auth_purpose
 from switchboard.events.models import DeliveryConfiguration
 from switchboard.events.repository import EventsRepository
 
@@ -124,20 +124,16 @@ class CachedConfigurations:
         return plain
 
     def signing_secrets(self, config: DeliveryConfiguration, now_ms: int) -> list[str]:
-        purpose = "signing-secret"
-        keys = [self._unseal(config.sealed_signing_secret, config.account_id, purpose)]
-        if config.sealed_previous_signing_secret and (config.previous_signing_secret_expires_ms or 0) > now_ms:
-            keys.append(self._unseal(config.sealed_previous_signing_secret, config.account_id, purpose))
-        return keys
+        return self._service.signing_secrets(config, now_ms, self._unseal)
 
     def basic_credentials(self, config: DeliveryConfiguration) -> tuple[str, str]:
         auth = config.authentication
         return auth.username or "", self._unseal(auth.sealed_password or "", config.account_id,
-                                                 f"endpoint-auth:{config.id}")
+                                                 endpoint_auth_purpose(config.id))
 
     def client_secret(self, config: DeliveryConfiguration) -> str:
         auth = config.authentication
-        return self._unseal(auth.sealed_client_secret or "", config.account_id, f"endpoint-auth:{config.id}")
+        return self._unseal(auth.sealed_client_secret or "", config.account_id, endpoint_auth_purpose(config.id))
 
     def deactivate(self, config: DeliveryConfiguration, reason: str) -> bool:
         self.forget(config.account_id, config.id)

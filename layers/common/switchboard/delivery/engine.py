@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from switchboard.delivery import payload, policy
-from switchboard.delivery.models import Attempt, DeliverTask, Delivery, Status
+from switchboard.delivery.models import Attempt, DeliverTask, Delivery, Status, event_key
 from switchboard.delivery.oauth import TokenCache, TokenError, basic_authorization
 from switchboard.delivery.policy import Outcome, RetrySchedule
 from switchboard.delivery.repository import Claim
@@ -235,7 +235,7 @@ class Engine:
             body, headers = payload.render_airvantage(delivery.event_type, delivery.event_timestamp, delivery.fields)
         else:
             body, headers = payload.render(delivery.topic, attempt, delivery.event_id, delivery.event_type,
-                                           delivery.event_timestamp, delivery.fields, _key_fields(delivery.fields),
+                                           delivery.event_timestamp, delivery.fields, event_key(delivery.fields),
                                            spec.format)
         now_s = self._clock() // 1000
         headers.update(payload.sign(payload.message_id(delivery.event_id, config.id), now_s, body,
@@ -328,12 +328,6 @@ def _schedule(config: DeliveryConfiguration | None, default: RetrySchedule) -> R
     if config is not None and config.spec.retry_schedule is not None:
         return RetrySchedule(tuple(float(s) for s in config.spec.retry_schedule))
     return default
-
-
-def _key_fields(fields: dict[str, Any]) -> list[str]:
-    from switchboard.delivery.models import event_key
-
-    return event_key(fields)
 
 
 def _token_failure(exc: TokenError) -> HttpResult:

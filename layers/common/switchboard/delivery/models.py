@@ -205,6 +205,13 @@ def _iso_ms(value: str | None, name: str) -> int | None:
         raise ValueError(f"{name} must be an ISO-8601 date-time such as 2017-10-27T17:29:42Z") from None
 
 
+def _check_order(from_text: str | None, to_text: str | None) -> None:
+    """Each bound a valid time, and `to` after `from` when both are given."""
+    start, end = _iso_ms(from_text, "from"), _iso_ms(to_text, "to")
+    if start is not None and end is not None and end <= start:
+        raise ValueError("to must be after from")
+
+
 class _Wire(BaseModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid", strict=True, frozen=True)
 
@@ -226,9 +233,7 @@ class DeliveryFilter(_Wire):
 
     @model_validator(mode="after")
     def _window(self) -> DeliveryFilter:
-        start, end = _iso_ms(self.from_, "from"), _iso_ms(self.to, "to")
-        if start is not None and end is not None and end <= start:
-            raise ValueError("to must be after from")
+        _check_order(self.from_, self.to)
         return self
 
     @property
@@ -248,9 +253,7 @@ class SummaryWindow(_Wire):
 
     @model_validator(mode="after")
     def _window(self) -> SummaryWindow:
-        start, end = _iso_ms(self.from_, "from"), _iso_ms(self.to, "to")
-        if start is not None and end is not None and end <= start:
-            raise ValueError("to must be after from")
+        _check_order(self.from_, self.to)
         return self
 
     @property
@@ -319,8 +322,7 @@ class RedeliverInput(_Wire):
 
     @model_validator(mode="after")
     def _window(self) -> RedeliverInput:
-        if (_iso_ms(self.to, "to") or 0) <= (_iso_ms(self.from_, "from") or 0):
-            raise ValueError("to must be after from")
+        _check_order(self.from_, self.to)
         return self
 
     def statuses(self) -> list[Status]:

@@ -19,6 +19,11 @@ from switchboard.netguard import url_problem
 from switchboard.tenancy import Caller
 
 SIGNING_SECRET_PURPOSE = "signing-secret"
+
+
+def endpoint_auth_purpose(config_id: str) -> str:
+    """The KMS encryption-context purpose a configuration's endpoint credentials are sealed under."""
+    return f"endpoint-auth:{config_id}"
 PREVIOUS_SECRET_GRACE_MS = 24 * 3600 * 1000
 
 
@@ -125,7 +130,7 @@ class DeliveryConfigurationService:
             return config
         auth = StoredAuthentication(type="BASIC", username=basic.username,
                                     sealed_password=secrets.seal(basic.password, account_id,
-                                                                 f"endpoint-auth:{config.id}"))
+                                                                 endpoint_auth_purpose(config.id)))
         updated = config.model_copy(update={"authentication": auth, "updated_ms": config.updated_ms + 1})
         self._repo.replace_configuration(config, updated)
         return updated
@@ -147,7 +152,7 @@ class DeliveryConfigurationService:
                            data: AuthenticationInput) -> DeliveryConfiguration:
         current = self.get(caller, company, config_id)
         settings = data.parsed_settings()
-        purpose = f"endpoint-auth:{current.id}"
+        purpose = endpoint_auth_purpose(current.id)
         if isinstance(settings, BasicSettings):
             auth = StoredAuthentication(type="BASIC", username=settings.username,
                                         sealed_password=secrets.seal(settings.password, current.account_id, purpose))
@@ -181,12 +186,14 @@ class DeliveryConfigurationService:
         self._repo.replace_configuration(current, updated)
         return updated, secret
 
-    def signing_secrets(self, config: DeliveryConfiguration, now_ms: int) -> list[str]:
-        """The secrets a delivery is signed with: the current one, and the previous during its grace period."""
-        keys = [secrets.unseal(config.sealed_signing_secret, config.account_id, SIGNING_SECRET_PURPOSE)]
+    @staticmethod
+    def signing_secrets(config: DeliveryConfiguration, now_ms: int,
+                        unseal: Callable[[str, str, str], str] = secrets.unseal) -> list[str]:
+        """The secrets a delivery is signed with: the current one, and the previous during its grace period.
+        `unseal` lets the delivery engine put its per-container cache in front of KMS."""
+        keys = [unseal(config.sealed_signing_secret, config.account_id, SIGNING_SECRET_PURPOSE)]
         if config.sealed_previous_signing_secret and (config.previous_signing_secret_expires_ms or 0) > now_ms:
-            keys.append(secrets.unseal(config.sealed_previous_signing_secret, config.account_id,
-                                       SIGNING_SECRET_PURPOSE))
+            keys.append(unseal(config.sealed_previous_signing_secret, config.account_id, SIGNING_SECRET_PURPOSE))
         return keys
 
 

@@ -60,7 +60,6 @@ def _ms(value: int) -> str:
 class TargetValues:
     current: dict[str, AttributeValue]
     last_message: str | None
-    exists: bool
     recent: tuple[str, ...] = ()  # ids of the last RECENT_MESSAGES messages applied, oldest first
 
 
@@ -84,10 +83,10 @@ class StateStore:
         item = self._table.get_item(Key={"pk": f"TGT#{company_id}#{target_id}", "sk": "VALUES"},
                                     ConsistentRead=True).get("Item")
         if not item:
-            return TargetValues({}, None, False)
+            return TargetValues({}, None)
         current = {name: AttributeValue(value, ref_time)
                    for name, (value, ref_time) in json.loads(item["current"]).items()}
-        return TargetValues(current, item.get("last_message"), True, tuple(item.get("recent") or ()))
+        return TargetValues(current, item.get("last_message"), tuple(item.get("recent") or ()))
 
     def aggregates(self, company_id: str, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str],
                                                                                         Aggregate]:
