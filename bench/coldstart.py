@@ -34,15 +34,25 @@ def function_modules() -> dict[str, Path]:
 
 def _template_environment() -> dict[str, str]:
     """The Globals environment of template.yaml that affects imports (as Lambda would set it)."""
-    return {"PYDANTIC_DISABLE_PLUGINS": "1", "POWERTOOLS_SERVICE_NAME": "bench",
-            "POWERTOOLS_METRICS_NAMESPACE": "Bench", "AWS_DEFAULT_REGION": "us-east-1"}
+    return {
+        "PYDANTIC_DISABLE_PLUGINS": "1",
+        "POWERTOOLS_SERVICE_NAME": "bench",
+        "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
 
 
 def import_ms(module: Path) -> float:
     env = {**os.environ, **_template_environment()}
     env.pop("PYTHONPATH", None)
-    out = subprocess.run([sys.executable, "-c", _PROBE, str(module), str(ROOT / "layers" / "common")],
-                         capture_output=True, text=True, check=True, env=env, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(module), str(ROOT / "layers" / "common")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])["ms"]
 
 
@@ -97,14 +107,27 @@ def first_response(samples: int = 7) -> dict[str, float]:
     stub = DynamoStub()
     stub.put({"pk": f"ALERT#{ALERT}", "sk": "ALERT", "doc": sample_alert().model_dump_json()})
     server, url = stub.serve()
-    env = {**os.environ, **_template_environment(), "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "bench",
-           "AWS_SECRET_ACCESS_KEY": "bench", "ALERTS_TABLE": "alerts", "ACCOUNTS_TABLE": "accounts"}
+    env = {
+        **os.environ,
+        **_template_environment(),
+        "AWS_ENDPOINT_URL": url,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "ALERTS_TABLE": "alerts",
+        "ACCOUNTS_TABLE": "accounts",
+    }
     env.pop("PYTHONPATH", None)
     event = str(ROOT / "events" / "alerts_get.json")
 
     def run(module: Path) -> float:
-        out = subprocess.run([sys.executable, "-c", _FIRST_RESPONSE_PROBE, str(module), str(ROOT / "layers" / "common"),
-                              event], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
+        out = subprocess.run(
+            [sys.executable, "-c", _FIRST_RESPONSE_PROBE, str(module), str(ROOT / "layers" / "common"), event],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+            cwd=ROOT,
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])["ms"]
 
     try:
@@ -121,9 +144,13 @@ def first_response(samples: int = 7) -> dict[str, float]:
 def report() -> list[str]:
     lines = []
     for name, row in measure().items():
-        lines.append(f"cold start  {name:<12} import {row['ms']:7.1f} ms vs minimal handler "
-                     f"{row['baseline_ms']:7.1f} ms  ratio {row['ratio']:.2f}  (target <= 1.5)")
+        lines.append(
+            f"cold start  {name:<12} import {row['ms']:7.1f} ms vs minimal handler "
+            f"{row['baseline_ms']:7.1f} ms  ratio {row['ratio']:.2f}  (target <= 1.5)"
+        )
     row = first_response()
-    lines.append(f"cold start  alerts       import + first GET {row['ms']:7.1f} ms vs one-read handler "
-                 f"{row['baseline_ms']:7.1f} ms  ratio {row['ratio']:.2f}  (reported)")
+    lines.append(
+        f"cold start  alerts       import + first GET {row['ms']:7.1f} ms vs one-read handler "
+        f"{row['baseline_ms']:7.1f} ms  ratio {row['ratio']:.2f}  (reported)"
+    )
     return lines

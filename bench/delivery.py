@@ -29,6 +29,7 @@ _REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\
 
 # ---------------------------------------------------------------- a fast receiver
 
+
 class _KeepAliveHandler(socketserver.StreamRequestHandler):
     """Answers every request on a connection with a canned 200, parsing only what framing needs
     (http.server's header parsing would make the receiver, not the client, the bottleneck)."""
@@ -107,10 +108,14 @@ def _receiver_process():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    child = subprocess.Popen([sys.executable, "-m", "bench.delivery"], cwd=root, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
-                                 str(root), os.environ.get("PYTHONPATH")]))})
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.delivery"],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))},
+    )
     try:
         yield child.stdout.readline().strip()
     finally:
@@ -125,20 +130,34 @@ def _receiver_process():
 
 # ---------------------------------------------------------------- shared set-up
 
+
 def _deliveries(count: int, prefix: str, config_id: str = CONFIG_ID) -> list[Any]:
     from switchboard.delivery.models import Delivery
 
     now = int(time.time() * 1000)
-    return [Delivery(account_id=ACCOUNT, event_id=f"{prefix}{n:06d}", config_id=config_id, topic="NIS-Events",
-                     event_type="porting_event", event_timestamp=TIMESTAMP, fields=FIELDS, created_ms=now,
-                     updated_ms=now, due_ms=now) for n in range(count)]
+    return [
+        Delivery(
+            account_id=ACCOUNT,
+            event_id=f"{prefix}{n:06d}",
+            config_id=config_id,
+            topic="NIS-Events",
+            event_type="porting_event",
+            event_timestamp=TIMESTAMP,
+            fields=FIELDS,
+            created_ms=now,
+            updated_ms=now,
+            due_ms=now,
+        )
+        for n in range(count)
+    ]
 
 
 def _tasks_for(deliveries: list[Any]) -> list[Any]:
     from switchboard.delivery.models import DeliverTask
 
-    return [DeliverTask(account_id=d.account_id, event_id=d.event_id, config_id=d.config_id, attempt=1)
-            for d in deliveries]
+    return [
+        DeliverTask(account_id=d.account_id, event_id=d.event_id, config_id=d.config_id, attempt=1) for d in deliveries
+    ]
 
 
 def _memory_engine(url: str, **spec: Any) -> tuple[Any, Any, Any, Any]:
@@ -157,6 +176,7 @@ def _memory_engine(url: str, **spec: Any) -> tuple[Any, Any, Any, Any]:
 
 # ---------------------------------------------------------------- 1. throughput
 
+
 def _same_requests(configs: Any, deliveries: list[Any], url: str) -> list[tuple[bytes, dict[str, str]]]:
     """The bodies and headers the engine sends for these deliveries' first attempts, rendered and signed
     ahead of time, so the baseline loop does nothing but HTTP."""
@@ -168,11 +188,25 @@ def _same_requests(configs: Any, deliveries: list[Any], url: str) -> list[tuple[
     host = url.split("/")[2]
     requests = []
     for delivery in deliveries:
-        body, headers = payload.render(delivery.topic, 1, delivery.event_id, delivery.event_type,
-                                       delivery.event_timestamp, delivery.fields, event_key(delivery.fields), "JSON")
+        body, headers = payload.render(
+            delivery.topic,
+            1,
+            delivery.event_id,
+            delivery.event_type,
+            delivery.event_timestamp,
+            delivery.fields,
+            event_key(delivery.fields),
+            "JSON",
+        )
         now_s = int(time.time())
-        headers.update(payload.sign(payload.message_id(delivery.event_id, config.id), now_s, body,
-                                    configs.signing_secrets(config, now_s * 1000)))
+        headers.update(
+            payload.sign(
+                payload.message_id(delivery.event_id, config.id),
+                now_s,
+                body,
+                configs.signing_secrets(config, now_s * 1000),
+            )
+        )
         requests.append((body, {"User-Agent": DEFAULT_USER_AGENT, **headers, "Host": host}))
     return requests
 
@@ -195,8 +229,9 @@ def _engine_loop(engine: Any, tasks: list[Any]) -> None:
 
 def _baseline_loop(pool: Any, path: str, requests: list[tuple[bytes, dict[str, str]]]) -> None:
     for body, headers in requests:
-        response = pool.urlopen("POST", path, body=body, headers=headers, retries=False, redirect=False,
-                                timeout=BASELINE_TIMEOUT_S)
+        response = pool.urlopen(
+            "POST", path, body=body, headers=headers, retries=False, redirect=False, timeout=BASELINE_TIMEOUT_S
+        )
         assert response.status == 200, response.status
 
 
@@ -215,15 +250,18 @@ def throughput(count: int = 2000, block: int = 50, warm: int = 200) -> dict[str,
             store.create(delivery)
         tasks = _tasks_for(deliveries)
         requests = _same_requests(configs, deliveries, url)
-        pool = HTTPConnectionPool("127.0.0.1", int(url.split(":")[2].split("/")[0]), maxsize=4, block=False,
-                                  retries=False)
+        pool = HTTPConnectionPool(
+            "127.0.0.1", int(url.split(":")[2].split("/")[0]), maxsize=4, block=False, retries=False
+        )
         _engine_loop(engine, tasks[:warm])
         _baseline_loop(pool, "/hook", requests[:warm])
         ours, base, wall_ratios, cpu_ratios = [], [], [], []
         for start in range(warm, warm + count, block):
             chunk = slice(start, start + block)
-            sides = {"ours": lambda c=chunk: _engine_loop(engine, tasks[c]),
-                     "base": lambda c=chunk: _baseline_loop(pool, "/hook", requests[c])}
+            sides = {
+                "ours": lambda c=chunk: _engine_loop(engine, tasks[c]),
+                "base": lambda c=chunk: _baseline_loop(pool, "/hook", requests[c]),
+            }
             order = list(sides) if (start // block) % 2 == 0 else list(reversed(sides))
             times = {side: _timed(sides[side]) for side in order}
             ours.append(block / times["ours"][0])
@@ -232,8 +270,12 @@ def throughput(count: int = 2000, block: int = 50, warm: int = 200) -> dict[str,
             cpu_ratios.append(times["base"][1] / times["ours"][1])
         pool.close()
         assert store.statuses() == {Status.SUCCESS: warm + count}
-    return {"ours": statistics.median(ours), "baseline": statistics.median(base),
-            "ratio": statistics.median(wall_ratios), "cpu_ratio": statistics.median(cpu_ratios)}
+    return {
+        "ours": statistics.median(ours),
+        "baseline": statistics.median(base),
+        "ratio": statistics.median(wall_ratios),
+        "cpu_ratio": statistics.median(cpu_ratios),
+    }
 
 
 def profile(count: int = 2000, top: int = 25) -> None:
@@ -257,6 +299,7 @@ def profile(count: int = 2000, top: int = 25) -> None:
 
 
 # ---------------------------------------------------------------- 2. DynamoDB requests per delivery
+
 
 class _PhaseCounter:
     """Counts DynamoDB API calls by (phase, operation); the caller moves `phase` along."""
@@ -299,10 +342,16 @@ def _moto_delivery_tables():
     from tests.support import create_template_resources
 
     saved = dict(os.environ)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "AWS_DEFAULT_REGION": "us-east-1", "ALLOW_PRIVATE_TARGETS": "true",
-                       # long enough that the whole count runs with the configuration cached (warm worker)
-                       "CONFIGURATION_CACHE_SECONDS": "300"})
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "ALLOW_PRIVATE_TARGETS": "true",
+            # long enough that the whole count runs with the configuration cached (warm worker)
+            "CONFIGURATION_CACHE_SECONDS": "300",
+        }
+    )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     try:
         with mock_aws():
@@ -333,18 +382,34 @@ def _stored_configuration(url: str, numbers: list[str], **spec: Any) -> str:
     repo = event_services.repository()
     now = clock.now_ms()
     config_id = repo.next_id("delivery-configuration")
-    repo.create_configuration(DeliveryConfiguration(
-        id=config_id, account_id=ACCOUNT, created_ms=now, updated_ms=now,
-        spec=DeliveryConfigurationInput.model_validate({"del-cfg-nm": f"count-{config_id}", "addr": url, **spec}),
-        sealed_signing_secret=secrets.seal(secrets.new_signing_secret(), ACCOUNT, SIGNING_SECRET_PURPOSE)))
+    repo.create_configuration(
+        DeliveryConfiguration(
+            id=config_id,
+            account_id=ACCOUNT,
+            created_ms=now,
+            updated_ms=now,
+            spec=DeliveryConfigurationInput.model_validate({"del-cfg-nm": f"count-{config_id}", "addr": url, **spec}),
+            sealed_signing_secret=secrets.seal(secrets.new_signing_secret(), ACCOUNT, SIGNING_SECRET_PURPOSE),
+        )
+    )
     subscriptions = []
     for number in numbers:
         criteria = f"number = '{number}'"
-        subscriptions.append(Subscription(
-            id=repo.next_id("subscription"), account_id=ACCOUNT, topic="NIS-Events", event_type=None,
-            delivery_configuration_id=config_id, match_criteria=criteria,
-            match_tree=matching.to_json(matching.parse(criteria)), index_field="number", index_value=number,
-            start_ms=0, created_ms=now))
+        subscriptions.append(
+            Subscription(
+                id=repo.next_id("subscription"),
+                account_id=ACCOUNT,
+                topic="NIS-Events",
+                event_type=None,
+                delivery_configuration_id=config_id,
+                match_criteria=criteria,
+                match_tree=matching.to_json(matching.parse(criteria)),
+                index_field="number",
+                index_value=number,
+                start_ms=0,
+                created_ms=now,
+            )
+        )
     repo.bulk_load_subscriptions(subscriptions)
     return config_id
 
@@ -352,9 +417,16 @@ def _stored_configuration(url: str, numbers: list[str], **spec: Any) -> str:
 def _event(event_id: str, number: str) -> Any:
     from switchboard.delivery.models import PublishedEvent
 
-    return PublishedEvent.model_validate({"account-id": ACCOUNT, "event-id": event_id, "topic": "NIS-Events",
-                                          "evt-tp": "porting_event", "timestamp": TIMESTAMP,
-                                          "fld-val-list": {**FIELDS, "number": number}})
+    return PublishedEvent.model_validate(
+        {
+            "account-id": ACCOUNT,
+            "event-id": event_id,
+            "topic": "NIS-Events",
+            "evt-tp": "porting_event",
+            "timestamp": TIMESTAMP,
+            "fld-val-list": {**FIELDS, "number": number},
+        }
+    )
 
 
 def count_requests(events: int = 50) -> dict[str, dict[str, Any]]:
@@ -378,10 +450,17 @@ def count_requests(events: int = 50) -> dict[str, dict[str, Any]]:
         aws.use_session(session)  # every repository now draws counted clients
         tasks = QueuedTasks()
         configurations = delivery_services.configurations()
-        fanout = Fanout(_CountedLookup(event_services.subscriptions(), counter), configurations,
-                        delivery_services.repository(), tasks, clock.now_ms, 300)
-        engine = Engine(delivery_services.repository(), configurations, tasks, Sender(allow_private=True),
-                        SilentNotices())
+        fanout = Fanout(
+            _CountedLookup(event_services.subscriptions(), counter),
+            configurations,
+            delivery_services.repository(),
+            tasks,
+            clock.now_ms,
+            300,
+        )
+        engine = Engine(
+            delivery_services.repository(), configurations, tasks, Sender(allow_private=True), SilentNotices()
+        )
         variants = {"plain": {}, "throttled": {"throttling": 1000, "throttling-unit": "SECOND"}}
         for variant, spec in variants.items():
             numbers = [f"+1555{len(rows)}{n:06d}" for n in range(events + 1)]
@@ -403,15 +482,22 @@ def count_requests(events: int = 50) -> dict[str, dict[str, Any]]:
             counter.calls.clear()
             outcomes = publish_and_deliver(numbers[1:])
             assert outcomes == {"success": events} and not len(tasks), outcomes
-            rows[variant] = {"events": events, "successes": outcomes["success"], "cold_event": cold,
-                             "lookup": counter.total("lookup"), "fanout": counter.total("fanout"),
-                             "deliver": counter.total("deliver"),
-                             "by_operation": {f"{phase}:{operation}": count
-                                              for (phase, operation), count in sorted(counter.calls.items())}}
+            rows[variant] = {
+                "events": events,
+                "successes": outcomes["success"],
+                "cold_event": cold,
+                "lookup": counter.total("lookup"),
+                "fanout": counter.total("fanout"),
+                "deliver": counter.total("deliver"),
+                "by_operation": {
+                    f"{phase}:{operation}": count for (phase, operation), count in sorted(counter.calls.items())
+                },
+            }
     return rows
 
 
 # ---------------------------------------------------------------- 3. throttle accuracy
+
 
 def throttled_burst(workers: int, count: int = 200, per_second: int = 20) -> dict[str, Any]:
     """`count` tasks queued at once for a configuration throttled to `per_second`/s, worked by `workers`
@@ -425,8 +511,9 @@ def throttled_burst(workers: int, count: int = 200, per_second: int = 20) -> dic
 
     with _receiver(record=True) as receiver:
         store, tasks = MemoryStore(), QueuedTasks()
-        configs = FixedConfigurations.build(ACCOUNT, CONFIG_ID, receiver.url, throttling=per_second,
-                                            **{"throttling-unit": "SECOND"})
+        configs = FixedConfigurations.build(
+            ACCOUNT, CONFIG_ID, receiver.url, throttling=per_second, **{"throttling-unit": "SECOND"}
+        )
         engines = [Engine(store, configs, tasks, Sender(allow_private=True), SilentNotices()) for _ in range(workers)]
         deliveries = _deliveries(count, f"gcra{workers}w")
         for delivery in deliveries:
@@ -452,21 +539,30 @@ def throttled_burst(workers: int, count: int = 200, per_second: int = 20) -> dic
     outcomes: Counter[str] = Counter()
     for engine in engines:
         outcomes.update(engine.outcomes.counts)
-    return {"configured": per_second, "measured": (len(arrivals) - 1) / span, "posts": len(arrivals),
-            "distinct": len({webhook_id for _, webhook_id in arrivals}),
-            "successes": store.statuses().get(Status.SUCCESS, 0), "count": count,
-            "requeued": outcomes["throttled"], "outcomes": dict(outcomes)}
+    return {
+        "configured": per_second,
+        "measured": (len(arrivals) - 1) / span,
+        "posts": len(arrivals),
+        "distinct": len({webhook_id for _, webhook_id in arrivals}),
+        "successes": store.statuses().get(Status.SUCCESS, 0),
+        "count": count,
+        "requeued": outcomes["throttled"],
+        "outcomes": dict(outcomes),
+    }
 
 
 # ---------------------------------------------------------------- the section
+
 
 def report() -> list[str]:
     lines = []
     rates = throughput()
     verdict = "PASS" if rates["ratio"] >= 0.7 else "below target"
-    lines.append(f"delivery throughput     one worker {rates['ours']:6.0f}/s vs pooled urllib3 loop "
-                 f"(same 10 s timeout) {rates['baseline']:6.0f}/s  ratio {rates['ratio']:.2f} (by client CPU time "
-                 f"{rates['cpu_ratio']:.2f})  (target >= 0.7) {verdict}")
+    lines.append(
+        f"delivery throughput     one worker {rates['ours']:6.0f}/s vs pooled urllib3 loop "
+        f"(same 10 s timeout) {rates['baseline']:6.0f}/s  ratio {rates['ratio']:.2f} (by client CPU time "
+        f"{rates['cpu_ratio']:.2f})  (target >= 0.7) {verdict}"
+    )
     counts = count_requests()
     for variant, row in counts.items():
         per_delivery = (row["fanout"] + row["deliver"]) / row["successes"]
@@ -476,7 +572,8 @@ def report() -> list[str]:
             f"delivery DynamoDB reqs  {variant:<9} {per_delivery:.1f} per delivery (fanout "
             f"{row['fanout'] / row['events']:.1f} + deliver {row['deliver'] / row['successes']:.1f}), "
             f"{per_event:.1f} per event with its subscription lookup; configuration cache warm (a cold worker's "
-            f"first event: {row['cold_event']})  (target <= 4) {verdict}")
+            f"first event: {row['cold_event']})  (target <= 4) {verdict}"
+        )
     for workers in (1, 2):
         run = throttled_burst(workers)
         ratio = run["measured"] / run["configured"]
@@ -487,7 +584,8 @@ def report() -> list[str]:
         lines.append(
             f"delivery throttle       {workers} worker{'s' if workers > 1 else ' '} {run['measured']:5.2f}/s vs "
             f"configured {run['configured']}/s  ratio {ratio:.2f} (target {target}); {run['successes']}/{run['count']}"
-            f" SUCCESS, {run['posts']} POSTs, re-queued {run['requeued']}  {verdict}")
+            f" SUCCESS, {run['posts']} POSTs, re-queued {run['requeued']}  {verdict}"
+        )
     return lines
 
 

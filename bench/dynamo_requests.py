@@ -20,8 +20,9 @@ def _moto_tables():
 
     from tests.support import create_template_tables
 
-    os.environ.update({"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.update(
+        {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+    )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     with mock_aws():
         aws.use_session(None)
@@ -61,9 +62,18 @@ def count_list_requests() -> list[dict[str, Any]]:
         service = alert_service()
         admin = accounts.resolve(leaf.token)
         for audience in ("admins", "all"):
-            service.create(admin, leaf.account_id, AlertInput.model_validate({
-                "title": "t", "message": "m", "from": [{"type": "account", "value": leaf.account_id}],
-                "to": [{"type": audience, "value": leaf.account_id}]}))
+            service.create(
+                admin,
+                leaf.account_id,
+                AlertInput.model_validate(
+                    {
+                        "title": "t",
+                        "message": "m",
+                        "from": [{"type": "account", "value": leaf.account_id}],
+                        "to": [{"type": audience, "value": leaf.account_id}],
+                    }
+                ),
+            )
         for who, token in (("admin", leaf.token), ("plain user", plain.token)):
             caller = accounts.resolve(token)
             counter = RequestCounter()
@@ -72,13 +82,22 @@ def count_list_requests() -> list[dict[str, Any]]:
             aws.use_session(session)  # the service's repositories now draw counted clients
             page = service.list_for(caller, leaf.account_id, PageRequest(size=50))
             keys = visibility_keys(caller, leaf.account_id, (root.account_id, middle.account_id))
-            rows.append({"who": who, "keys": len(keys), "queries": counter.calls["Query"],
-                         "scans": counter.calls["Scan"], "other": sum(counter.calls.values())
-                         - counter.calls["Query"], "rows": len(page.items)})
+            rows.append(
+                {
+                    "who": who,
+                    "keys": len(keys),
+                    "queries": counter.calls["Query"],
+                    "scans": counter.calls["Scan"],
+                    "other": sum(counter.calls.values()) - counter.calls["Query"],
+                    "rows": len(page.items),
+                }
+            )
     return rows
 
 
 def report() -> list[str]:
-    return [f"list alerts ({row['who']:<10}) visibility keys {row['keys']}  Query {row['queries']}  "
-            f"Scan {row['scans']}  other requests {row['other']}  rows {row['rows']}"
-            for row in count_list_requests()]
+    return [
+        f"list alerts ({row['who']:<10}) visibility keys {row['keys']}  Query {row['queries']}  "
+        f"Scan {row['scans']}  other requests {row['other']}  rows {row['rows']}"
+        for row in count_list_requests()
+    ]

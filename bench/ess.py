@@ -15,8 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from bench.stub import DynamoStub
 
 ACCOUNT = "5" * 32
-EVENT_FIELDS = {"number": "+17805199493", "previous_carrier_id": "1025", "tracking_id": "1655272074",
-                "deactivation_date": "2017-06-03T04:00:00Z"}
+EVENT_FIELDS = {
+    "number": "+17805199493",
+    "previous_carrier_id": "1025",
+    "tracking_id": "1655272074",
+    "deactivation_date": "2017-06-03T04:00:00Z",
+}
 
 
 def _subscriptions(count: int, first_id: int) -> list[Any]:
@@ -27,10 +31,21 @@ def _subscriptions(count: int, first_id: int) -> list[Any]:
     for n in range(count):
         number = f"+1555{first_id + n:07d}"
         field, value = index_key({"number": number})
-        subs.append(Subscription(id=str(first_id + n), account_id=ACCOUNT, topic="NIS-Events", event_type=None,
-                                 delivery_configuration_id="1001", match_criteria=f"number = '{number}'",
-                                 match_tree=["=", "number", number], index_field=field, index_value=value,
-                                 start_ms=0, created_ms=0))
+        subs.append(
+            Subscription(
+                id=str(first_id + n),
+                account_id=ACCOUNT,
+                topic="NIS-Events",
+                event_type=None,
+                delivery_configuration_id="1001",
+                match_criteria=f"number = '{number}'",
+                match_tree=["=", "number", number],
+                index_field=field,
+                index_value=value,
+                start_ms=0,
+                created_ms=0,
+            )
+        )
     return subs
 
 
@@ -42,8 +57,14 @@ def _lookup_figures(total: int, lookups: int = 300) -> dict[str, float]:
     from switchboard.config import settings
     from switchboard.events import matching, services
 
-    os.environ.update({"EVENTS_TABLE": "events", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-                       "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.update(
+        {
+            "EVENTS_TABLE": "events",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     settings.cache_clear()
     services.reset()
@@ -53,9 +74,16 @@ def _lookup_figures(total: int, lookups: int = 300) -> dict[str, float]:
     aws.use_session(session)
     try:
         number = EVENT_FIELDS["number"]
-        target = [sub.model_copy(update={"index_value": number, "match_criteria": f"number = '{number}'",
-                                         "match_tree": matching.to_json(matching.parse(f"number = '{number}'"))})
-                  for sub in _subscriptions(3, 1)]  # three subscriptions on the event's number...
+        target = [
+            sub.model_copy(
+                update={
+                    "index_value": number,
+                    "match_criteria": f"number = '{number}'",
+                    "match_tree": matching.to_json(matching.parse(f"number = '{number}'")),
+                }
+            )
+            for sub in _subscriptions(3, 1)
+        ]  # three subscriptions on the event's number...
         services.repository().bulk_load_subscriptions(target + _subscriptions(total - 3, 10_000))  # ...among `total`
         finder = services.subscriptions()
         stub.calls.clear()
@@ -65,8 +93,11 @@ def _lookup_figures(total: int, lookups: int = 300) -> dict[str, float]:
             found = finder.matching(ACCOUNT, "NIS-Events", "deactivation_event", EVENT_FIELDS, 1_700_000_000_000)
             samples.append(time.perf_counter() - start)
             assert len(found) == 3, len(found)
-        return {"ms": statistics.median(samples) * 1000, "requests": len(stub.calls) / lookups,
-                "scans": stub.calls.count("Scan")}
+        return {
+            "ms": statistics.median(samples) * 1000,
+            "requests": len(stub.calls) / lookups,
+            "scans": stub.calls.count("Scan"),
+        }
     finally:
         aws.use_session(None)
         services.reset()
@@ -108,8 +139,15 @@ def _validation_figures(rounds: int = 5, per_round: int = 4000) -> dict[str, flo
 
     def bare() -> None:
         # strict mode takes no ISO string for datetime; validate_json is pydantic's own fast path
-        _BareEvent.model_validate({**body, "fld-val-list": {**EVENT_FIELDS, "deactivation_date":
-                                                             datetime.fromisoformat("2017-06-03T04:00:00+00:00")}})
+        _BareEvent.model_validate(
+            {
+                **body,
+                "fld-val-list": {
+                    **EVENT_FIELDS,
+                    "deactivation_date": datetime.fromisoformat("2017-06-03T04:00:00+00:00"),
+                },
+            }
+        )
 
     ours_rates, bare_rates = [], []
     for _ in range(rounds):

@@ -82,8 +82,9 @@ class MemoryStore:
             return counts
 
     # ------------------------------------------------------------ the Store protocol
-    def claim(self, account_id: str, event_id: str, config_id: str, attempt: int, owner: str, now_ms: int,
-              lease_ms: int) -> Claim:
+    def claim(
+        self, account_id: str, event_id: str, config_id: str, attempt: int, owner: str, now_ms: int, lease_ms: int
+    ) -> Claim:
         """Open, not handled, not parked, `attempt` is the next one, due, lease free — or the reason why not."""
         with self._lock:
             row = self._rows.get((account_id, event_id, config_id))
@@ -91,22 +92,28 @@ class MemoryStore:
                 return Claim(None, False, "missing")
             delivery = row.delivery
             lease_free = row.lease_until is None or row.lease_until < now_ms
-            if (delivery.status in (Status.PENDING, Status.RETRY) and not delivery.handled and not delivery.parked
-                    and delivery.attempts == attempt - 1 and delivery.due_ms <= now_ms and lease_free):
+            if (
+                delivery.status in (Status.PENDING, Status.RETRY)
+                and not delivery.handled
+                and not delivery.parked
+                and delivery.attempts == attempt - 1
+                and delivery.due_ms <= now_ms
+                and lease_free
+            ):
                 row.lease_owner, row.lease_until = owner, now_ms + lease_ms
                 return Claim(delivery, True, lease_until_ms=row.lease_until)
             return DeliveriesRepository._refusal(delivery, row.lease_until or 0, attempt, now_ms)
 
-    def record(self, delivery: Delivery, attempt: Attempt, status: Status, due_ms: int, wake_ms: int | None,
-               owner: str) -> bool:
+    def record(
+        self, delivery: Delivery, attempt: Attempt, status: Status, due_ms: int, wake_ms: int | None, owner: str
+    ) -> bool:
         """Only the lease holder records, and only the attempt it claimed."""
         key = (delivery.account_id, delivery.event_id, delivery.config_id)
         with self._lock:
             row = self._rows.get(key)
             if row is None or row.lease_owner != owner or row.attempts != attempt.number - 1:
                 return False
-            row.changes.update(status=status, attempts=attempt.number, due_ms=due_ms,
-                               updated_ms=attempt.attempted_ms)
+            row.changes.update(status=status, attempts=attempt.number, due_ms=due_ms, updated_ms=attempt.attempted_ms)
             if attempt.address:
                 row.changes["last_address"] = attempt.address
             row.lease_owner = row.lease_until = None
@@ -119,8 +126,12 @@ class MemoryStore:
         with self._lock:
             row = self._rows.get(key)
             current = row.delivery if row else None
-            if (current is None or current.status not in (Status.PENDING, Status.RETRY)
-                    or current.attempts != delivery.attempts or current.parked):
+            if (
+                current is None
+                or current.status not in (Status.PENDING, Status.RETRY)
+                or current.attempts != delivery.attempts
+                or current.parked
+            ):
                 return False
             row.changes["parked"] = reason
             row.lease_owner = row.lease_until = None
@@ -163,10 +174,15 @@ class FixedConfigurations:
 
         now = int(time.time() * 1000)
         config = DeliveryConfiguration(
-            id=config_id, account_id=account_id,
-            spec=DeliveryConfigurationInput.model_validate({"del-cfg-nm": f"bench-{config_id}", "addr": address,
-                                                            **spec}),
-            sealed_signing_secret="(plain text in the benchmark)", created_ms=now, updated_ms=now)
+            id=config_id,
+            account_id=account_id,
+            spec=DeliveryConfigurationInput.model_validate(
+                {"del-cfg-nm": f"bench-{config_id}", "addr": address, **spec}
+            ),
+            sealed_signing_secret="(plain text in the benchmark)",
+            created_ms=now,
+            updated_ms=now,
+        )
         return cls(config, new_signing_secret())
 
     def get(self, account_id: str, config_id: str) -> DeliveryConfiguration | None:

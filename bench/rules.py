@@ -74,6 +74,7 @@ FENCE = "POLYGON((2.0 48.5, 2.8 48.5, 2.8 49.1, 2.0 49.1, 2.0 48.5))"
 
 # ---------------------------------------------------------------- figure 1: evaluation throughput
 
+
 def _attribute(name: str, function: str | None = None) -> dict[str, Any]:
     operand: dict[str, Any] = {"attributeId": {"name": name}}
     if function:
@@ -94,8 +95,11 @@ def _condition(operator: str, name: str, value: Any = None, function: str | None
 
 def _rule_body(r: int) -> dict[str, Any]:
     a, b, text = NUMERIC[7 * r % 70], NUMERIC[(7 * r + 3) % 70], TEXTS[r % 20]
-    ninth = (_condition("GEO_WITHIN", f"DATA.{LON_LAT}", FENCE) if r % 5 == 0
-             else _condition("EQUALS", f"DATA.{FLAGS[r % 9]}", "true"))
+    ninth = (
+        _condition("GEO_WITHIN", f"DATA.{LON_LAT}", FENCE)
+        if r % 5 == 0
+        else _condition("EQUALS", f"DATA.{FLAGS[r % 9]}", "true")
+    )
     return {
         "targetType": "SYSTEM",
         "name": f"bench rule {r}",
@@ -136,15 +140,21 @@ class _World:
         numbers = [AttributeValue(rng.uniform(0, 100), now) for _ in range(64)]
         states = [AttributeValue(state, now) for state in STATES]
         flags = [AttributeValue(rng.random() < 0.9, now) for _ in range(16)]
-        positions = [AttributeValue(f"POINT({rng.uniform(1.9, 2.9):.5f} {rng.uniform(48.4, 49.2):.5f})", now)
-                     for _ in range(256)]
+        positions = [
+            AttributeValue(f"POINT({rng.uniform(1.9, 2.9):.5f} {rng.uniform(48.4, 49.2):.5f})", now) for _ in range(256)
+        ]
         aggregates = []
         for _ in range(64):
             low = rng.uniform(0, 50)
-            aggregates.append(AttributeValue(Aggregate(min=low, max=low + rng.uniform(0, 50),
-                                                       sum=low * 10 + 200, cnt=10), now))
-        pool: dict[str, list[Any]] = {**dict.fromkeys(NUMERIC, numbers), **dict.fromkeys(TEXTS, states),
-                                      **dict.fromkeys(FLAGS, flags), LON_LAT: positions}
+            aggregates.append(
+                AttributeValue(Aggregate(min=low, max=low + rng.uniform(0, 50), sum=low * 10 + 200, cnt=10), now)
+            )
+        pool: dict[str, list[Any]] = {
+            **dict.fromkeys(NUMERIC, numbers),
+            **dict.fromkeys(TEXTS, states),
+            **dict.fromkeys(FLAGS, flags),
+            LON_LAT: positions,
+        }
         self.currents: list[dict[str, Any]] = []
         self.sources: list[Any] = []
         names = [(f"DATA.{data_id}", values) for data_id, values in pool.items()]
@@ -160,8 +170,15 @@ class _World:
         for t in range(POINTS):
             system, data_id = rng.randrange(SYSTEMS), rng.choice(VOCABULARY)
             value = rng.choice(pool[data_id]).value
-            self.points.append((self.sources[system], self.currents[system], f"DATA.{data_id}", data_id,
-                                AttributeValue(value, now + 1000 * (t + 1))))
+            self.points.append(
+                (
+                    self.sources[system],
+                    self.currents[system],
+                    f"DATA.{data_id}",
+                    data_id,
+                    AttributeValue(value, now + 1000 * (t + 1)),
+                )
+            )
 
 
 def _indexed(index: Any, points: list[Any]) -> None:
@@ -195,8 +212,9 @@ def _counting_rules(rules: list[Any]) -> tuple[dict[str, Any], list[int]]:
 
         return condition
 
-    return {rule.id: CompiledRule(rule.id, tuple(counted(compile_condition(c)) for c in rule.conditions))
-            for rule in rules}, counter
+    return {
+        rule.id: CompiledRule(rule.id, tuple(counted(compile_condition(c)) for c in rule.conditions)) for rule in rules
+    }, counter
 
 
 def _counts(index: Any, rules: list[Any], world: _World) -> dict[str, float]:
@@ -206,13 +224,13 @@ def _counts(index: Any, rules: list[Any], world: _World) -> dict[str, float]:
     before and after the point."""
     compiled, counter = _counting_rules(rules)
     by_id = {rule.id: rule for rule in rules}
-    totals = dict.fromkeys(("indexed_rules", "indexed_listed", "indexed_run", "naive_rules", "naive_listed",
-                            "naive_run", "alerts"), 0)
+    totals = dict.fromkeys(
+        ("indexed_rules", "indexed_listed", "indexed_run", "naive_rules", "naive_listed", "naive_run", "alerts"), 0
+    )
     skipped_checked = 0
     points = world.points[:COUNTED]
     for position, (source, current, name, data_id, value) in enumerate(points):
-        before = ({rule.id: compiled[rule.id].evaluate(source).outcome for rule in rules}
-                  if position < CHECKED else None)
+        before = {rule.id: compiled[rule.id].evaluate(source).outcome for rule in rules} if position < CHECKED else None
         current[name] = value
         touched = index.rules_for({data_id}, "SYSTEM")
         counter[0] = 0
@@ -245,7 +263,7 @@ def _throughput(index: Any, rules: list[Any], world: _World) -> dict[str, float]
     _indexed(index, world.points[:200])  # warm: compiled rules cached, shapely loaded
     _naive(rules, world.points[:200])
     for block in range(BLOCKS):
-        points = world.points[block * size:(block + 1) * size]
+        points = world.points[block * size : (block + 1) * size]
         sides: list[tuple[Callable[[], None], list[float]]] = [
             (lambda points=points: _indexed(index, points), indexed_rates),
             (lambda points=points: _naive(rules, points), naive_rates),
@@ -255,8 +273,13 @@ def _throughput(index: Any, rules: list[Any], world: _World) -> dict[str, float]
             run()
             rates.append(len(points) / (time.perf_counter() - start))
         ratios.append(indexed_rates[-1] / naive_rates[-1])
-    return {"indexed": statistics.median(indexed_rates), "naive": statistics.median(naive_rates),
-            "ratio": statistics.median(ratios), "ratio_low": min(ratios), "ratio_high": max(ratios)}
+    return {
+        "indexed": statistics.median(indexed_rates),
+        "naive": statistics.median(naive_rates),
+        "ratio": statistics.median(ratios),
+        "ratio_low": min(ratios),
+        "ratio_high": max(ratios),
+    }
 
 
 def evaluation_figures() -> dict[str, float]:
@@ -313,8 +336,11 @@ def _plain_post_ms(count: int) -> list[float]:
     from tests.receivers import Receiver
 
     receiver = Receiver()
-    body = {"name": "event.alert.rule.triggered", "date": 0,
-            "content": {"alert.uid": "a" * 32, "rule.uid": "b" * 32, "target.uid": "c" * 32}}
+    body = {
+        "name": "event.alert.rule.triggered",
+        "date": 0,
+        "content": {"alert.uid": "a" * 32, "rule.uid": "b" * 32, "target.uid": "c" * 32},
+    }
     samples = []
     try:
         with requests.Session() as http:
@@ -355,8 +381,14 @@ def latency_figures(count: int = LATENCY_POINTS) -> dict[str, Any]:
     from tests.e2e.conftest import ROOT, create_account
     from tests.e2e.test_rules_e2e import measure_hook_latency
 
-    runtime = LocalRuntime(ROOT / "template.yaml", port=0, emulator_port=0, stack_name="switchboard-bench",
-                           demo_account=False, echo=lambda line: None)
+    runtime = LocalRuntime(
+        ROOT / "template.yaml",
+        port=0,
+        emulator_port=0,
+        stack_name="switchboard-bench",
+        demo_account=False,
+        echo=lambda line: None,
+    )
     with _workers_quiet():
         started = time.perf_counter()
         runtime.start()
@@ -367,8 +399,12 @@ def latency_figures(count: int = LATENCY_POINTS) -> dict[str, Any]:
             plain = _plain_post_ms(count)
         finally:
             runtime.stop()
-    return {"hook": hook, "plain_median": statistics.median(plain), "plain_p99": _percentile(plain, 99),
-            "start_s": start_s}
+    return {
+        "hook": hook,
+        "plain_median": statistics.median(plain),
+        "plain_p99": _percentile(plain, 99),
+        "start_s": start_s,
+    }
 
 
 def _latency_lines() -> list[str]:

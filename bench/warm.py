@@ -22,8 +22,15 @@ from tests.support import LambdaContext, load_function, rest_event
 
 
 def _setup() -> tuple[Any, DynamoStub, dict[str, Any]]:
-    os.environ.update({"ALERTS_TABLE": "alerts", "ACCOUNTS_TABLE": "accounts", "AWS_ACCESS_KEY_ID": "bench",
-                       "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"})
+    os.environ.update(
+        {
+            "ALERTS_TABLE": "alerts",
+            "ACCOUNTS_TABLE": "accounts",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     settings.cache_clear()
     aws.reset()
@@ -68,5 +75,7 @@ def measure(blocks: int = 10, per_block: int = 100) -> dict[str, float]:
 
 def report() -> list[str]:
     row = measure()
-    return [f"warm GET alert          {row['ms']:7.3f} ms vs one-read handler {row['baseline_ms']:7.3f} ms  "
-            f"ratio {row['ratio']:.2f}  (target <= 2); DynamoDB calls per GET: {row['dynamodb_calls']}"]
+    return [
+        f"warm GET alert          {row['ms']:7.3f} ms vs one-read handler {row['baseline_ms']:7.3f} ms  "
+        f"ratio {row['ratio']:.2f}  (target <= 2); DynamoDB calls per GET: {row['dynamodb_calls']}"
+    ]

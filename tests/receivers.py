@@ -53,8 +53,12 @@ class Receiver:
 
             def do_POST(self) -> None:  # http.server names handlers after the method
                 length = int(self.headers.get("Content-Length") or 0)
-                request = Received(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                   self.rfile.read(length), time.monotonic())
+                request = Received(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                    time.monotonic(),
+                )
                 reply = receiver._reply(request)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
@@ -123,8 +127,9 @@ class Receiver:
         self._thread.join(5)
 
 
-def token_endpoint(client_id: str, client_secret: str, token: str = "tok-1",
-                   expires_in: int = 3600) -> Callable[[Received], Reply]:
+def token_endpoint(
+    client_id: str, client_secret: str, token: str = "tok-1", expires_in: int = 3600
+) -> Callable[[Received], Reply]:
     """An OAuth 2.0 client-credentials token endpoint checking the client's Basic credentials."""
     issued = {"count": 0}
 

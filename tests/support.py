@@ -17,8 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 
 # Environment variable each function reads -> logical id of the table it names.
-TABLE_VARIABLES = {"ACCOUNTS_TABLE": "AccountsTable", "ALERTS_TABLE": "AlertsTable", "EVENTS_TABLE": "EventsTable",
-                   "DELIVERIES_TABLE": "DeliveriesTable", "RULES_TABLE": "RulesTable"}
+TABLE_VARIABLES = {
+    "ACCOUNTS_TABLE": "AccountsTable",
+    "ALERTS_TABLE": "AlertsTable",
+    "EVENTS_TABLE": "EventsTable",
+    "DELIVERIES_TABLE": "DeliveriesTable",
+    "RULES_TABLE": "RulesTable",
+}
 
 
 def template() -> dict[str, Any]:
@@ -54,7 +59,8 @@ def create_template_resources() -> dict[str, str]:
     variables["EVENTS_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-events")["QueueUrl"]
     variables["DELIVERY_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-deliveries")["QueueUrl"]
     variables["TELEMETRY_QUEUE_URL"] = boto3.client("sqs").create_queue(
-        QueueName="test-telemetry.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        QueueName="test-telemetry.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
     return variables
 
 
@@ -85,9 +91,15 @@ class LambdaContext:
         return 29_000
 
 
-def rest_event(method: str, path: str, caller_context: dict[str, str] | None, body: Any = None,
-               query: dict[str, str] | None = None, headers: dict[str, str] | None = None,
-               raw_body: str | None = None) -> dict[str, Any]:
+def rest_event(
+    method: str,
+    path: str,
+    caller_context: dict[str, str] | None,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    raw_body: str | None = None,
+) -> dict[str, Any]:
     """An API Gateway REST proxy event for `path`, shaped like the sample events."""
     event = copy.deepcopy(sample_event("alerts_get.json"))
     event["httpMethod"] = method

@@ -21,18 +21,26 @@ MAX_HISTORY = 500
 
 
 def _criteria():
-    return queries.StateCriteria(target_id=http.query(app, "targetId") or None,
-                                 rule_id=http.query(app, "ruleId") or None, state=airvantage.flag(app, "state"),
-                                 target_type=http.query(app, "targetType") or None)
+    return queries.StateCriteria(
+        target_id=http.query(app, "targetId") or None,
+        rule_id=http.query(app, "ruleId") or None,
+        state=airvantage.flag(app, "state"),
+        target_type=http.query(app, "targetType") or None,
+    )
 
 
 def _history():
     company = airvantage.company(app, required=True)
     from_ms, to_ms = airvantage.time_range(app, clock.now_ms())
     _, size = airvantage.page(app, default_size=100, max_size=MAX_HISTORY)
-    query = queries.HistoryQuery(target_id=http.query(app, "targetId") or None,
-                                 rule_ids=airvantage.id_list(app, "ruleIds"), from_ms=from_ms, to_ms=to_ms,
-                                 ascending=bool(airvantage.flag(app, "asc", False)), size=size)
+    query = queries.HistoryQuery(
+        target_id=http.query(app, "targetId") or None,
+        rule_ids=airvantage.id_list(app, "ruleIds"),
+        from_ms=from_ms,
+        to_ms=to_ms,
+        ascending=bool(airvantage.flag(app, "asc", False)),
+        size=size,
+    )
     return company, query
 
 
@@ -53,15 +61,17 @@ def alert_states() -> Response:
 @app.get("/api/v3/alerts/history")
 def alert_history_v3() -> Response:
     company, query = _history()
-    return airvantage.listing([a.wire() for a in pipeline.queries().alerts(caller(app), company, query)],
-                              with_count=False)
+    return airvantage.listing(
+        [a.wire() for a in pipeline.queries().alerts(caller(app), company, query)], with_count=False
+    )
 
 
 @app.get("/api/v2/alerts/history")
 def alert_history_v2() -> Response:
     company, query = _history()
-    return airvantage.listing([a.wire_v2() for a in pipeline.queries().alerts(caller(app), company, query)],
-                              with_count=False)
+    return airvantage.listing(
+        [a.wire_v2() for a in pipeline.queries().alerts(caller(app), company, query)], with_count=False
+    )
 
 
 @app.get("/api/v2/alertstates/history")

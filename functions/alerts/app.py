@@ -31,8 +31,9 @@ def create_alert(account_id: str) -> Response:
     data = crossbar.request_data(app, models.AlertInput)
     alert = service.alert_service().create(caller(app), account_id, data)
     metrics.add_metric(name="AlertsCreated", unit="Count", value=1)
-    return crossbar.created(app, alert.document(), location=f"/v2/accounts/{account_id}/alerts/{alert.id}",
-                            revision=alert.revision)
+    return crossbar.created(
+        app, alert.document(), location=f"/v2/accounts/{account_id}/alerts/{alert.id}", revision=alert.revision
+    )
 
 
 @app.get("/v2/accounts/<account_id>/alerts/<alert_id>")

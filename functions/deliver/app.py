@@ -28,8 +28,10 @@ def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
     if isinstance(task, models.DeliverTask):
         outcome = services.engine().deliver(task)
         metrics.add_metric(name=f"Delivery_{outcome.split(':')[0]}", unit="Count", value=1)
-        logger.debug("delivery task", extra={"delivery": f"{task.event_id}:{task.config_id}",
-                                             "attempt": task.attempt, "outcome": outcome})
+        logger.debug(
+            "delivery task",
+            extra={"delivery": f"{task.event_id}:{task.config_id}", "attempt": task.attempt, "outcome": outcome},
+        )
     elif isinstance(task, models.ReleaseTask):
         released = services.jobs().release(task)
         logger.info("released waiting deliveries", extra={"config_id": task.config_id, "released": released})

@@ -66,8 +66,13 @@ def set_authentication(config_id: str) -> Response:
 @app.post(f"{BASE}/<config_id>/signing-secret/rotate")
 def rotate_signing_secret(config_id: str) -> Response:
     config, secret = services.configurations().rotate_signing_secret(caller(app), ess.company(app), config_id)
-    return ess.reply({"id": config.id, "signing-secret": secret,
-                      "previous-secret-expires": ess.iso(config.previous_signing_secret_expires_ms)})
+    return ess.reply(
+        {
+            "id": config.id,
+            "signing-secret": secret,
+            "previous-secret-expires": ess.iso(config.previous_signing_secret_expires_ms),
+        }
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

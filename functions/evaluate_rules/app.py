@@ -22,8 +22,15 @@ def evaluate(record: SQSRecord) -> None:
     result = pipeline.evaluator().handle(message)
     metrics.add_metric(name="RuleEvaluations", unit="Count", value=result.evaluations)
     metrics.add_metric(name="AlertsRaised", unit="Count", value=len(result.alerts))
-    logger.debug("evaluated", extra={"system": message.system_id, "evaluations": result.evaluations,
-                                     "alerts": len(result.alerts), "duplicate": result.duplicate})
+    logger.debug(
+        "evaluated",
+        extra={
+            "system": message.system_id,
+            "evaluations": result.evaluations,
+            "alerts": len(result.alerts),
+            "duplicate": result.duplicate,
+        },
+    )
 
 
 @logger.inject_lambda_context

@@ -56,8 +56,9 @@ def attempt_log() -> Response:
     offset, limit = ess.page(app, default_limit=50)
     filters = _query(("from", "to"))
     window = validation.parse(models.DeliveryFilter, filters)
-    rows, more = services.queries().attempt_log(caller(app), ess.company(app), window.from_ms, window.to_ms,
-                                                offset, limit)
+    rows, more = services.queries().attempt_log(
+        caller(app), ess.company(app), window.from_ms, window.to_ms, offset, limit
+    )
     next_page = _next_page("/ess/v1/event-delivery-attempts", filters, offset, limit, more)
     return ess.paged("attempts", rows, offset, limit, **{"next-page-uri": next_page})
 

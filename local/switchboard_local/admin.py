@@ -47,8 +47,11 @@ def register(subparsers: Any) -> None:
 
 
 def _stack_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack-name", help="CloudFormation stack whose tables to use "
-                        "(default: the local runtime's when AWS_ENDPOINT_URL is set, else samconfig's)")
+    parser.add_argument(
+        "--stack-name",
+        help="CloudFormation stack whose tables to use "
+        "(default: the local runtime's when AWS_ENDPOINT_URL is set, else samconfig's)",
+    )
 
 
 def table_name(stack_name: str | None, output: str) -> str:

@@ -12,8 +12,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-SHOWN_HEADERS = ("content-type", "x-ess-event-key", "x-ess-event-timestamp", "webhook-id", "webhook-timestamp",
-                 "authorization")
+SHOWN_HEADERS = (
+    "content-type",
+    "x-ess-event-key",
+    "x-ess-event-timestamp",
+    "webhook-id",
+    "webhook-timestamp",
+    "authorization",
+)
 
 
 def register(subparsers: Any) -> None:
@@ -34,9 +40,11 @@ def _verified(secret: str, body: bytes, headers: dict[str, str]) -> str:
     from standardwebhooks import Webhook
 
     try:
-        expected = Webhook(secret).sign(headers["webhook-id"],
-                                        datetime.fromtimestamp(int(headers["webhook-timestamp"]), tz=UTC),
-                                        body.decode("utf-8"))
+        expected = Webhook(secret).sign(
+            headers["webhook-id"],
+            datetime.fromtimestamp(int(headers["webhook-timestamp"]), tz=UTC),
+            body.decode("utf-8"),
+        )
     except (KeyError, ValueError) as exc:
         return f"signature: cannot check ({exc})"
     return "signature: valid" if expected in headers.get("webhook-signature", "").split(" ") else "signature: INVALID"

@@ -50,8 +50,14 @@ def runtime(runtime_log: RuntimeLog) -> Iterator[LocalRuntime]:
     # The repository's template.yaml (CodeUri/ContentUri resolve against its directory).
     # EndpointFailureWindowSeconds: 3 s instead of the deployed 24 h, so test_delivery_e2e.py can watch a
     # configuration whose endpoint keeps failing get deactivated (and its admins alerted) within seconds.
-    rt = LocalRuntime(ROOT / "template.yaml", port=0, emulator_port=0, demo_account=True, echo=runtime_log,
-                      parameter_overrides={"EndpointFailureWindowSeconds": "3"})
+    rt = LocalRuntime(
+        ROOT / "template.yaml",
+        port=0,
+        emulator_port=0,
+        demo_account=True,
+        echo=runtime_log,
+        parameter_overrides={"EndpointFailureWindowSeconds": "3"},
+    )
     rt.start()
     try:
         yield rt

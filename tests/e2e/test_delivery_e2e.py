@@ -31,8 +31,11 @@ pytestmark = pytest.mark.e2e
 
 HTTP_TIMEOUT = 30  # one API request
 WAIT = 30.0  # a pipeline state to be reached (a delivery normally takes well under a second)
-EVENT = {"topic": "NIS-Events", "evt-tp": "porting_event",
-         "fld-val-list": {"number": "+12345678901", "porting_date": "2026-11-23T10:00:00Z", "carrier_id": "15799"}}
+EVENT = {
+    "topic": "NIS-Events",
+    "evt-tp": "porting_event",
+    "fld-val-list": {"number": "+12345678901", "porting_date": "2026-11-23T10:00:00Z", "carrier_id": "15799"},
+}
 EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")  # 16 random bytes, URL-safe base64, no padding
 EVENT_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 DISABLED = "delivery_configuration_disabled"
@@ -53,8 +56,9 @@ class Ess:
         self.log = log
         self.http = requests.Session()
 
-    def request(self, method: str, path: str, who: Principal, *, headers: dict[str, str] | None = None,
-                **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, path: str, who: Principal, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
         sent = {"Authorization": f"Bearer {who.token}", **(headers or {})}
         response = self.http.request(method, self.base + path, headers=sent, timeout=HTTP_TIMEOUT, **kwargs)
         if response.status_code >= 500:  # never expected: show what the runtime said
@@ -69,8 +73,14 @@ class Ess:
     # -- setting up
 
     def config(self, who: Principal, address: str, **extra: Any) -> dict[str, Any]:
-        body = {"del-cfg-nm": f"cfg-{time.monotonic_ns()}", "addr": address, "del-fmt-cd": "JSON",
-                "is-active": True, "retry-schedule": [0, 0], **extra}
+        body = {
+            "del-cfg-nm": f"cfg-{time.monotonic_ns()}",
+            "addr": address,
+            "del-fmt-cd": "JSON",
+            "is-active": True,
+            "retry-schedule": [0, 0],
+            **extra,
+        }
         response = self.request("POST", "/ess/v1/delivery-configurations", who, json=body)
         assert response.status_code == 201, response.text
         created = response.json()
@@ -107,8 +117,11 @@ class Ess:
 
     def alerts(self, who: Principal) -> requests.Response:
         """The account's KAZOO alerts, with the account's key in X-Auth-Token as Crossbar clients send it."""
-        return self.http.get(f"{self.base}/v2/accounts/{who.account_id}/alerts",
-                             headers={"X-Auth-Token": who.token}, timeout=HTTP_TIMEOUT)
+        return self.http.get(
+            f"{self.base}/v2/accounts/{who.account_id}/alerts",
+            headers={"X-Auth-Token": who.token},
+            timeout=HTTP_TIMEOUT,
+        )
 
     # -- waiting
 
@@ -123,8 +136,9 @@ class Ess:
                 pytest.fail(f"gave up after {timeout:g} s waiting for {what} (last: {value!r})\n{self.log.tail()}")
             time.sleep(0.1)
 
-    def wait_status(self, who: Principal, event_id: str, config_id: str, *statuses: str,
-                    timeout: float = WAIT) -> dict[str, Any]:
+    def wait_status(
+        self, who: Principal, event_id: str, config_id: str, *statuses: str, timeout: float = WAIT
+    ) -> dict[str, Any]:
         """The delivery's tracking once its status is one of `statuses` (404 until fanout created it)."""
 
         def probe() -> dict[str, Any] | None:
@@ -138,8 +152,9 @@ class Ess:
         return self.eventually(probe, f"delivery {event_id}:{config_id} to reach {'/'.join(statuses)}", timeout)
 
     def wait_received(self, receiver: Receiver, path: str, count: int, timeout: float = WAIT) -> list[Received]:
-        return self.eventually(lambda: got if len(got := receiver.at(path)) >= count else None,
-                               f"{count} request(s) at {path}", timeout)
+        return self.eventually(
+            lambda: got if len(got := receiver.at(path)) >= count else None, f"{count} request(s) at {path}", timeout
+        )
 
 
 def verify_json(received: Received, secret: str) -> Any:
@@ -150,9 +165,11 @@ def verify_json(received: Received, secret: str) -> Any:
 
 def signature_matches(received: Received, secret: str) -> bool:
     """The library's signature of a body it cannot json-decode (XML), compared with the header."""
-    expected = Webhook(secret).sign(received.headers["webhook-id"],
-                                    datetime.fromtimestamp(int(received.headers["webhook-timestamp"]), tz=UTC),
-                                    received.body.decode())
+    expected = Webhook(secret).sign(
+        received.headers["webhook-id"],
+        datetime.fromtimestamp(int(received.headers["webhook-timestamp"]), tz=UTC),
+        received.body.decode(),
+    )
     return expected in received.headers["webhook-signature"].split(" ")
 
 
@@ -283,8 +300,9 @@ def test_xml_body_and_signature(ess: Ess, receiver: Receiver, tenant: Principal)
 
 def test_basic_authentication(ess: Ess, receiver: Receiver, tenant: Principal) -> None:
     config = ess.config(tenant, receiver.script("/basic"))
-    shown = ess.authenticate(tenant, config["id"], {"type": "BASIC",
-                                                    "settings": {"username": "ess", "password": "s3cret"}})
+    shown = ess.authenticate(
+        tenant, config["id"], {"type": "BASIC", "settings": {"username": "ess", "password": "s3cret"}}
+    )
     assert shown["type"] == "BASIC" and shown["settings"]["username"] == "ess"
     assert shown["settings"]["password"] != "s3cret"  # masked
     read = ess.ok("GET", f"/ess/v1/delivery-configurations/{config['id']}/authentication", tenant)
@@ -308,8 +326,11 @@ def test_oauth_token_is_reused_and_refreshed_once_on_401(ess: Ess, receiver: Rec
         return Reply(200, "fine") if ok else Reply(401, "expired token")
 
     config = ess.config(tenant, receiver.decide("/protected", protected))
-    shown = ess.authenticate(tenant, config["id"], {"type": "OAUTH", "settings": {
-        "token-url": token_url, "client-id": "client", "client-secret": "secret"}})
+    shown = ess.authenticate(
+        tenant,
+        config["id"],
+        {"type": "OAUTH", "settings": {"token-url": token_url, "client-id": "client", "client-secret": "secret"}},
+    )
     assert shown["type"] == "OAUTH" and shown["settings"]["client-secret"] != "secret"
     ess.subscribe(tenant, config["id"])
 
@@ -353,7 +374,9 @@ def test_retry_then_success(ess: Ess, receiver: Receiver, tenant: Principal) -> 
     assert tracking["delivery-status"] == "SUCCESS", tracking
     attempts = tracking["delivery-attempts"]
     assert [(a["attempt-number"], a["status"], a["response-status"]) for a in attempts] == [
-        (1, "RETRY", 500), (2, "SUCCESS", 200)]
+        (1, "RETRY", 500),
+        (2, "SUCCESS", 200),
+    ]
     assert attempts[0]["response-details"] == "boom" and "next-attempt-timestamp" in attempts[0]
     first, second = receiver.at("/flaky")
     assert [first.json()["attempt"], second.json()["attempt"]] == [1, 2]
@@ -365,7 +388,9 @@ def test_retry_then_success(ess: Ess, receiver: Receiver, tenant: Principal) -> 
     # The attempt log shows both, newest delivery state on each row.
     rows = ess.ok("GET", "/ess/v1/event-delivery-attempts", tenant)["attempts"]
     assert [(r["attempt-number"], r["attempt-result"], r["attempt-http-response-status"]) for r in rows] == [
-        (1, "RETRY", 500), (2, "SUCCESS", 200)]
+        (1, "RETRY", 500),
+        (2, "SUCCESS", 200),
+    ]
     assert all(r["event-id"] == event_id and r["delivery-status"] == "SUCCESS" for r in rows)
 
 
@@ -387,22 +412,29 @@ def test_gone_fails_deactivates_and_raises_a_system_alert(ess: Ess, receiver: Re
         return [row["id"] for row in response.json()["data"]] or None
 
     (alert_id,) = ess.eventually(alert_ids, "the deactivation alert")
-    one = ess.http.get(f"{ess.base}/v2/accounts/{tenant.account_id}/alerts/{alert_id}",
-                       headers={"X-Auth-Token": tenant.token}, timeout=HTTP_TIMEOUT)
+    one = ess.http.get(
+        f"{ess.base}/v2/accounts/{tenant.account_id}/alerts/{alert_id}",
+        headers={"X-Auth-Token": tenant.token},
+        timeout=HTTP_TIMEOUT,
+    )
     assert one.status_code == 200, one.text
     alert = one.json()["data"]
     assert alert["category"] == DISABLED and alert["clearable"] is False
     assert alert["to"] == [{"type": "admins", "value": tenant.account_id}]
     assert alert["metadata"]["del-cfg-id"] == config["id"] and "410" in alert["metadata"]["reason"]
     # A system alert: the admin cannot clear it (it goes when the configuration is reactivated).
-    deleted = ess.http.delete(f"{ess.base}/v2/accounts/{tenant.account_id}/alerts/{alert_id}",
-                              headers={"X-Auth-Token": tenant.token}, timeout=HTTP_TIMEOUT)
+    deleted = ess.http.delete(
+        f"{ess.base}/v2/accounts/{tenant.account_id}/alerts/{alert_id}",
+        headers={"X-Auth-Token": tenant.token},
+        timeout=HTTP_TIMEOUT,
+    )
     assert deleted.status_code == 403, deleted.text
     assert alert_ids() == [alert_id]
 
 
 def test_inactive_configuration_holds_deliveries_until_reactivated(
-        ess: Ess, receiver: Receiver, tenant: Principal) -> None:
+    ess: Ess, receiver: Receiver, tenant: Principal
+) -> None:
     config = ess.config(tenant, receiver.script("/later"), **{"is-active": False})
     ess.subscribe(tenant, config["id"])
     events = {ess.publish(tenant), ess.publish(tenant)}
@@ -429,12 +461,15 @@ def test_inactive_configuration_holds_deliveries_until_reactivated(
 
 
 def test_failing_endpoint_is_deactivated_after_the_failure_window(
-        runtime: LocalRuntime, ess: Ess, receiver: Receiver, tenant: Principal) -> None:
+    runtime: LocalRuntime, ess: Ess, receiver: Receiver, tenant: Principal
+) -> None:
     assert runtime.template is not None
     window = int(runtime.template.parameters["EndpointFailureWindowSeconds"])
     if window > 10:
-        pytest.skip(f"the session runtime's EndpointFailureWindowSeconds is {window} s (tests/e2e/conftest.py "
-                    "sets 3 s for this test)")
+        pytest.skip(
+            f"the session runtime's EndpointFailureWindowSeconds is {window} s (tests/e2e/conftest.py "
+            "sets 3 s for this test)"
+        )
     config = ess.config(tenant, receiver.script("/broken", Reply(500, "down")), **{"retry-schedule": [2, 2, 2, 2]})
     ess.subscribe(tenant, config["id"])
     event_id = ess.publish(tenant)
@@ -443,8 +478,9 @@ def test_failing_endpoint_is_deactivated_after_the_failure_window(
     ess.wait_status(tenant, event_id, config["id"], "RETRY")
     assert ess.get_config(tenant, config["id"])["is-active"] is True
 
-    ess.eventually(lambda: ess.get_config(tenant, config["id"])["is-active"] is False,
-                   "the configuration to be deactivated")
+    ess.eventually(
+        lambda: ess.get_config(tenant, config["id"])["is-active"] is False, "the configuration to be deactivated"
+    )
     # The attempt that deactivated it (the last one sent) came once the window had passed since the
     # first failure, and the one before it did not.
     sent = receiver.at("/broken")
@@ -486,12 +522,12 @@ def test_tenancy_over_http(ess: Ess, receiver: Receiver, world: World) -> None:
 
     # A stranger: another company's delivery does not exist for it, and its own lists are empty.
     assert_ess_error(ess.tracking(stranger, event_id, config["id"]), 404, "NOT_FOUND")
-    assert_ess_error(ess.request("POST", f"/ess/v1/event-deliveries/{wire_id}/redeliver", stranger),
-                     404, "NOT_FOUND")
+    assert_ess_error(ess.request("POST", f"/ess/v1/event-deliveries/{wire_id}/redeliver", stranger), 404, "NOT_FOUND")
     assert ess.deliveries(stranger) == []
     assert ess.ok("GET", "/ess/v1/event-delivery-attempts", stranger)["attempts"] == []
-    assert_ess_error(ess.request("GET", "/ess/v1/event-deliveries", stranger,
-                                 params={"company": child.account_id}), 404, "NOT_FOUND")
+    assert_ess_error(
+        ess.request("GET", "/ess/v1/event-deliveries", stranger, params={"company": child.account_id}), 404, "NOT_FOUND"
+    )
     assert_ess_error(ess.tracking(stranger, event_id, config["id"], company=child.account_id), 404, "NOT_FOUND")
 
     # The reseller reaches its customer's deliveries with ?company=, and only with it.
@@ -503,27 +539,32 @@ def test_tenancy_over_http(ess: Ess, receiver: Receiver, world: World) -> None:
     assert_ess_error(ess.tracking(reseller, event_id, config["id"]), 404, "NOT_FOUND")
 
     # Never upwards; a plain user of the customer reads its own account's deliveries.
-    assert_ess_error(ess.request("GET", "/ess/v1/event-deliveries", child,
-                                 params={"company": reseller.account_id}), 404, "NOT_FOUND")
+    assert_ess_error(
+        ess.request("GET", "/ess/v1/event-deliveries", child, params={"company": reseller.account_id}), 404, "NOT_FOUND"
+    )
     assert ess.tracking(world.child_user, event_id, config["id"]).status_code == 200
 
 
 # ---------------------------------------------------------------- SSRF
 
 
-@pytest.mark.parametrize("address", [
-    "ftp://127.0.0.1/hook",
-    "file:///etc/passwd",
-    "gopher://127.0.0.1:70/_stats",
-    "127.0.0.1:8080/hook",
-    "http://user:pass@127.0.0.1:8080/hook",
-    "https://token@example.com/hook",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ftp://127.0.0.1/hook",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:70/_stats",
+        "127.0.0.1:8080/hook",
+        "http://user:pass@127.0.0.1:8080/hook",
+        "https://token@example.com/hook",
+    ],
+)
 def test_configuration_refuses_other_schemes_and_credentials(ess: Ess, world: World, address: str) -> None:
     who = world.stranger
     body = {"del-cfg-nm": "refused", "addr": address, "del-fmt-cd": "JSON"}
-    error = assert_ess_error(ess.request("POST", "/ess/v1/delivery-configurations", who, json=body),
-                             400, "VALIDATION_ERROR")
+    error = assert_ess_error(
+        ess.request("POST", "/ess/v1/delivery-configurations", who, json=body), 400, "VALIDATION_ERROR"
+    )
     assert [d["field"] for d in error["details"]] == ["addr"]
 
 
@@ -531,9 +572,15 @@ def test_oauth_token_url_with_credentials_is_refused(ess: Ess, receiver: Receive
     who = world.stranger
     config = ess.config(who, receiver.script("/never"))
     try:
-        response = ess.request("PUT", f"/ess/v1/delivery-configurations/{config['id']}/authentication", who,
-                               json={"type": "OAUTH", "settings": {"token-url": "http://a:b@127.0.0.1:1/token",
-                                                                  "client-id": "c", "client-secret": "s"}})
+        response = ess.request(
+            "PUT",
+            f"/ess/v1/delivery-configurations/{config['id']}/authentication",
+            who,
+            json={
+                "type": "OAUTH",
+                "settings": {"token-url": "http://a:b@127.0.0.1:1/token", "client-id": "c", "client-secret": "s"},
+            },
+        )
         error = assert_ess_error(response, 400, "VALIDATION_ERROR")
         assert [d["field"] for d in error["details"]] == ["settings.token-url"]
     finally:
@@ -546,22 +593,32 @@ def guarded() -> Iterator[tuple[LocalRuntime, RuntimeLog]]:
     log = RuntimeLog()
     # moto's state is process-wide and shared with the session runtime: a stack name of its own keeps
     # the two stacks' resources (tables, queues, the KMS alias) apart.
-    rt = LocalRuntime(ROOT / "template.yaml", port=0, emulator_port=0, stack_name="switchboard-guarded",
-                      demo_account=False, echo=log, parameter_overrides={"AllowPrivateTargets": "false"})
+    rt = LocalRuntime(
+        ROOT / "template.yaml",
+        port=0,
+        emulator_port=0,
+        stack_name="switchboard-guarded",
+        demo_account=False,
+        echo=log,
+        parameter_overrides={"AllowPrivateTargets": "false"},
+    )
     started = time.monotonic()
     rt.start()
     elapsed = time.monotonic() - started
     try:
         if elapsed > GUARDED_STARTUP_BUDGET_S:
-            pytest.skip(f"a second runtime took {elapsed:.1f} s to start (budget {GUARDED_STARTUP_BUDGET_S:g} s); "
-                        "tests/integration/test_delivery.py covers the send-time refusal")
+            pytest.skip(
+                f"a second runtime took {elapsed:.1f} s to start (budget {GUARDED_STARTUP_BUDGET_S:g} s); "
+                "tests/integration/test_delivery.py covers the send-time refusal"
+            )
         yield rt, log
     finally:
         rt.stop()
 
 
 def test_private_targets_are_refused_with_the_deployed_policy(
-        guarded: tuple[LocalRuntime, RuntimeLog], receiver: Receiver) -> None:
+    guarded: tuple[LocalRuntime, RuntimeLog], receiver: Receiver
+) -> None:
     rt, log = guarded
     alias = loopback_alias()
     client = Ess(rt, log)
@@ -569,14 +626,21 @@ def test_private_targets_are_refused_with_the_deployed_policy(
         who = create_account(rt, "Guarded Tenant")
         port = receiver.url.rsplit(":", 1)[1]
         # Configuration time: literal private addresses and local names are refused outright.
-        for address in (receiver.url + "/internal", f"http://localhost.:{port}/internal",
-                        "http://169.254.169.254/latest/meta-data", "http://[::1]:8080/x", "http://10.0.0.1/x"):
+        for address in (
+            receiver.url + "/internal",
+            f"http://localhost.:{port}/internal",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]:8080/x",
+            "http://10.0.0.1/x",
+        ):
             body = {"del-cfg-nm": "private", "addr": address}
             response = client.request("POST", "/ess/v1/delivery-configurations", who, json=body)
             assert_ess_error(response, 400, "VALIDATION_ERROR")
         if alias is None:
-            pytest.skip("no host name other than localhost resolves to 127.0.0.1 here (/etc/hosts), so the "
-                        "send-time refusal cannot be reached without external DNS")
+            pytest.skip(
+                "no host name other than localhost resolves to 127.0.0.1 here (/etc/hosts), so the "
+                "send-time refusal cannot be reached without external DNS"
+            )
         # Send time: a name is accepted when configured, then resolved and refused before connecting.
         config = client.config(who, f"http://{alias}:{port}/internal")
         client.subscribe(who, config["id"])

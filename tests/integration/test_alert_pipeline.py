@@ -19,10 +19,14 @@ from tests.support import call, load_function, rest_event
 
 DAY = 86_400_000
 TEMP_RULE = {
-    "targetType": "SYSTEM", "name": "Temperature exceeded", "message": "Temperature exceeded", "active": True,
+    "targetType": "SYSTEM",
+    "name": "Temperature exceeded",
+    "message": "Temperature exceeded",
+    "active": True,
     "emails": ["ops@example.com"],
-    "conditions": [{"operator": "GREATER_THAN",
-                    "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 38}]}],
+    "conditions": [
+        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 38}]}
+    ],
 }
 SYSTEM = {"name": "Boiler 12", "labels": ["north"], "commStatus": "OK"}
 HISTORIES = ("/api/v3/alerts/history", "/api/v2/alerts/history", "/api/v2/alertstates/history")
@@ -53,17 +57,36 @@ class Context:
 
 def _records(url: str, messages: list[dict]) -> list[dict]:
     """SQS messages as Lambda's poller hands them over (FIFO attributes: MessageGroupId, SequenceNumber, ...)."""
-    return [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-             "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-             "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[1]}",
-             "awsRegion": "us-east-1"} for m in messages]
+    return [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m.get("Attributes", {}),
+            "messageAttributes": {},
+            "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[1]}",
+            "awsRegion": "us-east-1",
+        }
+        for m in messages
+    ]
 
 
 class Alerts:
     """The functions of the alert pipeline, driven the way API Gateway and Lambda's SQS pollers drive them."""
 
-    FUNCTIONS = ("telemetry", "evaluate_rules", "deliver", "alert_history", "alert_rules", "systems", "alert_hooks",
-                 "delivery_configurations", "event_deliveries")
+    FUNCTIONS = (
+        "telemetry",
+        "evaluate_rules",
+        "deliver",
+        "alert_history",
+        "alert_rules",
+        "systems",
+        "alert_hooks",
+        "delivery_configurations",
+        "event_deliveries",
+    )
 
     def __init__(self, names: dict[str, str]) -> None:
         self.names = names
@@ -80,14 +103,16 @@ class Alerts:
         return body["uid"]
 
     def rule(self, principal, query=None, **overrides) -> str:
-        status, body, _ = self.api("alert_rules", principal, "POST", "/api/v2/alertrules",
-                                   {**TEMP_RULE, **overrides}, query)
+        status, body, _ = self.api(
+            "alert_rules", principal, "POST", "/api/v2/alertrules", {**TEMP_RULE, **overrides}, query
+        )
         assert status == 200, body
         return body["id"]
 
     def hook(self, principal, rule_id: str, callback: str, query=None) -> str:
-        status, body, _ = self.api("alert_hooks", principal, "POST", f"/api/v1/alerts/rules/{rule_id}/hooks",
-                                   {"callback": callback}, query)
+        status, body, _ = self.api(
+            "alert_hooks", principal, "POST", f"/api/v1/alerts/rules/{rule_id}/hooks", {"callback": callback}, query
+        )
         assert status == 200, body
         return body["uid"]
 
@@ -107,14 +132,16 @@ class Alerts:
         return body
 
     def configurations(self, principal) -> dict[str, dict]:
-        status, body, _ = self.api("delivery_configurations", principal, "GET", "/ess/v1/delivery-configurations",
-                                   query={"limit": "100"})
+        status, body, _ = self.api(
+            "delivery_configurations", principal, "GET", "/ess/v1/delivery-configurations", query={"limit": "100"}
+        )
         assert status == 200, body
         return {config["del-cfg-nm"]: config for config in body["delivery-configurations"]}
 
     def tracking(self, principal, event_id: str, config_id: str) -> dict:
-        status, body, _ = self.api("event_deliveries", principal, "GET",
-                                   f"/ess/v1/event-deliveries/{event_id}:{config_id}/tracking")
+        status, body, _ = self.api(
+            "event_deliveries", principal, "GET", f"/ess/v1/event-deliveries/{event_id}:{config_id}/tracking"
+        )
         assert status == 200, body
         return body
 
@@ -122,12 +149,18 @@ class Alerts:
     def queued(self, variable: str = "TELEMETRY_QUEUE_URL") -> int:
         attributes = self.sqs.get_queue_attributes(
             QueueUrl=self.names[variable],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
         return sum(int(value) for value in attributes.values())
 
     def receive(self, variable: str) -> list[dict]:
-        return self.sqs.receive_message(QueueUrl=self.names[variable], MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                        VisibilityTimeout=30, AttributeNames=["All"]).get("Messages", [])
+        return self.sqs.receive_message(
+            QueueUrl=self.names[variable],
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=30,
+            AttributeNames=["All"],
+        ).get("Messages", [])
 
     def _poll(self, variable: str, fn: str) -> int:
         url = self.names[variable]
@@ -151,8 +184,9 @@ class Alerts:
         with pytest.raises(BatchProcessingError):
             self.fns["evaluate_rules"].lambda_handler({"Records": _records(url, messages)}, Context())
         for message in messages:
-            self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
-                                               VisibilityTimeout=0)
+            self.sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
 
     def run(self, timeout: float = 15.0) -> None:
         """Pump the telemetry queue into evaluate_rules and the delivery queue into deliver until both are empty."""
@@ -204,6 +238,7 @@ def rule_items(aws, prefix: str) -> list[dict]:
 
 # ---------------------------------------------------------------- 1. the whole path
 
+
 def test_data_to_alert_callback_email_and_every_read(av, receiver, ses, world):
     who = world.child_admin
     company = who.account_id
@@ -238,11 +273,12 @@ def test_data_to_alert_callback_email_and_every_read(av, receiver, ses, world):
     attribute = {"id": {"name": "DATA.room.temp"}, "value": {"valueNum": 45}, "refTime": ts}
     head = {"companyId": company, "targetId": system, "targetType": "SYSTEM", "ruleId": rule}
     current = av.ok(who, "/api/v3/alerts/current", targetId=system)
-    assert current == {"items": [{**head, "state": True, "stateChangeTs": ts, "attributes": [attribute]}],
-                       "count": 1}
+    assert current == {"items": [{**head, "state": True, "stateChangeTs": ts, "attributes": [attribute]}], "count": 1}
     states = av.ok(who, "/api/v2/alertstates", targetId=system)
-    assert states == {"items": [{**head, "state": True, "stateChangeTs": ts, "firstAlertId": alert_id,
-                                 "lastAlertId": alert_id}], "count": 1}
+    assert states == {
+        "items": [{**head, "state": True, "stateChangeTs": ts, "firstAlertId": alert_id, "lastAlertId": alert_id}],
+        "count": 1,
+    }
 
     history = av.ok(who, "/api/v3/alerts/history", company=company, targetId=system)
     assert history == {"items": [{**head, "ts": ts, "state": True, "attributes": [attribute]}]}
@@ -284,12 +320,15 @@ def test_stateless_rule_alerts_on_every_point_and_shows_a_null_state(av, receive
     assert sorted(r.json()["date"] for r in receiver.at("/stateless")) == [ts, ts + 1]
     items = av.ok(who, "/api/v3/alerts/history", company=who.account_id, asc="true")["items"]
     assert [(item["ts"], item["state"], item["attributes"][0]["value"]) for item in items] == [
-        (ts, None, {"valueNum": 45}), (ts + 1, None, {"valueNum": 50})]
+        (ts, None, {"valueNum": 45}),
+        (ts + 1, None, {"valueNum": 50}),
+    ]
     assert av.ok(who, "/api/v3/alerts/current", targetId=system) == {"items": [], "count": 0}
     assert av.ok(who, "/api/v2/alertstates/history", company=who.account_id) == {"items": []}
 
 
 # ---------------------------------------------------------------- 2. redelivered telemetry
+
 
 def _recorded(aws) -> tuple[int, int, int]:
     """(alerts, state rows, state-history rows) in the rules table."""
@@ -302,8 +341,17 @@ def test_redelivered_telemetry_records_and_notifies_once(av, receiver, ses, worl
     system = av.system(who)
     rule = av.rule(who, notifMode=mode)
     # counts the day's points: a point applied twice would make it true
-    av.rule(who, name="twice", emails=[], conditions=[{"operator": "GREATER_THAN", "operands": [
-        {"attributeId": {"name": "AGG.room.temp/D"}, "function": "CNT"}, {"valueNum": 1}]}])
+    av.rule(
+        who,
+        name="twice",
+        emails=[],
+        conditions=[
+            {
+                "operator": "GREATER_THAN",
+                "operands": [{"attributeId": {"name": "AGG.room.temp/D"}, "function": "CNT"}, {"valueNum": 1}],
+            }
+        ],
+    )
     av.hook(who, rule, receiver.script("/once"))
     before = sent_emails(ses)
     ts = now_ms() - 60_000
@@ -313,15 +361,20 @@ def test_redelivered_telemetry_records_and_notifies_once(av, receiver, ses, worl
     av.send(who, system, payload)
     (message,) = av.receive("TELEMETRY_QUEUE_URL")
     assert message["Attributes"]["MessageGroupId"] == system
-    av.sqs.change_message_visibility(QueueUrl=av.names["TELEMETRY_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"],
-                                     VisibilityTimeout=0)
+    av.sqs.change_message_visibility(
+        QueueUrl=av.names["TELEMETRY_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
     av.run()
     assert len(receiver.at("/once")) == 1 and sent_emails(ses) == before + 1
     assert _recorded(aws) == (1, 1, 1)
 
     # the queue hands the same body over again (at-least-once, or a post after the deduplication window)
-    av.sqs.send_message(QueueUrl=av.names["TELEMETRY_QUEUE_URL"], MessageBody=message["Body"],
-                        MessageGroupId=system, MessageDeduplicationId="redelivery-1")
+    av.sqs.send_message(
+        QueueUrl=av.names["TELEMETRY_QUEUE_URL"],
+        MessageBody=message["Body"],
+        MessageGroupId=system,
+        MessageDeduplicationId="redelivery-1",
+    )
     av.run()
     assert len(receiver.at("/once")) == 1 and sent_emails(ses) == before + 1
     assert _recorded(aws) == (1, 1, 1)
@@ -329,8 +382,12 @@ def test_redelivered_telemetry_records_and_notifies_once(av, receiver, ses, worl
     # ... even after the system sent other data in between
     av.send(who, system, [{"room.humidity": [{"timestamp": ts + 10, "value": 30}]}])
     av.run()
-    av.sqs.send_message(QueueUrl=av.names["TELEMETRY_QUEUE_URL"], MessageBody=message["Body"],
-                        MessageGroupId=system, MessageDeduplicationId="redelivery-2")
+    av.sqs.send_message(
+        QueueUrl=av.names["TELEMETRY_QUEUE_URL"],
+        MessageBody=message["Body"],
+        MessageGroupId=system,
+        MessageDeduplicationId="redelivery-2",
+    )
     av.run()
     assert len(receiver.at("/once")) == 1 and sent_emails(ses) == before + 1
     assert _recorded(aws) == (1, 1, 1)
@@ -387,6 +444,7 @@ def test_a_retry_after_a_failure_past_the_state_write_notifies_once(av, receiver
 
 # ---------------------------------------------------------------- 3. read API semantics
 
+
 @pytest.fixture
 def states(av, world):
     """Two systems, two stateful SYSTEM rules and a COMPANY one: s1 true on r1 and r2; s2 true on r1, true
@@ -394,10 +452,26 @@ def states(av, world):
     who = world.child_admin
     s1, s2 = av.system(who, name="s1"), av.system(who, name="s2")
     r1 = av.rule(who, name="r1", emails=[])
-    r2 = av.rule(who, name="r2", emails=[], conditions=[{"operator": "GREATER_THAN", "operands": [
-        {"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 40}]}])
-    rc = av.rule(who, name="rc", emails=[], targetType="COMPANY", conditions=[{"operator": "GREATER_THAN", "operands": [
-        {"attributeId": {"name": "AGG.room.temp/D"}, "function": "MAX"}, {"valueNum": 44}]}])
+    r2 = av.rule(
+        who,
+        name="r2",
+        emails=[],
+        conditions=[
+            {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 40}]}
+        ],
+    )
+    rc = av.rule(
+        who,
+        name="rc",
+        emails=[],
+        targetType="COMPANY",
+        conditions=[
+            {
+                "operator": "GREATER_THAN",
+                "operands": [{"attributeId": {"name": "AGG.room.temp/D"}, "function": "MAX"}, {"valueNum": 44}],
+            }
+        ],
+    )
     t = now_ms() // DAY * DAY - DAY // 2  # yesterday noon UTC: every point in one daily bucket
     av.send(who, s1, temps((t, 45)))
     av.send(who, s2, temps((t + 1000, 45), (t + 2000, 39)))
@@ -421,10 +495,17 @@ ALLOWED = [
     ({"state": "true", "targetType": "SYSTEM", "ruleId": "rc"}, []),
     ({"state": "false", "targetType": "SYSTEM", "ruleId": "r1"}, []),
 ]
-REFUSED = [{}, {"ruleId": "r1"}, {"targetType": "SYSTEM"}, {"targetId": "s1", "state": "true"},
-           {"targetId": "s1", "targetType": "SYSTEM"}, {"state": "true", "ruleId": "r1"},
-           {"targetType": "SYSTEM", "ruleId": "r1"}, {"targetId": "s1", "ruleId": "r1", "state": "true"},
-           {"targetId": "s1", "ruleId": "r1", "state": "true", "targetType": "SYSTEM"}]
+REFUSED = [
+    {},
+    {"ruleId": "r1"},
+    {"targetType": "SYSTEM"},
+    {"targetId": "s1", "state": "true"},
+    {"targetId": "s1", "targetType": "SYSTEM"},
+    {"state": "true", "ruleId": "r1"},
+    {"targetType": "SYSTEM", "ruleId": "r1"},
+    {"targetId": "s1", "ruleId": "r1", "state": "true"},
+    {"targetId": "s1", "ruleId": "r1", "state": "true", "targetType": "SYSTEM"},
+]
 
 
 def test_current_states_accept_exactly_the_five_criteria_combinations(av, states):
@@ -442,19 +523,26 @@ def test_current_states_accept_exactly_the_five_criteria_combinations(av, states
         for criteria in REFUSED:
             query = {key: names.get(value, value) for key, value in criteria.items()}
             status, body, _ = av.read(who, path, **query)
-            assert status == 400 and body == {"error": "alert.state.invalid.criteria",
-                                              "errorParameters": [",".join(sorted(criteria)) or "none"]}, criteria
+            assert status == 400 and body == {
+                "error": "alert.state.invalid.criteria",
+                "errorParameters": [",".join(sorted(criteria)) or "none"],
+            }, criteria
         status, body, _ = av.read(who, path, state="maybe")
         assert status == 400 and body["error"] == "invalid.parameter" and body["errorParameters"][0] == "state"
     (false,) = av.ok(who, "/api/v2/alertstates", state="false")["items"]
-    assert false == {"companyId": who.account_id, "targetId": names["s2"], "targetType": "SYSTEM",
-                     "ruleId": names["r2"],
-                     "state": False, "stateChangeTs": t + 2000, "firstAlertId": false["firstAlertId"],
-                     "lastAlertId": false["lastAlertId"]}
+    assert false == {
+        "companyId": who.account_id,
+        "targetId": names["s2"],
+        "targetType": "SYSTEM",
+        "ruleId": names["r2"],
+        "state": False,
+        "stateChangeTs": t + 2000,
+        "firstAlertId": false["firstAlertId"],
+        "lastAlertId": false["lastAlertId"],
+    }
     assert false["firstAlertId"] != false["lastAlertId"]
     (current,) = av.ok(who, "/api/v3/alerts/current", state="false")["items"]
-    assert current["attributes"] == [{"id": {"name": "DATA.room.temp"}, "value": {"valueNum": 39},
-                                      "refTime": t + 2000}]
+    assert current["attributes"] == [{"id": {"name": "DATA.room.temp"}, "value": {"valueNum": 39}, "refTime": t + 2000}]
 
 
 def test_current_states_are_paged_with_the_total_count(av, states):
@@ -538,14 +626,16 @@ def test_history_brackets_order_defaults_and_filters(av, timeline):
     assert times("/api/v3/alerts/history", ruleIds="0" * 32) == []
     assert times("/api/v2/alertstates/history", ruleIds=stateless) == []
     assert len(av.ok(who, "/api/v3/alerts/history", company=company, **{"from": old - 1})["items"]) == 7
-    assert {item["state"] for item in av.ok(who, "/api/v3/alerts/history", company=company,
-                                            ruleIds=stateless)["items"]} == {None}
+    assert {
+        item["state"] for item in av.ok(who, "/api/v3/alerts/history", company=company, ruleIds=stateless)["items"]
+    } == {None}
     assert all("state" not in item for item in av.ok(who, "/api/v2/alerts/history", company=company)["items"])
     rows = av.ok(who, "/api/v2/alertstates/history", company=company, targetId=system, asc="true")["items"]
     assert [row["state"] for row in rows] == [True, False, True]
     # firstAlertId: the alert that opened the episode (the true state's alert)
-    alerts = av.ok(who, "/api/v2/alerts/history", company=company, ruleIds=stateful, targetId=system,
-                   asc="true")["items"]
+    alerts = av.ok(who, "/api/v2/alerts/history", company=company, ruleIds=stateful, targetId=system, asc="true")[
+        "items"
+    ]
     assert rows[0]["firstAlertId"] == alerts[0]["id"] and rows[2]["firstAlertId"] == alerts[2]["id"]
     for alert in alerts:
         assert av.ok(who, f"/api/v2/alerts/{alert['id']}", company=company) == [alert]
@@ -560,7 +650,7 @@ def test_history_times_sort_as_numbers_and_size_defaults_to_100(av, world):
     who = world.child_admin
     system = av.system(who)
     av.rule(who, emails=[], stateful=False)
-    recent, far, last = now_ms() - 5000, 10 ** 13 + 5, 253_402_300_799_999  # 2026, 2286, 9999-12-31
+    recent, far, last = now_ms() - 5000, 10**13 + 5, 253_402_300_799_999  # 2026, 2286, 9999-12-31
     av.send(who, system, temps((recent, 45), (far, 45), (last, 45)))
     av.run()
 
@@ -570,9 +660,9 @@ def test_history_times_sort_as_numbers_and_size_defaults_to_100(av, world):
     assert times(**{"from": 0, "to": last}) == [last, far, recent]
     assert times(**{"from": 0, "to": last, "asc": "true"}) == [recent, far]
     assert times(**{"from": far - 1, "to": last}) == [last, far]
-    assert times(**{"from": far, "to": 2 * 10 ** 13}) == []
-    assert times(**{"from": recent, "to": 2 * 10 ** 13, "asc": "true"}) == [recent, far]
-    assert times(to=10 ** 13) == [] and times() == [recent]
+    assert times(**{"from": far, "to": 2 * 10**13}) == []
+    assert times(**{"from": recent, "to": 2 * 10**13, "asc": "true"}) == [recent, far]
+    assert times(to=10**13) == [] and times() == [recent]
     # 100 items unless size says otherwise
     av.send(who, system, temps(*((recent - 200_000 + i, 45) for i in range(101))))
     av.run()
@@ -590,7 +680,7 @@ BAD_PAYLOADS = [
     ([{"room.temp": [{"timestamp": "2026-11-23T10:00:00Z", "value": 45}]}], "timestamp text"),
     ([{"room.temp": [{"timestamp": -1, "value": 45}]}], "negative timestamp"),
     ([{"room.temp": [{"timestamp": 1.5, "value": 45}]}], "fractional timestamp"),
-    ([{"room.temp": [{"timestamp": 10 ** 15, "value": 45}]}], "timestamp after 9999"),
+    ([{"room.temp": [{"timestamp": 10**15, "value": 45}]}], "timestamp after 9999"),
     ([{"room.temp": [{"value": 45}]}], "no timestamp"),
     ([{"room.temp": [{"timestamp": T0}]}], "no value"),
     ([{"room.temp": [{"timestamp": T0, "value": {"celsius": 45}}]}], "value an object"),
@@ -624,8 +714,11 @@ def test_bad_telemetry_is_a_400_and_queues_nothing(av, world):
     assert av.queued() == 0
     # the limit itself, and every kind of value, are accepted
     samples = [{"timestamp": T0 + i, "value": i} for i in range(998)]
-    good = [{"room.temp": samples}, {"door.open": [{"timestamp": T0, "value": True}]},
-            {"_LON_LAT": [{"timestamp": T0, "value": "POINT(2.3522 48.8566)"}]}]
+    good = [
+        {"room.temp": samples},
+        {"door.open": [{"timestamp": T0, "value": True}]},
+        {"_LON_LAT": [{"timestamp": T0, "value": "POINT(2.3522 48.8566)"}]},
+    ]
     status, body, _ = av.post(who, system, good)
     assert status == 202 and body == {"accepted": 1000}
     assert av.queued() == 1
@@ -650,6 +743,7 @@ def test_unknown_systems_are_404_and_queue_nothing(av, world):
 
 
 # ---------------------------------------------------------------- 5. tenancy
+
 
 def test_tenancy_of_ingest_and_every_read(av, world):
     mine, stranger, reseller = world.child_admin, world.stranger_admin, world.reseller_admin
@@ -696,7 +790,8 @@ def test_tenancy_of_ingest_and_every_read(av, world):
     # ---- the reseller: its own scope holds none of the customer's data; ?company= reaches the customer
     assert av.ok(reseller, "/api/v3/alerts/current", targetId=system) == {"items": [], "count": 0}
     assert [item["targetId"] for item in av.ok(reseller, "/api/v2/alertstates", state="true")["items"]] == [
-        parent_system]
+        parent_system
+    ]
     assert av.ok(reseller, "/api/v2/alerts/history", company=parent)["items"] == [parent_alert]
     status, _, _ = av.read(reseller, f"/api/v2/alerts/{alert['id']}", company=parent)
     assert status == 404
@@ -714,8 +809,10 @@ def test_tenancy_of_ingest_and_every_read(av, world):
     assert len(av.ok(mine, "/api/v2/alerts/history", company=child)["items"]) == 2
     assert len(av.ok(reseller, "/api/v2/alerts/history", company=parent)["items"]) == 1
     # an operator reaches everyone
-    assert av.ok(world.operator, "/api/v2/alerts/history", company=child)["items"] == av.ok(
-        mine, "/api/v2/alerts/history", company=child)["items"]
+    assert (
+        av.ok(world.operator, "/api/v2/alerts/history", company=child)["items"]
+        == av.ok(mine, "/api/v2/alerts/history", company=child)["items"]
+    )
 
     # ---- the customer cannot reach its reseller
     status, body, _ = av.post(mine, parent_system, temps((ts + 1, 50)), query={"company": parent})
@@ -742,6 +839,7 @@ def test_tenancy_of_ingest_and_every_read(av, world):
 
 # ---------------------------------------------------------------- 6. the delivery configurations of hooks and rules
 
+
 def test_deleting_hooks_and_rules_removes_their_delivery_configurations(av, receiver, ses, world):
     who = world.child_admin
     system = av.system(who)
@@ -756,8 +854,12 @@ def test_deleting_hooks_and_rules_removes_their_delivery_configurations(av, rece
     assert got.headers["authorization"] == "Basic Ym9iOnMzY3JAdA=="  # bob:s3cr@t from the callback URL
     assert len(receiver.at("/b")) == 1
     names = set(av.configurations(who))
-    assert names == {f"airvantage-hook-{hook}", f"airvantage-hook-{kept}", f"airvantage-rule-{rule}-emails",
-                     f"airvantage-rule-{other}-emails"}
+    assert names == {
+        f"airvantage-hook-{hook}",
+        f"airvantage-hook-{kept}",
+        f"airvantage-rule-{rule}-emails",
+        f"airvantage-rule-{other}-emails",
+    }
     assert av.configurations(who)[f"airvantage-hook-{hook}"]["addr"] == f"http://127.0.0.1:{port}/a"
 
     status, _, _ = av.api("alert_hooks", who, "DELETE", f"/api/v1/alerts/rules/{rule}/hooks/{hook}")
@@ -779,8 +881,13 @@ def test_deleting_hooks_and_rules_removes_their_delivery_configurations(av, rece
     av.send(who, system, temps((ts + 2000, 45)))
     av.run()
     assert set(av.configurations(who)) == {f"airvantage-hook-{hook}"} and len(receiver.at("/c")) == 1
-    status, _, _ = av.api("alert_hooks", world.reseller_admin, "DELETE", f"/api/v1/alerts/rules/{rule}/hooks/{hook}",
-                          query={"company": who.account_id})
+    status, _, _ = av.api(
+        "alert_hooks",
+        world.reseller_admin,
+        "DELETE",
+        f"/api/v1/alerts/rules/{rule}/hooks/{hook}",
+        query={"company": who.account_id},
+    )
     assert status == 200 and av.configurations(who) == {}
 
 
@@ -796,8 +903,9 @@ def test_a_gone_hook_endpoint_is_deactivated(av, receiver, world):
     alert_id = got.json()["content"]["alert.uid"]
     config = av.configurations(who)[f"airvantage-hook-{hook}"]
     assert config["is-active"] is False
-    status, current, _ = av.api("delivery_configurations", who, "GET",
-                                f"/ess/v1/delivery-configurations/{config['id']}")
+    status, current, _ = av.api(
+        "delivery_configurations", who, "GET", f"/ess/v1/delivery-configurations/{config['id']}"
+    )
     assert status == 200 and current["is-active"] is False
     assert av.tracking(who, alert_id, config["id"])["delivery-status"] == "FAILED"
     # later alerts wait for the endpoint to be reactivated instead of being sent
@@ -845,6 +953,11 @@ def test_empty_telemetry_is_accepted_and_queues_nothing(av, world):
 
 
 def test_an_unknown_target_type_is_refused(av, world):
-    status, body, _ = av.api("alert_history", world.child_admin, "GET", "/api/v2/alertstates",
-                             query={"state": "true", "targetType": "DEVICE"})
+    status, body, _ = av.api(
+        "alert_history",
+        world.child_admin,
+        "GET",
+        "/api/v2/alertstates",
+        query={"state": "true", "targetType": "DEVICE"},
+    )
     assert status == 400 and body["error"] == "invalid.parameter"

@@ -15,18 +15,24 @@ def alerts_path(account_id: str, alert_id: str | None = None) -> str:
 
 
 def seed_alert(account_id: str, to: list[dict] | None = None, **extra) -> dict:
-    return {"data": {
-        "title": "Provisioning Error",
-        "message": "Error trying to provision device",
-        "from": [{"type": "account", "value": account_id}],
-        "to": to or [{"type": "admins", "value": account_id}],
-        **extra,
-    }}
+    return {
+        "data": {
+            "title": "Provisioning Error",
+            "message": "Error trying to provision device",
+            "from": [{"type": "account", "value": account_id}],
+            "to": to or [{"type": "admins", "value": account_id}],
+            **extra,
+        }
+    }
 
 
 def put_alert(fn, principal, account_id, body):
-    return call(fn, rest_event("PUT", alerts_path(account_id), principal.context, body=body,
-                               headers={"X-Auth-Token": principal.token}))
+    return call(
+        fn,
+        rest_event(
+            "PUT", alerts_path(account_id), principal.context, body=body, headers={"X-Auth-Token": principal.token}
+        ),
+    )
 
 
 def list_ids(fn, principal, account_id, query=None) -> list[str]:
@@ -40,6 +46,7 @@ def item_count(table: str) -> int:
 
 
 # ---------------------------------------------------------------- seed round trip
+
 
 def test_seed_create_list_get_delete_round_trip(alerts_fn, world):
     admin = world.child_admin
@@ -65,8 +72,7 @@ def test_seed_create_list_get_delete_round_trip(alerts_fn, world):
     status, body, _ = call(alerts_fn, rest_event("GET", alerts_path(admin.account_id, alert["id"]), admin.context))
     assert status == 200 and body["data"]["id"] == alert["id"] and body["revision"].startswith("1-")
 
-    status, body, _ = call(alerts_fn, rest_event("DELETE", alerts_path(admin.account_id, alert["id"]),
-                                                 admin.context))
+    status, body, _ = call(alerts_fn, rest_event("DELETE", alerts_path(admin.account_id, alert["id"]), admin.context))
     assert status == 200
     assert body["data"]["_read_only"] == {"deleted": True} and body["data"]["id"] == alert["id"]
     assert list_ids(alerts_fn, admin, admin.account_id) == []
@@ -83,6 +89,7 @@ def test_request_id_header_is_echoed(alerts_fn, world):
 
 # ---------------------------------------------------------------- visibility
 
+
 def test_plain_user_sees_own_and_all_alerts_but_not_admins(alerts_fn, world):
     admin, user, other = world.child_admin, world.child_user, world.child_user2
     account = admin.account_id
@@ -93,7 +100,10 @@ def test_plain_user_sees_own_and_all_alerts_but_not_admins(alerts_fn, world):
     assert set(list_ids(alerts_fn, user, account)) == {to_user["data"]["id"], to_all["data"]["id"]}
     assert set(list_ids(alerts_fn, other, account)) == {to_all["data"]["id"]}
     assert set(list_ids(alerts_fn, admin, account)) == {
-        to_admins["data"]["id"], to_user["data"]["id"], to_all["data"]["id"]}
+        to_admins["data"]["id"],
+        to_user["data"]["id"],
+        to_all["data"]["id"],
+    }
     # a plain user cannot open an alert addressed to the admins
     status, _, _ = call(alerts_fn, rest_event("GET", alerts_path(account, to_admins["data"]["id"]), user.context))
     assert status == 404
@@ -108,8 +118,12 @@ def test_plain_user_cannot_create_alerts(alerts_fn, world):
 def test_reseller_admins_and_ancestors(alerts_fn, world):
     reseller, child = world.reseller_admin, world.child_admin
     # the sub-account notifies its reseller
-    _, to_reseller, _ = put_alert(alerts_fn, child, child.account_id,
-                                  seed_alert(child.account_id, [{"type": "resellers", "value": reseller.account_id}]))
+    _, to_reseller, _ = put_alert(
+        alerts_fn,
+        child,
+        child.account_id,
+        seed_alert(child.account_id, [{"type": "resellers", "value": reseller.account_id}]),
+    )
     assert to_reseller["data"]["id"] in list_ids(alerts_fn, reseller, reseller.account_id)
     assert to_reseller["data"]["id"] not in list_ids(alerts_fn, child, child.account_id)
     # the reseller acts on its sub-account and sees what the sub-account's admins see
@@ -117,18 +131,24 @@ def test_reseller_admins_and_ancestors(alerts_fn, world):
     assert list_ids(alerts_fn, reseller, child.account_id) == [to_child["data"]["id"]]
     assert list_ids(alerts_fn, child, child.account_id) == [to_child["data"]["id"]]
     # descendants: every user of every sub-account
-    _, to_tree, _ = put_alert(alerts_fn, reseller, reseller.account_id,
-                              seed_alert(reseller.account_id, [{"type": "descendants", "value": reseller.account_id}]))
+    _, to_tree, _ = put_alert(
+        alerts_fn,
+        reseller,
+        reseller.account_id,
+        seed_alert(reseller.account_id, [{"type": "descendants", "value": reseller.account_id}]),
+    )
     assert to_tree["data"]["id"] in list_ids(alerts_fn, world.child_user, child.account_id)
 
 
 def test_recipients_outside_the_tree_are_refused_and_nothing_written(alerts_fn, world, aws):
     child, stranger = world.child_admin, world.stranger_admin
     before = item_count(aws["ALERTS_TABLE"])
-    for to in ([{"type": "admins", "value": stranger.account_id}],
-               [{"type": "user", "value": stranger.user_id}],
-               [{"type": "resellers", "value": stranger.account_id}],
-               [{"type": "admins", "value": "not-an-id"}]):
+    for to in (
+        [{"type": "admins", "value": stranger.account_id}],
+        [{"type": "user", "value": stranger.user_id}],
+        [{"type": "resellers", "value": stranger.account_id}],
+        [{"type": "admins", "value": "not-an-id"}],
+    ):
         status, body, _ = put_alert(alerts_fn, child, child.account_id, seed_alert(child.account_id, to))
         assert status == 400, to
         assert "invalid" in body["data"]["to.0.value"]
@@ -142,12 +162,14 @@ def test_expired_alerts_are_hidden(alerts_fn, world):
     _, expired, _ = put_alert(alerts_fn, admin, admin.account_id, seed_alert(admin.account_id, expiration_date=past))
     _, live, _ = put_alert(alerts_fn, admin, admin.account_id, seed_alert(admin.account_id, expiration_date=future))
     assert list_ids(alerts_fn, admin, admin.account_id) == [live["data"]["id"]]
-    status, _, _ = call(alerts_fn, rest_event("GET", alerts_path(admin.account_id, expired["data"]["id"]),
-                                              admin.context))
+    status, _, _ = call(
+        alerts_fn, rest_event("GET", alerts_path(admin.account_id, expired["data"]["id"]), admin.context)
+    )
     assert status == 404
 
 
 # ---------------------------------------------------------------- paging
+
 
 def test_paging_walks_every_visibility_key_without_repeats(alerts_fn, world):
     reseller, user = world.reseller_admin, world.child_user
@@ -157,12 +179,17 @@ def test_paging_walks_every_visibility_key_without_repeats(alerts_fn, world):
         _, body, _ = put_alert(alerts_fn, reseller, account, seed_alert(account, [{"type": "all", "value": account}]))
         expected.add(body["data"]["id"])
     for _ in range(2):
-        _, body, _ = put_alert(alerts_fn, reseller, account,
-                               seed_alert(account, [{"type": "user", "value": user.user_id}]))
+        _, body, _ = put_alert(
+            alerts_fn, reseller, account, seed_alert(account, [{"type": "user", "value": user.user_id}])
+        )
         expected.add(body["data"]["id"])
     for _ in range(2):
-        _, body, _ = put_alert(alerts_fn, reseller, reseller.account_id,
-                               seed_alert(reseller.account_id, [{"type": "descendants", "value": reseller.account_id}]))
+        _, body, _ = put_alert(
+            alerts_fn,
+            reseller,
+            reseller.account_id,
+            seed_alert(reseller.account_id, [{"type": "descendants", "value": reseller.account_id}]),
+        )
         expected.add(body["data"]["id"])
 
     seen, start_key, pages = [], None, 0
@@ -179,13 +206,16 @@ def test_paging_walks_every_visibility_key_without_repeats(alerts_fn, world):
     assert sorted(list_ids(alerts_fn, user, account, {"paginate": "false"})) == sorted(expected)
 
 
-@pytest.mark.parametrize("query, field", [
-    ({"page_size": "0"}, "page_size"),
-    ({"page_size": "ten"}, "page_size"),
-    ({"start_key": "garbage!"}, "start_key"),
-    ({"start_key": "eyJrIjo5LCJzayI6bnVsbH0"}, "start_key"),  # {"k":9,"sk":null}: out of range
-    ({"paginate": "maybe"}, "paginate"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": "ten"}, "page_size"),
+        ({"start_key": "garbage!"}, "start_key"),
+        ({"start_key": "eyJrIjo5LCJzayI6bnVsbH0"}, "start_key"),  # {"k":9,"sk":null}: out of range
+        ({"paginate": "maybe"}, "paginate"),
+    ],
+)
 def test_bad_paging_parameters(alerts_fn, world, query, field):
     admin = world.child_admin
     status, body, _ = call(alerts_fn, rest_event("GET", alerts_path(admin.account_id), admin.context, query=query))
@@ -194,10 +224,12 @@ def test_bad_paging_parameters(alerts_fn, world, query, field):
 
 # ---------------------------------------------------------------- system alerts, switch
 
+
 def test_system_alerts_are_not_clearable(alerts_fn, world):
     admin = world.child_admin
-    alert = alert_service().raise_system_alert(admin.account_id, "Low balance", "Balance below $5",
-                                               category="low_balance")
+    alert = alert_service().raise_system_alert(
+        admin.account_id, "Low balance", "Balance below $5", category="low_balance"
+    )
     [row] = [r for r in call(alerts_fn, rest_event("GET", alerts_path(admin.account_id), admin.context))[1]["data"]]
     assert row["clearable"] is False
     status, body, _ = call(alerts_fn, rest_event("DELETE", alerts_path(admin.account_id, alert.id), admin.context))
@@ -225,7 +257,7 @@ BAD_BODIES = [
     ("invalid json", '{"data": {"title": ', "json", "invalid"),
     ("no data", '{"title": "x"}', "data", "required"),
     ("data not an object", '{"data": [1, 2]}', "data", "type"),
-    ("body not an object", '[1, 2]', "data", "required"),
+    ("body not an object", "[1, 2]", "data", "required"),
     ("wrong type", None, "title", "type"),
     ("unknown enum", None, "to.0.type", "enum"),
     ("missing field", None, "message", "required"),
@@ -275,20 +307,24 @@ def test_unknown_alert_ids_are_404(alerts_fn, world, alert_id):
 
 # ---------------------------------------------------------------- tenancy
 
+
 def test_tenants_never_reach_each_other(alerts_fn, world, aws):
     child, stranger, reseller = world.child_admin, world.stranger_admin, world.reseller_admin
     _, body, _ = put_alert(alerts_fn, child, child.account_id, seed_alert(child.account_id))
     alert_id = body["data"]["id"]
     count = item_count(aws["ALERTS_TABLE"])
 
-    for outsider, path_account in ((stranger, child.account_id),  # a stranger through my account
-                                   (child, reseller.account_id),  # a sub-account through its reseller
-                                   (stranger, stranger.account_id)):  # a stranger through its own account
+    for outsider, path_account in (
+        (stranger, child.account_id),  # a stranger through my account
+        (child, reseller.account_id),  # a sub-account through its reseller
+        (stranger, stranger.account_id),
+    ):  # a stranger through its own account
         status, reply, _ = call(alerts_fn, rest_event("GET", alerts_path(path_account), outsider.context))
         assert status == 404 or alert_id not in [row["id"] for row in reply["data"]]
         for method in ("GET", "DELETE"):
-            status, reply, _ = call(alerts_fn, rest_event(method, alerts_path(path_account, alert_id),
-                                                          outsider.context))
+            status, reply, _ = call(
+                alerts_fn, rest_event(method, alerts_path(path_account, alert_id), outsider.context)
+            )
             assert status == 404, (outsider, path_account, method)
     status, reply, _ = put_alert(alerts_fn, stranger, child.account_id, seed_alert(child.account_id))
     assert status == 404 and reply["data"]["cause"] == child.account_id

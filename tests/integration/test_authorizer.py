@@ -39,8 +39,10 @@ def test_child_token_carries_its_ancestry_and_operator_scope(authorizer_fn, worl
     assert operator["context"]["scopes"] == "operator"
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Auth-Token": "sbk_unknown"}, {"Authorization": "Bearer "},
-                                     {"Authorization": "Basic dXNlcjpwYXNz"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-Auth-Token": "sbk_unknown"}, {"Authorization": "Bearer "}, {"Authorization": "Basic dXNlcjpwYXNz"}],
+)
 def test_missing_or_unknown_key_is_unauthorized(authorizer_fn, world, headers):
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         authorizer_fn.lambda_handler(authorizer_event(headers), LambdaContext())

@@ -11,9 +11,16 @@ from switchboard_local import admin
 
 ADDITIONS = {
     "topics": [{"topic-nm": "IoT-Telemetry", "svc-nm": "IOT", "evt-tp-list": ["battery_low"]}],
-    "event-types": [{"id": "battery_low", "validation-type": "strict",
-                     "fields": {"device-id": {"type": "Text", "mandatory": True},
-                                "level": {"type": "Integer", "mandatory": True}}}],
+    "event-types": [
+        {
+            "id": "battery_low",
+            "validation-type": "strict",
+            "fields": {
+                "device-id": {"type": "Text", "mandatory": True},
+                "level": {"type": "Integer", "mandatory": True},
+            },
+        }
+    ],
 }
 
 
@@ -34,16 +41,28 @@ def test_imported_topic_is_served_and_validated(monkeypatch, aws, tmp_path, worl
     assert json.loads(capsys.readouterr().out)["topics"] == 11
     services.catalog()._cached = None
     assert services.catalog().topic("IoT-Telemetry").event_types == ["battery_low"]
-    event = services.publishing().publish(world.child_admin.caller, None, PublishInput.model_validate(
-        {"topic": "IoT-Telemetry", "evt-tp": "battery_low", "fld-val-list": {"device-id": "d1", "level": 5}}))
+    event = services.publishing().publish(
+        world.child_admin.caller,
+        None,
+        PublishInput.model_validate(
+            {"topic": "IoT-Telemetry", "evt-tp": "battery_low", "fld-val-list": {"device-id": "d1", "level": 5}}
+        ),
+    )
     assert event.topic == "IoT-Telemetry"
 
 
-@pytest.mark.parametrize("document", [
-    {"topics": [{"topic-nm": "X", "evt-tp-list": ["missing_type"]}]},
-    {"event-types": [{"id": "t", "validation-type": "strict", "fields": {"f": {"type": "Float", "mandatory": True}}}]},
-    "not json",
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"topics": [{"topic-nm": "X", "evt-tp-list": ["missing_type"]}]},
+        {
+            "event-types": [
+                {"id": "t", "validation-type": "strict", "fields": {"f": {"type": "Float", "mandatory": True}}}
+            ]
+        },
+        "not json",
+    ],
+)
 def test_bad_additions_are_refused(monkeypatch, aws, tmp_path, document, capsys):
     assert run(monkeypatch, aws, tmp_path, document) == 1
     assert "error" in capsys.readouterr().err

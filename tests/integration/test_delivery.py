@@ -17,8 +17,11 @@ from switchboard.events import services as event_services
 from tests.receivers import Receiver, Reply, token_endpoint
 from tests.support import call, load_function, rest_event
 
-EVENT = {"topic": "NIS-Events", "evt-tp": "porting_event",
-         "fld-val-list": {"number": "+12345678901", "porting_date": "2026-11-23T10:00:00Z", "carrier_id": "15799"}}
+EVENT = {
+    "topic": "NIS-Events",
+    "evt-tp": "porting_event",
+    "fld-val-list": {"number": "+12345678901", "porting_date": "2026-11-23T10:00:00Z", "carrier_id": "15799"},
+}
 
 
 class Context:
@@ -39,9 +42,18 @@ class Pipeline:
 
     def __init__(self, names: dict[str, str]) -> None:
         self.names = names
-        self.fns = {name: load_function(name) for name in (
-            "delivery_configurations", "subscriptions", "publish", "fanout", "deliver", "delivery_sweeper",
-            "event_deliveries")}
+        self.fns = {
+            name: load_function(name)
+            for name in (
+                "delivery_configurations",
+                "subscriptions",
+                "publish",
+                "fanout",
+                "deliver",
+                "delivery_sweeper",
+                "event_deliveries",
+            )
+        }
         self.sqs = boto3.client("sqs")
 
     def api(self, fn: str, principal, method: str, path: str, body=None, query=None):
@@ -51,18 +63,25 @@ class Pipeline:
         return self.api("event_deliveries", principal, method, path, body, query)
 
     def config(self, principal, address: str, **extra) -> dict:
-        body = {"del-cfg-nm": extra.pop("name", f"cfg-{time.monotonic_ns()}"), "addr": address, "del-fmt-cd": "JSON",
-                "is-active": True, "retry-schedule": [0, 0], **extra}
-        status, created, _ = self.api("delivery_configurations", principal, "POST", "/ess/v1/delivery-configurations",
-                                      body)
+        body = {
+            "del-cfg-nm": extra.pop("name", f"cfg-{time.monotonic_ns()}"),
+            "addr": address,
+            "del-fmt-cd": "JSON",
+            "is-active": True,
+            "retry-schedule": [0, 0],
+            **extra,
+        }
+        status, created, _ = self.api(
+            "delivery_configurations", principal, "POST", "/ess/v1/delivery-configurations", body
+        )
         assert status == 201, created
         return created
 
-    def subscribe(self, principal, config_id: str, criteria: str = "number = '+12345678901'",
-                  topic: str = "NIS-Events", **extra) -> dict:
+    def subscribe(
+        self, principal, config_id: str, criteria: str = "number = '+12345678901'", topic: str = "NIS-Events", **extra
+    ) -> dict:
         body = {"del-cfg-id": config_id, "evt-tp": "porting_event", "match-crt": criteria, **extra}
-        status, created, _ = self.api("subscriptions", principal, "POST", f"/ess/v1/topics/{topic}/subscriptions",
-                                      body)
+        status, created, _ = self.api("subscriptions", principal, "POST", f"/ess/v1/topics/{topic}/subscriptions", body)
         assert status == 201, created
         return created
 
@@ -73,14 +92,25 @@ class Pipeline:
 
     def _poll(self, queue_variable: str, fn: str) -> int:
         url = self.names[queue_variable]
-        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                            VisibilityTimeout=30).get("Messages", [])
+        messages = self.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=30
+        ).get("Messages", [])
         if not messages:
             return 0
-        records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                    "attributes": {}, "messageAttributes": {}, "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs",
-                    "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[1]}",
-                    "awsRegion": "us-east-1"} for m in messages]
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[1]}",
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
         response = self.fns[fn].lambda_handler({"Records": records}, Context())
         failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
         assert not failed, f"{fn} failed on {failed}"
@@ -140,13 +170,16 @@ def _signature_matches(received, secret: str) -> bool:
     """The standardwebhooks library's own signature, for a body that is not JSON (XML)."""
     from datetime import UTC, datetime
 
-    expected = Webhook(secret).sign(received.headers["webhook-id"],
-                                    datetime.fromtimestamp(int(received.headers["webhook-timestamp"]), tz=UTC),
-                                    received.body.decode())
+    expected = Webhook(secret).sign(
+        received.headers["webhook-id"],
+        datetime.fromtimestamp(int(received.headers["webhook-timestamp"]), tz=UTC),
+        received.body.decode(),
+    )
     return expected in received.headers["webhook-signature"].split(" ")
 
 
 # ---------------------------------------------------------------- the happy path
+
 
 def test_event_reaches_its_subscriber_with_ess_headers_and_a_valid_signature(pipeline, receiver, world):
     who = world.child_admin
@@ -191,7 +224,8 @@ def test_xml_format(pipeline, receiver, world):
 
 
 def test_one_delivery_per_configuration_even_with_two_matching_subscriptions_and_a_redelivered_event(
-        pipeline, receiver, world):
+    pipeline, receiver, world
+):
     who = world.child_admin
     config = pipeline.config(who, receiver.script("/once"))
     pipeline.subscribe(who, config["id"])
@@ -200,8 +234,9 @@ def test_one_delivery_per_configuration_even_with_two_matching_subscriptions_and
     message = pipeline.sqs.receive_message(QueueUrl=pipeline.names["EVENTS_QUEUE_URL"])["Messages"][0]
     # the events queue delivers the same message twice (at-least-once)
     pipeline.sqs.send_message(QueueUrl=pipeline.names["EVENTS_QUEUE_URL"], MessageBody=message["Body"])
-    pipeline.sqs.change_message_visibility(QueueUrl=pipeline.names["EVENTS_QUEUE_URL"],
-                                           ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+    pipeline.sqs.change_message_visibility(
+        QueueUrl=pipeline.names["EVENTS_QUEUE_URL"], ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
     pipeline.run()
     assert len(receiver.at("/once")) == 1
     assert len(pipeline.tracking(who, event_id, config["id"])["delivery-attempts"]) == 1
@@ -221,6 +256,7 @@ def test_events_outside_the_subscription_window_or_criteria_are_not_delivered(pi
 
 # ---------------------------------------------------------------- retries and failures
 
+
 def test_retry_then_success_keeps_the_event_id_and_counts_attempts(pipeline, receiver, world):
     who = world.child_admin
     url = receiver.script("/flaky", Reply(500, "boom"), Reply(503, "busy"), Reply(200, "fine"))
@@ -234,7 +270,10 @@ def test_retry_then_success_keeps_the_event_id_and_counts_attempts(pipeline, rec
     tracking = pipeline.tracking(who, event_id, config["id"])
     assert tracking["delivery-status"] == "SUCCESS"
     assert [(a["status"], a["response-status"]) for a in tracking["delivery-attempts"]] == [
-        ("RETRY", 500), ("RETRY", 503), ("SUCCESS", 200)]
+        ("RETRY", 500),
+        ("RETRY", 503),
+        ("SUCCESS", 200),
+    ]
 
 
 def test_client_errors_fail_at_once_and_an_exhausted_schedule_fails(pipeline, receiver, world):
@@ -249,8 +288,12 @@ def test_client_errors_fail_at_once_and_an_exhausted_schedule_fails(pipeline, re
     assert pipeline.status_of(who, event_id, bad["id"]) == "FAILED"
     tracking = pipeline.tracking(who, event_id, down["id"])
     assert tracking["delivery-status"] == "FAILED" and len(tracking["delivery-attempts"]) == 3
-    status, summary, _ = pipeline.ess(who, "GET", "/ess/v1/event-deliveries/summary",
-                                      query={"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"})
+    status, summary, _ = pipeline.ess(
+        who,
+        "GET",
+        "/ess/v1/event-deliveries/summary",
+        query={"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"},
+    )
     assert status == 200
     totals = {c["del-cfg-nm"]: (c["pending"], c["retry"], c["failed"]) for c in summary["delivery-configurations"]}
     assert totals == {bad["del-cfg-nm"]: (0, 0, 1), down["del-cfg-nm"]: (0, 0, 1)}
@@ -260,8 +303,11 @@ def test_client_errors_fail_at_once_and_an_exhausted_schedule_fails(pipeline, re
 
 def test_retry_after_is_honoured(pipeline, receiver, world):
     who = world.child_admin
-    config = pipeline.config(who, receiver.script("/slow-down", Reply(429, "later", {"Retry-After": "2"}), Reply()),
-                             **{"retry-schedule": [0]})
+    config = pipeline.config(
+        who,
+        receiver.script("/slow-down", Reply(429, "later", {"Retry-After": "2"}), Reply()),
+        **{"retry-schedule": [0]},
+    )
     pipeline.subscribe(who, config["id"])
     event_id = pipeline.publish(who)
     pipeline.run(until=lambda: len(receiver.at("/slow-down")) >= 2, timeout=20)
@@ -278,17 +324,20 @@ def test_gone_fails_and_deactivates_the_configuration_with_an_alert(pipeline, re
     event_id = pipeline.publish(who)
     pipeline.run()
     assert pipeline.status_of(who, event_id, config["id"]) == "FAILED"
-    _, current, _ = pipeline.api("delivery_configurations", who, "GET",
-                                 f"/ess/v1/delivery-configurations/{config['id']}")
+    _, current, _ = pipeline.api(
+        "delivery_configurations", who, "GET", f"/ess/v1/delivery-configurations/{config['id']}"
+    )
     assert current["is-active"] is False
     status, alerts, _ = call(alerts_fn, rest_event("GET", f"/v2/accounts/{who.account_id}/alerts", who.context))
     assert status == 200 and len(alerts["data"]) == 1
     alert_id = alerts["data"][0]["id"]
-    status, alert, _ = call(alerts_fn, rest_event("GET", f"/v2/accounts/{who.account_id}/alerts/{alert_id}",
-                                                  who.context))
+    status, alert, _ = call(
+        alerts_fn, rest_event("GET", f"/v2/accounts/{who.account_id}/alerts/{alert_id}", who.context)
+    )
     assert alert["data"]["category"] == "delivery_configuration_disabled" and alert["data"]["clearable"] is False
-    status, _, _ = call(alerts_fn, rest_event("DELETE", f"/v2/accounts/{who.account_id}/alerts/{alert_id}",
-                                              who.context))
+    status, _, _ = call(
+        alerts_fn, rest_event("DELETE", f"/v2/accounts/{who.account_id}/alerts/{alert_id}", who.context)
+    )
     assert status == 403  # not clearable until reactivated
 
 
@@ -303,8 +352,13 @@ def test_inactive_configuration_holds_deliveries_until_reactivated(pipeline, rec
     (row,) = listed["event-deliveries"]
     assert row["delivery-status"] == "PENDING" and row["waiting-for"] == "reactivation"
     spec = {k: v for k, v in config.items() if k not in ("id", "signing-secret")}
-    status, body, _ = pipeline.api("delivery_configurations", who, "PUT",
-                                   f"/ess/v1/delivery-configurations/{config['id']}", {**spec, "is-active": True})
+    status, body, _ = pipeline.api(
+        "delivery_configurations",
+        who,
+        "PUT",
+        f"/ess/v1/delivery-configurations/{config['id']}",
+        {**spec, "is-active": True},
+    )
     assert status == 200, body
     pipeline.run(until=lambda: receiver.at("/later"))
     pipeline.run()
@@ -313,7 +367,8 @@ def test_inactive_configuration_holds_deliveries_until_reactivated(pipeline, rec
 
 
 def test_configuration_failing_for_the_window_is_deactivated_and_its_admins_alerted(
-        pipeline, receiver, world, alerts_fn, monkeypatch):
+    pipeline, receiver, world, alerts_fn, monkeypatch
+):
     monkeypatch.setenv("ENDPOINT_FAILURE_WINDOW_SECONDS", "1")
     settings.cache_clear()
     delivery_services.reset()
@@ -323,8 +378,9 @@ def test_configuration_failing_for_the_window_is_deactivated_and_its_admins_aler
     event_id = pipeline.publish(who)
 
     def disabled() -> bool:
-        _, current, _ = pipeline.api("delivery_configurations", who, "GET",
-                                     f"/ess/v1/delivery-configurations/{config['id']}")
+        _, current, _ = pipeline.api(
+            "delivery_configurations", who, "GET", f"/ess/v1/delivery-configurations/{config['id']}"
+        )
         return current["is-active"] is False
 
     pipeline.run(until=disabled, timeout=20)
@@ -344,12 +400,17 @@ def test_configuration_failing_for_the_window_is_deactivated_and_its_admins_aler
 
 # ---------------------------------------------------------------- endpoint authentication
 
+
 def test_basic_authentication(pipeline, receiver, world):
     who = world.child_admin
     config = pipeline.config(who, receiver.script("/basic"))
-    status, body, _ = pipeline.api("delivery_configurations", who, "PUT",
-                                   f"/ess/v1/delivery-configurations/{config['id']}/authentication",
-                                   {"type": "BASIC", "settings": {"username": "ess", "password": "s3cret"}})
+    status, body, _ = pipeline.api(
+        "delivery_configurations",
+        who,
+        "PUT",
+        f"/ess/v1/delivery-configurations/{config['id']}/authentication",
+        {"type": "BASIC", "settings": {"username": "ess", "password": "s3cret"}},
+    )
     assert status == 200, body
     pipeline.subscribe(who, config["id"])
     pipeline.publish(who)
@@ -368,10 +429,13 @@ def test_oauth_token_is_cached_and_refreshed_once_on_401(pipeline, receiver, wor
         return Reply(200) if request.headers.get("authorization") != "Bearer tok-1-1" else Reply(401)
 
     config = pipeline.config(who, receiver.decide("/protected", protected))
-    status, body, _ = pipeline.api("delivery_configurations", who, "PUT",
-                                   f"/ess/v1/delivery-configurations/{config['id']}/authentication",
-                                   {"type": "OAUTH", "settings": {"token-url": token_url, "client-id": "client",
-                                                                  "client-secret": "secret"}})
+    status, body, _ = pipeline.api(
+        "delivery_configurations",
+        who,
+        "PUT",
+        f"/ess/v1/delivery-configurations/{config['id']}/authentication",
+        {"type": "OAUTH", "settings": {"token-url": token_url, "client-id": "client", "client-secret": "secret"}},
+    )
     assert status == 200, body
     pipeline.subscribe(who, config["id"])
     first = pipeline.publish(who)
@@ -385,6 +449,7 @@ def test_oauth_token_is_cached_and_refreshed_once_on_401(pipeline, receiver, wor
 
 
 # ---------------------------------------------------------------- SSRF at send time
+
 
 def test_private_targets_are_refused_at_send_time(pipeline, receiver, world, monkeypatch):
     who = world.child_admin
@@ -403,6 +468,7 @@ def test_private_targets_are_refused_at_send_time(pipeline, receiver, world, mon
 
 # ---------------------------------------------------------------- act APIs
 
+
 def test_handled_deliveries_leave_the_counts_and_are_not_retried(pipeline, receiver, world):
     who = world.child_admin
     config = pipeline.config(who, receiver.script("/retrying", Reply(500)), **{"retry-schedule": [5]})
@@ -413,9 +479,17 @@ def test_handled_deliveries_leave_the_counts_and_are_not_retried(pipeline, recei
     window = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
     _, summary, _ = pipeline.ess(who, "GET", "/ess/v1/event-deliveries/summary", query=window)
     assert summary["delivery-configurations"][0]["retry"] == 1
-    status, body, _ = pipeline.ess(who, "POST", "/ess/v1/handled-event-deliveries",
-                                   {"event-id": event_id, "topic": "NIS-Events", "del-cfg-nm": config["del-cfg-nm"],
-                                    "timestamp": "[1970-01-01T00:00:00-]"})
+    status, body, _ = pipeline.ess(
+        who,
+        "POST",
+        "/ess/v1/handled-event-deliveries",
+        {
+            "event-id": event_id,
+            "topic": "NIS-Events",
+            "del-cfg-nm": config["del-cfg-nm"],
+            "timestamp": "[1970-01-01T00:00:00-]",
+        },
+    )
     assert status == 200 and body == {"number-of-updated-event-deliveries": 1}
     status, body, _ = pipeline.ess(who, "POST", "/ess/v1/handled-event-deliveries", {"event-id": event_id})
     assert body == {"number-of-updated-event-deliveries": 0}  # already handled
@@ -437,11 +511,21 @@ def test_redeliver_one_and_in_bulk(pipeline, receiver, world):
     assert status == 202 and body["delivery-status"] == "PENDING"
     pipeline.run()
     assert pipeline.status_of(who, first, config["id"]) == "SUCCESS"
-    assert receiver.at("/again")[-1].json() | {"attempt": None} == receiver.at("/again")[0].json() | {
-        "attempt": None} or receiver.at("/again")[-1].json()["event-id"] == first
-    status, body, _ = pipeline.ess(who, "POST", "/ess/v1/event-deliveries/redeliver",
-                                   {"del-cfg-id": config["id"], "from": "2000-01-01T00:00:00Z",
-                                    "to": "2100-01-01T00:00:00Z", "delivery-status": "FAILED"})
+    assert (
+        receiver.at("/again")[-1].json() | {"attempt": None} == receiver.at("/again")[0].json() | {"attempt": None}
+        or receiver.at("/again")[-1].json()["event-id"] == first
+    )
+    status, body, _ = pipeline.ess(
+        who,
+        "POST",
+        "/ess/v1/event-deliveries/redeliver",
+        {
+            "del-cfg-id": config["id"],
+            "from": "2000-01-01T00:00:00Z",
+            "to": "2100-01-01T00:00:00Z",
+            "delivery-status": "FAILED",
+        },
+    )
     assert status == 202 and body["status"] == "ACCEPTED"
     pipeline.run()
     assert pipeline.status_of(who, second, config["id"]) == "SUCCESS"
@@ -456,8 +540,9 @@ def test_redeliver_one_and_in_bulk(pipeline, receiver, world):
 
 def test_attempt_log_lists_every_attempt(pipeline, receiver, world):
     who = world.child_admin
-    config = pipeline.config(who, receiver.script("/log", Reply(500, "oops"), Reply(200, "Hello World")),
-                             **{"retry-schedule": [0]})
+    config = pipeline.config(
+        who, receiver.script("/log", Reply(500, "oops"), Reply(200, "Hello World")), **{"retry-schedule": [0]}
+    )
     pipeline.subscribe(who, config["id"])
     event_id = pipeline.publish(who)
     pipeline.run()
@@ -466,9 +551,13 @@ def test_attempt_log_lists_every_attempt(pipeline, receiver, world):
     status, body, _ = pipeline.ess(who, "GET", "/ess/v1/event-delivery-attempts")
     rows = body["attempts"]
     assert [(r["attempt-number"], r["attempt-result"], r["attempt-http-response-status"]) for r in rows] == [
-        (1, "RETRY", 500), (2, "SUCCESS", 200)]
-    assert all(r["event-id"] == event_id and r["delivery-status"] == "SUCCESS" and r["del-addr"] == config["addr"]
-               for r in rows)
+        (1, "RETRY", 500),
+        (2, "SUCCESS", 200),
+    ]
+    assert all(
+        r["event-id"] == event_id and r["delivery-status"] == "SUCCESS" and r["del-addr"] == config["addr"]
+        for r in rows
+    )
     assert rows[1]["attempt-http-response-body"] == "Hello World"
 
 
@@ -483,16 +572,24 @@ def test_held_retries_wake_through_the_sweeper(pipeline, receiver, world):
     event_id = pipeline.publish(who)
     pipeline.run()
     assert pipeline.status_of(who, event_id, config["id"]) == "RETRY"
-    queued = pipeline.sqs.get_queue_attributes(QueueUrl=pipeline.names["DELIVERY_QUEUE_URL"],
-                                               AttributeNames=["All"])["Attributes"]
+    queued = pipeline.sqs.get_queue_attributes(QueueUrl=pipeline.names["DELIVERY_QUEUE_URL"], AttributeNames=["All"])[
+        "Attributes"
+    ]
     assert queued["ApproximateNumberOfMessagesDelayed"] == "0"  # held in the table, not on the queue
     later = lambda: int(time.time() * 1000) + 4400 * 1000  # noqa: E731 - past 3600 s + 20 % jitter
     store, tasks = delivery_services.repository(), delivery_services.tasks()
     jobs = Jobs(store, delivery_services.configurations(), tasks, delivery_services.notices(), later, 300)
     assert jobs.sweep() == 1
     engine = delivery_services.engine()
-    shifted = Engine(store, delivery_services.configurations(), tasks, engine._sender, delivery_services.notices(),
-                     engine._settings, clock=later)
+    shifted = Engine(
+        store,
+        delivery_services.configurations(),
+        tasks,
+        engine._sender,
+        delivery_services.notices(),
+        engine._settings,
+        clock=later,
+    )
     message = pipeline.sqs.receive_message(QueueUrl=pipeline.names["DELIVERY_QUEUE_URL"])["Messages"][0]
     from switchboard.delivery.models import TaskEnvelope
 
@@ -501,6 +598,7 @@ def test_held_retries_wake_through_the_sweeper(pipeline, receiver, world):
 
 
 # ---------------------------------------------------------------- tenancy and bad input
+
 
 def test_tenancy(pipeline, receiver, world):
     who = world.child_admin
@@ -518,42 +616,67 @@ def test_tenancy(pipeline, receiver, world):
         assert pipeline.ess(stranger, "GET", "/ess/v1/event-deliveries")[1]["event-deliveries"] == []
         assert pipeline.ess(stranger, "GET", "/ess/v1/event-delivery-attempts")[1]["attempts"] == []
         assert pipeline.ess(stranger, "GET", "/ess/v1/event-deliveries/summary", query=window)[1] == {
-            "delivery-configurations": []}
-        assert pipeline.ess(stranger, "POST", "/ess/v1/handled-event-deliveries",
-                            {"event-id": event_id})[1]["number-of-updated-event-deliveries"] == 0
-        status, body, _ = pipeline.ess(stranger, "POST", "/ess/v1/event-deliveries/redeliver",
-                                       {"del-cfg-id": config["id"], **window})
+            "delivery-configurations": []
+        }
+        assert (
+            pipeline.ess(stranger, "POST", "/ess/v1/handled-event-deliveries", {"event-id": event_id})[1][
+                "number-of-updated-event-deliveries"
+            ]
+            == 0
+        )
+        status, body, _ = pipeline.ess(
+            stranger, "POST", "/ess/v1/event-deliveries/redeliver", {"del-cfg-id": config["id"], **window}
+        )
         assert status == 404
         for company in (who.account_id,):
             assert pipeline.ess(stranger, "GET", "/ess/v1/event-deliveries", query={"company": company})[0] == 404
     # the reseller reaches its customer's deliveries with ?company=
-    status, body, _ = pipeline.ess(world.reseller_admin, "GET", "/ess/v1/event-deliveries",
-                                   query={"company": who.account_id})
+    status, body, _ = pipeline.ess(
+        world.reseller_admin, "GET", "/ess/v1/event-deliveries", query={"company": who.account_id}
+    )
     assert status == 200 and [r["event-id"] for r in body["event-deliveries"]] == [event_id]
     # the customer cannot reach its reseller
-    assert pipeline.ess(who, "GET", "/ess/v1/event-deliveries",
-                        query={"company": world.reseller_admin.account_id})[0] == 404
+    assert (
+        pipeline.ess(who, "GET", "/ess/v1/event-deliveries", query={"company": world.reseller_admin.account_id})[0]
+        == 404
+    )
     assert pipeline.ess(world.child_user, "GET", f"{delivery}/tracking")[0] == 200
 
 
-@pytest.mark.parametrize(("method", "path", "body", "query"), [
-    ("GET", "/ess/v1/event-deliveries", None, {"delivery-status": "DONE"}),
-    ("GET", "/ess/v1/event-deliveries", None, {"from": "yesterday"}),
-    ("GET", "/ess/v1/event-deliveries", None, {"del-cfg-id": "abc"}),
-    ("GET", "/ess/v1/event-deliveries", None, {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}),
-    ("GET", "/ess/v1/event-deliveries", None, {"limit": "0"}),
-    ("GET", "/ess/v1/event-deliveries/summary", None, {"from": "2026-01-01T00:00:00Z"}),
-    ("GET", "/ess/v1/event-deliveries/summary", None, None),
-    ("GET", "/ess/v1/event-delivery-attempts", None, {"offset": "-1"}),
-    ("POST", "/ess/v1/handled-event-deliveries", {}, None),
-    ("POST", "/ess/v1/handled-event-deliveries", {"event-id": "x", "timestamp": "[soon-]"}, None),
-    ("POST", "/ess/v1/handled-event-deliveries", {"event-id": "x", "colour": "red"}, None),
-    ("POST", "/ess/v1/event-deliveries/redeliver", {"del-cfg-id": "1", "from": "2026-01-02T00:00:00Z",
-                                                    "to": "2026-01-01T00:00:00Z"}, None),
-    ("POST", "/ess/v1/event-deliveries/redeliver", {"del-cfg-id": "1", "from": "2026-01-01T00:00:00Z",
-                                                    "to": "2026-01-02T00:00:00Z", "delivery-status": "LOST"}, None),
-    ("POST", "/ess/v1/event-deliveries/redeliver", [], None),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "query"),
+    [
+        ("GET", "/ess/v1/event-deliveries", None, {"delivery-status": "DONE"}),
+        ("GET", "/ess/v1/event-deliveries", None, {"from": "yesterday"}),
+        ("GET", "/ess/v1/event-deliveries", None, {"del-cfg-id": "abc"}),
+        ("GET", "/ess/v1/event-deliveries", None, {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}),
+        ("GET", "/ess/v1/event-deliveries", None, {"limit": "0"}),
+        ("GET", "/ess/v1/event-deliveries/summary", None, {"from": "2026-01-01T00:00:00Z"}),
+        ("GET", "/ess/v1/event-deliveries/summary", None, None),
+        ("GET", "/ess/v1/event-delivery-attempts", None, {"offset": "-1"}),
+        ("POST", "/ess/v1/handled-event-deliveries", {}, None),
+        ("POST", "/ess/v1/handled-event-deliveries", {"event-id": "x", "timestamp": "[soon-]"}, None),
+        ("POST", "/ess/v1/handled-event-deliveries", {"event-id": "x", "colour": "red"}, None),
+        (
+            "POST",
+            "/ess/v1/event-deliveries/redeliver",
+            {"del-cfg-id": "1", "from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+            None,
+        ),
+        (
+            "POST",
+            "/ess/v1/event-deliveries/redeliver",
+            {
+                "del-cfg-id": "1",
+                "from": "2026-01-01T00:00:00Z",
+                "to": "2026-01-02T00:00:00Z",
+                "delivery-status": "LOST",
+            },
+            None,
+        ),
+        ("POST", "/ess/v1/event-deliveries/redeliver", [], None),
+    ],
+)
 def test_bad_input_is_a_400(pipeline, world, method, path, body, query):
     status, reply, _ = pipeline.ess(world.child_admin, method, path, body, query)
     assert status == 400, reply
@@ -564,8 +687,12 @@ def test_far_future_windows_are_answered(pipeline, world):
     for query in ({"from": "2026-01-01T00:00:00Z", "to": "9999-12-31T00:00:00Z"}, {"to": "3000-01-01T00:00:00Z"}):
         status, body, _ = pipeline.ess(world.child_admin, "GET", "/ess/v1/event-deliveries", query=query)
         assert status == 200 and body["event-deliveries"] == [], body
-    status, _, _ = pipeline.ess(world.child_admin, "GET", "/ess/v1/event-delivery-attempts",
-                                query={"from": "2286-11-20T17:46:00Z", "to": "9999-01-01T00:00:00Z"})
+    status, _, _ = pipeline.ess(
+        world.child_admin,
+        "GET",
+        "/ess/v1/event-delivery-attempts",
+        query={"from": "2286-11-20T17:46:00Z", "to": "9999-01-01T00:00:00Z"},
+    )
     assert status == 200
 
 
@@ -583,31 +710,50 @@ def test_environment_is_restored():
 
 # ---------------------------------------------------------------- configurations AirVantage rules use
 
+
 def _managed_delivery(pipeline, principal, spec: dict, fields: dict, event_id: str) -> str:
     """A delivery on a managed configuration, as the rule evaluator creates them."""
     from switchboard.delivery.models import DeliverTask, Delivery
     from switchboard.events.models import DeliveryConfigurationInput
 
-    config = event_services.configurations().create_managed(principal.account_id,
-                                                            DeliveryConfigurationInput.model_validate(spec))
+    config = event_services.configurations().create_managed(
+        principal.account_id, DeliveryConfigurationInput.model_validate(spec)
+    )
     now = int(time.time() * 1000)
-    delivery = Delivery(account_id=principal.account_id, event_id=event_id, config_id=config.id,
-                        topic="AirVantage-Alerts", event_type="event.alert.rule.triggered",
-                        event_timestamp="2026-11-23T10:00:00.000Z", fields=fields, created_ms=now, updated_ms=now,
-                        due_ms=now)
+    delivery = Delivery(
+        account_id=principal.account_id,
+        event_id=event_id,
+        config_id=config.id,
+        topic="AirVantage-Alerts",
+        event_type="event.alert.rule.triggered",
+        event_timestamp="2026-11-23T10:00:00.000Z",
+        fields=fields,
+        created_ms=now,
+        updated_ms=now,
+        due_ms=now,
+    )
     assert delivery_services.repository().create(delivery, wake_ms=now + 300_000)
-    delivery_services.tasks().send(DeliverTask(account_id=principal.account_id, event_id=event_id,
-                                               config_id=config.id, attempt=1))
+    delivery_services.tasks().send(
+        DeliverTask(account_id=principal.account_id, event_id=event_id, config_id=config.id, attempt=1)
+    )
     return config.id
 
 
 def test_airvantage_hook_body_and_redirects_count_as_delivered(pipeline, receiver, world):
     who = world.child_admin
-    content = {"alert.uid": "f04a77e306de463e919ec39c387fa016", "rule.uid": "7316ee643b17473381b61b8ac0afa824",
-               "target.uid": "da687e2c39d54bc391633fa9c8d4c0da"}
+    content = {
+        "alert.uid": "f04a77e306de463e919ec39c387fa016",
+        "rule.uid": "7316ee643b17473381b61b8ac0afa824",
+        "target.uid": "da687e2c39d54bc391633fa9c8d4c0da",
+    }
     url = receiver.script("/callback", Reply(302, "moved", {"Location": "http://127.0.0.1:1/elsewhere"}))
-    config_id = _managed_delivery(pipeline, who, {"del-cfg-nm": "hook-1", "addr": url, "del-fmt-cd": "AIRVANTAGE"},
-                                  content, "f04a77e306de463e919ec39c387fa016")
+    config_id = _managed_delivery(
+        pipeline,
+        who,
+        {"del-cfg-nm": "hook-1", "addr": url, "del-fmt-cd": "AIRVANTAGE"},
+        content,
+        "f04a77e306de463e919ec39c387fa016",
+    )
     pipeline.run()
     (got,) = receiver.at("/callback")
     assert got.json() == {"name": "event.alert.rule.triggered", "date": 1795428000000, "content": content}
@@ -619,9 +765,13 @@ def test_rule_emails_go_through_ses_and_are_tracked(pipeline, world):
     ses = boto3.client("ses")
     ses.verify_email_identity(EmailAddress=settings().alert_email_sender)
     before = ses.get_send_quota()["SentLast24Hours"]
-    config_id = _managed_delivery(pipeline, who, {"del-cfg-nm": "rule-emails", "del-prtcl-cd": "EMAIL",
-                                                  "addr": "mailto:ops@example.com,noc@example.com"},
-                                  {"subject": "Temperature exceeded", "text": "room.temp is 45"}, "a1" * 16)
+    config_id = _managed_delivery(
+        pipeline,
+        who,
+        {"del-cfg-nm": "rule-emails", "del-prtcl-cd": "EMAIL", "addr": "mailto:ops@example.com,noc@example.com"},
+        {"subject": "Temperature exceeded", "text": "room.temp is 45"},
+        "a1" * 16,
+    )
     pipeline.run()
     tracking = pipeline.tracking(who, "a1" * 16, config_id)
     assert tracking["delivery-status"] == "SUCCESS"
@@ -631,9 +781,13 @@ def test_rule_emails_go_through_ses_and_are_tracked(pipeline, world):
 
 def test_ses_rejection_fails_the_email_delivery(pipeline, world):
     who = world.child_admin  # the sender identity is not verified here: SES rejects the message
-    config_id = _managed_delivery(pipeline, who, {"del-cfg-nm": "rule-emails-2", "del-prtcl-cd": "EMAIL",
-                                                  "addr": "mailto:ops@example.com"},
-                                  {"subject": "s", "text": "t"}, "b2" * 16)
+    config_id = _managed_delivery(
+        pipeline,
+        who,
+        {"del-cfg-nm": "rule-emails-2", "del-prtcl-cd": "EMAIL", "addr": "mailto:ops@example.com"},
+        {"subject": "s", "text": "t"},
+        "b2" * 16,
+    )
     pipeline.run()
     (attempt,) = pipeline.tracking(who, "b2" * 16, config_id)["delivery-attempts"]
     assert attempt["status"] == "FAILED" and "SES" in attempt["response-details"]
@@ -642,22 +796,44 @@ def test_ses_rejection_fails_the_email_delivery(pipeline, world):
 def test_ess_cannot_make_or_delete_managed_configurations(pipeline, receiver, world):
     who = world.child_admin
     for extra in ({"del-prtcl-cd": "EMAIL", "addr": "mailto:a@example.com"}, {"del-fmt-cd": "AIRVANTAGE"}):
-        status, body, _ = pipeline.api("delivery_configurations", who, "POST", "/ess/v1/delivery-configurations",
-                                       {"del-cfg-nm": "sneaky", "addr": receiver.url + "/x", **extra})
+        status, body, _ = pipeline.api(
+            "delivery_configurations",
+            who,
+            "POST",
+            "/ess/v1/delivery-configurations",
+            {"del-cfg-nm": "sneaky", "addr": receiver.url + "/x", **extra},
+        )
         assert status == 400 and body["error"]["code"] == "VALIDATION_ERROR", body
-    config_id = _managed_delivery(pipeline, who, {"del-cfg-nm": "hook-2", "addr": receiver.url + "/y",
-                                                  "del-fmt-cd": "AIRVANTAGE"}, {"alert.uid": "x"}, "c3" * 16)
-    status, body, _ = pipeline.api("delivery_configurations", who, "DELETE",
-                                   f"/ess/v1/delivery-configurations/{config_id}")
+    config_id = _managed_delivery(
+        pipeline,
+        who,
+        {"del-cfg-nm": "hook-2", "addr": receiver.url + "/y", "del-fmt-cd": "AIRVANTAGE"},
+        {"alert.uid": "x"},
+        "c3" * 16,
+    )
+    status, body, _ = pipeline.api(
+        "delivery_configurations", who, "DELETE", f"/ess/v1/delivery-configurations/{config_id}"
+    )
     assert status == 403
-    status, current, _ = pipeline.api("delivery_configurations", who, "GET",
-                                      f"/ess/v1/delivery-configurations/{config_id}")
+    status, current, _ = pipeline.api(
+        "delivery_configurations", who, "GET", f"/ess/v1/delivery-configurations/{config_id}"
+    )
     spec = {k: v for k, v in current.items() if k != "id"}
-    status, body, _ = pipeline.api("delivery_configurations", who, "PUT",
-                                   f"/ess/v1/delivery-configurations/{config_id}", {**spec, "del-fmt-cd": "JSON"})
+    status, body, _ = pipeline.api(
+        "delivery_configurations",
+        who,
+        "PUT",
+        f"/ess/v1/delivery-configurations/{config_id}",
+        {**spec, "del-fmt-cd": "JSON"},
+    )
     assert status == 400
-    status, body, _ = pipeline.api("delivery_configurations", who, "PUT",
-                                   f"/ess/v1/delivery-configurations/{config_id}", {**spec, "is-active": False})
+    status, body, _ = pipeline.api(
+        "delivery_configurations",
+        who,
+        "PUT",
+        f"/ess/v1/delivery-configurations/{config_id}",
+        {**spec, "is-active": False},
+    )
     assert status == 200 and body["is-active"] is False  # reactivating a hook's endpoint goes the same way
 
 
@@ -671,10 +847,12 @@ def test_scheduled_configurations_collect_deliveries_until_they_deliver_in_real_
     _, listed, _ = pipeline.ess(who, "GET", "/ess/v1/event-deliveries")
     (row,) = listed["event-deliveries"]
     assert row["delivery-status"] == "PENDING" and row["waiting-for"] == "schedule"
-    spec = {k: v for k, v in config.items() if k not in ("id", "signing-secret", "cron-expression",
-                                                          "latest-event-only")}
-    status, body, _ = pipeline.api("delivery_configurations", who, "PUT",
-                                   f"/ess/v1/delivery-configurations/{config['id']}", spec)
+    spec = {
+        k: v for k, v in config.items() if k not in ("id", "signing-secret", "cron-expression", "latest-event-only")
+    }
+    status, body, _ = pipeline.api(
+        "delivery_configurations", who, "PUT", f"/ess/v1/delivery-configurations/{config['id']}", spec
+    )
     assert status == 200, body
     pipeline.run(until=lambda: receiver.at("/cron"))
     pipeline.run()

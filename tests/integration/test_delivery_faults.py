@@ -76,8 +76,13 @@ KINDS: list[tuple[str, float, Reply]] = [
 ]
 ANSWERED_2XX = {"ok", "slow"}
 # (response-status, error-class) the attempt log must show for each
-RECORDED_AS = {"ok": (200, None), "slow": (200, None), "error": (500, None), "timeout": (None, "timeout"),
-               "reset": (None, "connect")}
+RECORDED_AS = {
+    "ok": (200, None),
+    "slow": (200, None),
+    "error": (500, None),
+    "timeout": (None, "timeout"),
+    "reset": (None, "connect"),
+}
 
 
 @dataclass(frozen=True)
@@ -199,8 +204,9 @@ def _cheap_transactions(patch: pytest.MonkeyPatch, unsafe: Counter[str]) -> None
             for entry in transact_items:
                 ((_, op),) = entry.items()
                 table = backend.get_table(op["TableName"])
-                key = op.get("Key") or {name: op["Item"][name] for name in (table.hash_key_attr, table.range_key_attr)
-                                        if name}
+                key = op.get("Key") or {
+                    name: op["Item"][name] for name in (table.hash_key_attr, table.range_key_attr) if name
+                }
                 identity = (op["TableName"], json.dumps(key, sort_keys=True))
                 if identity in touched:
                     return False
@@ -208,8 +214,9 @@ def _cheap_transactions(patch: pytest.MonkeyPatch, unsafe: Counter[str]) -> None
                 if op.get("ConditionExpression") is None:
                     continue
                 current = backend.get_item(op["TableName"], key)
-                condition = get_filter_expression(op["ConditionExpression"], op.get("ExpressionAttributeNames"),
-                                                  op.get("ExpressionAttributeValues"))
+                condition = get_filter_expression(
+                    op["ConditionExpression"], op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                )
                 if not condition.expr(current):
                     return False
         except Exception:
@@ -286,8 +293,15 @@ def serve_moto(connection: Any) -> None:
         connection.send(server.get_host_and_port())
         try:
             connection.recv()
-            connection.send(({operation: (middleware.calls[operation], seconds)
-                              for operation, seconds in middleware.busy.most_common()}, dict(unsafe)))
+            connection.send(
+                (
+                    {
+                        operation: (middleware.calls[operation], seconds)
+                        for operation, seconds in middleware.busy.most_common()
+                    },
+                    dict(unsafe),
+                )
+            )
         except (EOFError, OSError):  # the test process went away
             pass
         server.stop()
@@ -330,8 +344,10 @@ def moto_server() -> Iterator[dict[str, Any]]:
                 stopped = True
                 assert connection.poll(20), "the moto server process did not answer"
                 busy, unsafe = connection.recv()
-                print("  moto busy: " + ", ".join(f"{op} {calls}x {seconds:.1f} s"
-                                                  for op, (calls, seconds) in list(busy.items())[:10]))
+                print(
+                    "  moto busy: "
+                    + ", ".join(f"{op} {calls}x {seconds:.1f} s" for op, (calls, seconds) in list(busy.items())[:10])
+                )
                 assert not unsafe, f"moto may have applied a transaction in part: {unsafe}"
     finally:
         if not stopped and process.is_alive():
@@ -455,15 +471,30 @@ class Worker(threading.Thread):
 
     def _poll(self, queue: str) -> int:
         url = self.run_state.names[queue]
-        messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=BATCH, WaitTimeSeconds=0,
-                                            VisibilityTimeout=VISIBILITY_TIMEOUT_S,
-                                            AttributeNames=["All"]).get("Messages", [])
+        messages = self.sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=BATCH,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=VISIBILITY_TIMEOUT_S,
+            AttributeNames=["All"],
+        ).get("Messages", [])
         if not messages:
             return 0
         arn = f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[1]}"
-        records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-                    "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1"} for m in messages]
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
         function = self.functions[queue]
         self.batch_size, self.posts_in_batch = len(records), 0
         with self.run_state.lock:
@@ -477,8 +508,11 @@ class Worker(threading.Thread):
         failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
         for info in function.processor.exceptions:
             self.run_state.note(self.run_state.record_failures, f"{self.name} {queue}: {info[1]!r}")
-        done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
-                if m["MessageId"] not in failed]
+        done = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+            for i, m in enumerate(messages)
+            if m["MessageId"] not in failed
+        ]
         if done:
             self.sqs.delete_message_batch(QueueUrl=url, Entries=done)
         return len(messages)
@@ -509,10 +543,20 @@ def _kill_switch(run: Run, patch: pytest.MonkeyPatch) -> None:
         worker = threading.current_thread()
         if isinstance(worker, Worker):
             worker.posts_in_batch += 1
-            if (worker is run.victim and run.kill is None and run.log.count >= KILL_AFTER_REQUESTS
-                    and worker.posts_in_batch >= 2 and worker.batch_size >= 2):
-                run.kill = Kill(worker.name, headers["webhook-id"], int(json.loads(body)["attempt"]),
-                                time.monotonic(), worker.batch_size)
+            if (
+                worker is run.victim
+                and run.kill is None
+                and run.log.count >= KILL_AFTER_REQUESTS
+                and worker.posts_in_batch >= 2
+                and worker.batch_size >= 2
+            ):
+                run.kill = Kill(
+                    worker.name,
+                    headers["webhook-id"],
+                    int(json.loads(body)["attempt"]),
+                    time.monotonic(),
+                    worker.batch_size,
+                )
                 raise KillWorker
         return real_post(self, url, body, headers, timeout_s, **kwargs)
 
@@ -524,9 +568,16 @@ def _publisher(run: Run, context: dict[str, str]) -> None:
     for i in range(EVENTS):
         if run.stop.is_set():
             return
-        body = {"topic": "NIS-Events", "evt-tp": "porting_event", "event-id": event_id(i),
-                "fld-val-list": {"number": f"+1555{i:07d}", "porting_date": "2026-11-23T10:00:00Z",
-                                 "carrier_id": carrier(i)}}
+        body = {
+            "topic": "NIS-Events",
+            "evt-tp": "porting_event",
+            "event-id": event_id(i),
+            "fld-val-list": {
+                "number": f"+1555{i:07d}",
+                "porting_date": "2026-11-23T10:00:00Z",
+                "carrier_id": carrier(i),
+            },
+        }
         try:
             status, reply, _ = call(publish, rest_event("POST", "/ess/v1/events", context, body=body))
         except Exception as exc:
@@ -542,8 +593,9 @@ def _publisher(run: Run, context: dict[str, str]) -> None:
 def _depth(sqs: Any, url: str) -> tuple[int, int, int]:
     """(visible, in flight, delayed) messages of a queue."""
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    visible, in_flight, delayed = (int(attributes[f"ApproximateNumberOf{kind}"])
-                                   for kind in ("Messages", "MessagesNotVisible", "MessagesDelayed"))
+    visible, in_flight, delayed = (
+        int(attributes[f"ApproximateNumberOf{kind}"]) for kind in ("Messages", "MessagesNotVisible", "MessagesDelayed")
+    )
     return visible, in_flight, delayed
 
 
@@ -582,22 +634,39 @@ def test_a_thousand_events_through_a_faulty_receiver_and_a_killed_worker(moto_se
         config_ids: dict[str, str] = {}
         for spec in CONFIGS:
             address = receiver.decide(spec.path, log.decide)
-            body = {"del-cfg-nm": f"faults{spec.path.replace('/', '-')}", "addr": address, "del-fmt-cd": "JSON",
-                    "is-active": True, "retry-schedule": list(spec.schedule), "timeout-seconds": TIMEOUT_S,
-                    **spec.extra}
-            status, created, _ = call(configs_fn, rest_event("POST", "/ess/v1/delivery-configurations", context,
-                                                             body=body))
+            body = {
+                "del-cfg-nm": f"faults{spec.path.replace('/', '-')}",
+                "addr": address,
+                "del-fmt-cd": "JSON",
+                "is-active": True,
+                "retry-schedule": list(spec.schedule),
+                "timeout-seconds": TIMEOUT_S,
+                **spec.extra,
+            }
+            status, created, _ = call(
+                configs_fn, rest_event("POST", "/ess/v1/delivery-configurations", context, body=body)
+            )
             assert status == 201, created
             config_ids[spec.path] = created["id"]
             for carriers in spec.subscriptions:
                 criteria = "carrier_id IN (" + ", ".join(f"'{c}'" for c in sorted(carriers)) + ")"
-                status, sub, _ = call(subscriptions_fn, rest_event(
-                    "POST", "/ess/v1/topics/NIS-Events/subscriptions", context,
-                    body={"del-cfg-id": created["id"], "evt-tp": "porting_event", "match-crt": criteria}))
+                status, sub, _ = call(
+                    subscriptions_fn,
+                    rest_event(
+                        "POST",
+                        "/ess/v1/topics/NIS-Events/subscriptions",
+                        context,
+                        body={"del-cfg-id": created["id"], "evt-tp": "porting_event", "match-crt": criteria},
+                    ),
+                )
                 assert status == 201, sub
         spec_of = {config_ids[spec.path]: spec for spec in CONFIGS}
-        expected = {(event_id(i), config_ids[spec.path]) for i in range(EVENTS) for spec in CONFIGS
-                    if carrier(i) in spec.carriers}
+        expected = {
+            (event_id(i), config_ids[spec.path])
+            for i in range(EVENTS)
+            for spec in CONFIGS
+            if carrier(i) in spec.carriers
+        }
 
         sweeper = load_quietly("delivery_sweeper")
         store = delivery_services.repository()
@@ -632,13 +701,17 @@ def test_a_thousand_events_through_a_faulty_receiver_and_a_killed_worker(moto_se
                 assert not run.publish_errors, f"{seed}: publishing failed: {run.publish_errors[:3]}"
                 depth = {queue: _depth(sqs, names[queue]) for queue in ("EVENTS_QUEUE_URL", "DELIVERY_QUEUE_URL")}
                 if time.monotonic() - last_report >= 15:
-                    print(f"  {time.monotonic() - started:5.0f} s: {run.published} published, {log.count} requests, "
-                          f"queued {depth['DELIVERY_QUEUE_URL']}")
+                    print(
+                        f"  {time.monotonic() - started:5.0f} s: {run.published} published, {log.count} requests, "
+                        f"queued {depth['DELIVERY_QUEUE_URL']}"
+                    )
                     last_report = time.monotonic()
                 if publisher.is_alive() or sum(depth["EVENTS_QUEUE_URL"]) or depth["DELIVERY_QUEUE_URL"][0] > 20:
                     continue  # far from done: spare the table a scan
-                if not any(store.list(account_id, None, status, None, None, None, None, 0, 1)[0]
-                           for status in (Status.PENDING, Status.RETRY)):
+                if not any(
+                    store.list(account_id, None, status, None, None, None, None, 0, 1)[0]
+                    for status in (Status.PENDING, Status.RETRY)
+                ):
                     finished = True
                     break
             run.stop.set()
@@ -648,16 +721,23 @@ def test_a_thousand_events_through_a_faulty_receiver_and_a_killed_worker(moto_se
         wall = time.monotonic() - started
         errors = crashed + run.handler_errors + run.record_failures
         assert not errors, f"{seed}: the functions failed ({len(errors)}x), e.g.:\n" + "\n".join(errors[:10])
-        assert finished, (f"{seed}: not every delivery was final after {DEADLINE_S:.0f} s "
-                          f"(published {run.published}, {log.count} requests, kill {run.kill}, invocations "
-                          f"{dict(run.invocations)})")
+        assert finished, (
+            f"{seed}: not every delivery was final after {DEADLINE_S:.0f} s "
+            f"(published {run.published}, {log.count} requests, kill {run.kill}, invocations "
+            f"{dict(run.invocations)})"
+        )
 
         checking = time.monotonic()
         deliveries, more = store.list(account_id, None, None, None, None, None, None, 0, 100_000)
         assert not more
         with ThreadPoolExecutor(WORKERS) as pool:  # the tracking view of every delivery
-            recorded = dict(zip([d.wire_id for d in deliveries], pool.map(
-                lambda d: store.attempts(d.account_id, d.event_id, d.config_id), deliveries), strict=True))
+            recorded = dict(
+                zip(
+                    [d.wire_id for d in deliveries],
+                    pool.map(lambda d: store.attempts(d.account_id, d.event_id, d.config_id), deliveries),
+                    strict=True,
+                )
+            )
         attempt_log, more = store.attempt_log(account_id, None, None, 0, 1_000_000)  # the account's log
         assert not more
         counters = list(store.summary_counters(account_id, 0, int(time.time() * 1000) + 7_200_000))
@@ -676,9 +756,16 @@ def test_a_thousand_events_through_a_faulty_receiver_and_a_killed_worker(moto_se
     assert not problems, f"{seed}: {len(problems)} problem(s):\n" + "\n".join(problems[:40])
 
 
-def _check(deliveries: list[Delivery], recorded_of: dict[str, list[Attempt]], attempt_log: list[Attempt],
-           counters: list[dict[str, Any]], expected: set[tuple[str, str]], spec_of: dict[str, ConfigSpec], log: Log,
-           run: Run) -> tuple[list[str], dict[str, Any]]:
+def _check(
+    deliveries: list[Delivery],
+    recorded_of: dict[str, list[Attempt]],
+    attempt_log: list[Attempt],
+    counters: list[dict[str, Any]],
+    expected: set[tuple[str, str]],
+    spec_of: dict[str, ConfigSpec],
+    log: Log,
+    run: Run,
+) -> tuple[list[str], dict[str, Any]]:
     problems: list[str] = []
     problems += [f"publishing: {p}" for p in run.publish_errors]
     problems += [f"receiver got a request without webhook-id/attempt: {m}" for m in log.malformed]
@@ -697,13 +784,19 @@ def _check(deliveries: list[Delivery], recorded_of: dict[str, list[Attempt]], at
         problems.append(f"{len(unexpected)} deliveries nobody subscribed to, e.g. {sorted(unexpected)[:5]}")
 
     # the account's attempt log lists exactly the attempts of the deliveries' tracking
-    logged = Counter((f"{a.event_id}:{a.config_id}", a.number, a.result, a.status_code, a.error_class)
-                     for a in attempt_log)
-    tracked = Counter((wire, a.number, a.result, a.status_code, a.error_class)
-                      for wire, attempts in recorded_of.items() for a in attempts)
+    logged = Counter(
+        (f"{a.event_id}:{a.config_id}", a.number, a.result, a.status_code, a.error_class) for a in attempt_log
+    )
+    tracked = Counter(
+        (wire, a.number, a.result, a.status_code, a.error_class)
+        for wire, attempts in recorded_of.items()
+        for a in attempts
+    )
     if logged != tracked:
-        problems.append(f"the attempt log and the deliveries' attempts differ: only in the log "
-                        f"{sorted(logged - tracked)[:3]}, only tracked {sorted(tracked - logged)[:3]}")
+        problems.append(
+            f"the attempt log and the deliveries' attempts differ: only in the log "
+            f"{sorted(logged - tracked)[:3]}, only tracked {sorted(tracked - logged)[:3]}"
+        )
     late = 0  # in-time answers the engine saw as timeouts (a starved worker); reported, not failures
     answered_twice = 0  # deliveries whose receiver answered 2xx more than once, late answers included
     kinds_seen: Counter[str] = Counter()
@@ -742,15 +835,18 @@ def _check(deliveries: list[Delivery], recorded_of: dict[str, list[Attempt]], at
             if attempt.number != s.attempt:
                 continue  # reported above
             got = (attempt.status_code, attempt.error_class)
-            late_answer = (s.kind in ANSWERED_2XX and got == (None, "timeout")
-                           and attempt.duration_ms >= TIMEOUT_S * 1000)
+            late_answer = (
+                s.kind in ANSWERED_2XX and got == (None, "timeout") and attempt.duration_ms >= TIMEOUT_S * 1000
+            )
             late += late_answer
             failed = s.kind not in ANSWERED_2XX or late_answer
             want = (None, "timeout") if late_answer else RECORDED_AS[s.kind]
             want_result = (Status.FAILED if attempt.number == limit else Status.RETRY) if failed else Status.SUCCESS
             if got != want or attempt.result is not want_result:
-                problems.append(f"{where}: attempt {attempt.number} got '{s.kind}' from the receiver, recorded "
-                                f"{attempt.result} {got}, expected {want_result} {want}")
+                problems.append(
+                    f"{where}: attempt {attempt.number} got '{s.kind}' from the receiver, recorded "
+                    f"{attempt.result} {got}, expected {want_result} {want}"
+                )
             elif not failed:
                 delivered_2xx += 1
         if delivered_2xx > 1:
@@ -762,7 +858,8 @@ def _check(deliveries: list[Delivery], recorded_of: dict[str, list[Attempt]], at
         first_ok = next((n for n, kind in enumerate(kinds, 1) if kind in ANSWERED_2XX), None)
         predicted = (Status.SUCCESS, first_ok) if first_ok else (Status.FAILED, limit)
         if (delivery.status, delivery.attempts) != predicted and not any(
-                a.error_class == "timeout" and reply_kind(wire, a.number) in ANSWERED_2XX for a in recorded):
+            a.error_class == "timeout" and reply_kind(wire, a.number) in ANSWERED_2XX for a in recorded
+        ):
             problems.append(f"{where}: the seed says {predicted[0]} after {predicted[1]} attempts")
     strangers = set(log.by_delivery) - {d.wire_id for d in deliveries}
     if strangers:
@@ -784,8 +881,10 @@ def _check(deliveries: list[Delivery], recorded_of: dict[str, list[Attempt]], at
             problems.append(f"killed delivery {kill.wire_id}: attempt {kill.attempt} recorded {len(redone)} times")
         sent = [s for s in log.by_delivery.get(kill.wire_id, []) if s.attempt == kill.attempt]
         if len(sent) != 1 or sent[0].at - kill.at < LEASE_S - 1:
-            problems.append(f"killed delivery {kill.wire_id}: attempt {kill.attempt} sent "
-                            f"{[round(s.at - kill.at, 1) for s in sent]} s after the kill (lease {LEASE_S} s)")
+            problems.append(
+                f"killed delivery {kill.wire_id}: attempt {kill.attempt} sent "
+                f"{[round(s.at - kill.at, 1) for s in sent]} s after the kill (lease {LEASE_S} s)"
+            )
 
     outcomes: Counter[str] = Counter()
     for engine in run.engines:

@@ -10,14 +10,21 @@ from switchboard.events import services
 
 from tests.support import call, load_function, rest_event
 
-CONFIG = {"del-cfg-nm": "hhh", "del-prtcl-cd": "REST", "addr": "https://hooks.example.com/ess", "del-fmt-cd": "JSON",
-          "throttling": 32, "is-active": True}
+CONFIG = {
+    "del-cfg-nm": "hhh",
+    "del-prtcl-cd": "REST",
+    "addr": "https://hooks.example.com/ess",
+    "del-fmt-cd": "JSON",
+    "throttling": 32,
+    "is-active": True,
+}
 
 
 @pytest.fixture
 def fns(aws):
-    return {name: load_function(name) for name in ("ess_catalog", "delivery_configurations", "subscriptions",
-                                                     "publish")}
+    return {
+        name: load_function(name) for name in ("ess_catalog", "delivery_configurations", "subscriptions", "publish")
+    }
 
 
 def ess(fn, principal, method, path, body=None, query=None, raw=None):
@@ -25,8 +32,9 @@ def ess(fn, principal, method, path, body=None, query=None, raw=None):
 
 
 def make_config(fns, principal, **overrides):
-    status, body, _ = ess(fns["delivery_configurations"], principal, "POST", "/ess/v1/delivery-configurations",
-                          {**CONFIG, **overrides})
+    status, body, _ = ess(
+        fns["delivery_configurations"], principal, "POST", "/ess/v1/delivery-configurations", {**CONFIG, **overrides}
+    )
     assert status == 201, body
     return body
 
@@ -36,6 +44,7 @@ def subscribe(fns, principal, topic="NIS-Events", **body):
 
 
 # ---------------------------------------------------------------- catalog
+
 
 def test_catalog_endpoints(fns, world):
     who = world.child_admin
@@ -55,6 +64,7 @@ def test_catalog_endpoints(fns, world):
 
 # ---------------------------------------------------------------- delivery configurations
 
+
 def test_configuration_round_trip_and_signing_secret(fns, world):
     who = world.child_admin
     created = make_config(fns, who)
@@ -63,8 +73,13 @@ def test_configuration_round_trip_and_signing_secret(fns, world):
     fn = fns["delivery_configurations"]
     status, body, _ = ess(fn, who, "GET", f"/ess/v1/delivery-configurations/{created['id']}")
     assert status == 200 and "signing-secret" not in body and body["throttling-unit"] == "MINUTE"
-    status, body, _ = ess(fn, who, "PUT", f"/ess/v1/delivery-configurations/{created['id']}",
-                          {**CONFIG, "throttling": 322, "del-cfg-nm": "renamed"})
+    status, body, _ = ess(
+        fn,
+        who,
+        "PUT",
+        f"/ess/v1/delivery-configurations/{created['id']}",
+        {**CONFIG, "throttling": 322, "del-cfg-nm": "renamed"},
+    )
     assert status == 200 and body["throttling"] == 322 and body["del-cfg-nm"] == "renamed"
     status, body, _ = ess(fn, who, "GET", "/ess/v1/delivery-configurations")
     assert [c["del-cfg-nm"] for c in body["delivery-configurations"]] == ["renamed"]
@@ -75,13 +90,16 @@ def test_configuration_round_trip_and_signing_secret(fns, world):
     status, rotated, _ = ess(fn, who, "POST", f"/ess/v1/delivery-configurations/{created['id']}/signing-secret/rotate")
     assert status == 200 and rotated["signing-secret"] != created["signing-secret"]
     config = services.configurations().get(who.caller, None, created["id"])
-    assert services.configurations().signing_secrets(config, 0) == [rotated["signing-secret"],
-                                                                     created["signing-secret"]]
+    assert services.configurations().signing_secrets(config, 0) == [
+        rotated["signing-secret"],
+        created["signing-secret"],
+    ]
 
 
 def test_scheduled_configuration_needs_no_address(fns, world):
-    body = make_config(fns, world.child_admin, **{"addr": None, "cron-expression": "0 15 * * * *",
-                                                  "latest-event-only": True})
+    body = make_config(
+        fns, world.child_admin, **{"addr": None, "cron-expression": "0 15 * * * *", "latest-event-only": True}
+    )
     assert body["cron-expression"] == "0 15 * * * *" and body["latest-event-only"] is True
 
 
@@ -110,8 +128,13 @@ BAD_CONFIGS = [
 
 @pytest.mark.parametrize("change, field", BAD_CONFIGS, ids=[f for _, f in BAD_CONFIGS])
 def test_bad_configurations_name_the_field_and_write_nothing(fns, world, aws, change, field):
-    status, body, _ = ess(fns["delivery_configurations"], world.child_admin, "POST",
-                          "/ess/v1/delivery-configurations", {**CONFIG, **change})
+    status, body, _ = ess(
+        fns["delivery_configurations"],
+        world.child_admin,
+        "POST",
+        "/ess/v1/delivery-configurations",
+        {**CONFIG, **change},
+    )
     assert status == 400, body
     assert body["error"]["code"] == "VALIDATION_ERROR"
     assert field in {d["field"] for d in body["error"]["details"]}
@@ -121,8 +144,9 @@ def test_bad_configurations_name_the_field_and_write_nothing(fns, world, aws, ch
 
 def test_bad_json_and_non_object_bodies(fns, world):
     for raw in ('{"del-cfg-nm": ', "[1, 2]", '"text"'):
-        status, body, _ = ess(fns["delivery_configurations"], world.child_admin, "POST",
-                              "/ess/v1/delivery-configurations", raw=raw)
+        status, body, _ = ess(
+            fns["delivery_configurations"], world.child_admin, "POST", "/ess/v1/delivery-configurations", raw=raw
+        )
         assert status == 400 and body["error"]["code"] == "VALIDATION_ERROR", raw
 
 
@@ -136,8 +160,21 @@ def test_authentication_is_sealed_and_masked(fns, world, aws):
     assert status == 200 and body == {"type": "BASIC", "settings": {"username": "Admin", "password": "********"}}
     stored = json.dumps(boto3.client("dynamodb").scan(TableName=aws["EVENTS_TABLE"])["Items"])
     assert "adnin" not in stored
-    status, body, _ = ess(fn, who, "PUT", path, {"type": "OAUTH", "settings": {
-        "token-url": "https://auth.example.com/token", "client-id": "abc", "client-secret": "s3cret", "scope": "ess"}})
+    status, body, _ = ess(
+        fn,
+        who,
+        "PUT",
+        path,
+        {
+            "type": "OAUTH",
+            "settings": {
+                "token-url": "https://auth.example.com/token",
+                "client-id": "abc",
+                "client-secret": "s3cret",
+                "scope": "ess",
+            },
+        },
+    )
     assert body["settings"]["client-secret"] == "********" and body["settings"]["client-id"] == "abc"
     status, body, _ = ess(fn, who, "PUT", path, {"type": "BASIC", "settings": {"username": "x"}})
     assert status == 400 and "settings.password" in {d["field"] for d in body["error"]["details"]}
@@ -160,19 +197,30 @@ def test_configuration_in_use_cannot_be_deleted(fns, world):
 
 # ---------------------------------------------------------------- subscriptions
 
+
 def test_subscription_seed_round_trip(fns, world):
     who = world.child_admin
     config = make_config(fns, who)
-    status, body, headers = subscribe(fns, who, topic="SCG-Communication-Assistant", **{
-        "del-cfg-id": int(config["id"]), "evt-tp": "communication_application_session_state_change",
-        "match-crt": "", "start-date": "2017-10-27T17:29:42Z", "end-date": None})
+    status, body, headers = subscribe(
+        fns,
+        who,
+        topic="SCG-Communication-Assistant",
+        **{
+            "del-cfg-id": int(config["id"]),
+            "evt-tp": "communication_application_session_state_change",
+            "match-crt": "",
+            "start-date": "2017-10-27T17:29:42Z",
+            "end-date": None,
+        },
+    )
     assert status == 201, body
     assert body["del-cfg-id"] == config["id"] and body["topic-nm"] == "SCG-Communication-Assistant"
     assert body["start-date"] == "2017-10-27T17:29:42Z" and "end-date" not in body
     fn, path = fns["subscriptions"], f"/ess/v1/topics/SCG-Communication-Assistant/subscriptions/{body['id']}"
     assert headers["Location"] == path
-    status, body, _ = ess(fn, who, "PUT", path, {"match-crt": "company-id = 123", "start-date": "2016-09-27T13:08:57Z",
-                                                 "end-date": None})
+    status, body, _ = ess(
+        fn, who, "PUT", path, {"match-crt": "company-id = 123", "start-date": "2016-09-27T13:08:57Z", "end-date": None}
+    )
     assert status == 200 and body["match-crt"] == "company-id = 123"
     assert body["evt-tp"] == "communication_application_session_state_change"
     status, body, _ = ess(fn, who, "GET", "/ess/v1/topic-subscriptions", query={"limit": "10"})
@@ -218,24 +266,40 @@ def test_syntax_error_names_the_position(fns, world):
 def test_pinned_number_index_serves_mdn_and_unique_count(fns, world):
     who = world.child_admin
     first, second = make_config(fns, who), make_config(fns, who, **{"del-cfg-nm": "second"})
-    for config, number, event in ((first, "+12345678901", "porting_event"), (second, "+12345678901", None),
-                                  (first, "+19995550000", "deactivation_event")):
+    for config, number, event in (
+        (first, "+12345678901", "porting_event"),
+        (second, "+12345678901", None),
+        (first, "+19995550000", "deactivation_event"),
+    ):
         body = {"del-cfg-id": config["id"], "match-crt": f"number = '{number}'"}
         if event:
             body["evt-tp"] = event
         assert subscribe(fns, who, **body)[0] == 201
     fn = fns["subscriptions"]
-    status, body, _ = ess(fn, who, "GET", "/ess/v1/topic-subscriptions/mdn",
-                          query={"topicId": "NIS-Events", "matchingCriteria": "number = '+12345678901'", "limit": "50"})
+    status, body, _ = ess(
+        fn,
+        who,
+        "GET",
+        "/ess/v1/topic-subscriptions/mdn",
+        query={"topicId": "NIS-Events", "matchingCriteria": "number = '+12345678901'", "limit": "50"},
+    )
     assert status == 200 and body["mdn"] == "number = '+12345678901'" and body["topic-name"] == "NIS-Events"
     by_config = {row["delivery-cfg-id"]: row for row in body["subscriptions"]}
-    assert by_config[first["id"]] == {"delivery-cfg-id": first["id"], "delivery-cfg-nm": "hhh",
-                                      "events": ["porting_event"]}
+    assert by_config[first["id"]] == {
+        "delivery-cfg-id": first["id"],
+        "delivery-cfg-nm": "hhh",
+        "events": ["porting_event"],
+    }
     assert by_config[second["id"]]["events"] == ["deactivation_event", "porting_event", "truedisconnect_event"]
     status, body, _ = ess(fn, who, "GET", "/ess/v1/topic-subscriptions/uniqueMdnCount")
     assert body == {"topic-name": "NIS-Events", "activeCount": 2}
-    status, body, _ = ess(fn, who, "GET", "/ess/v1/topic-subscriptions/mdn",
-                          query={"topicId": "NIS-Events", "matchingCriteria": "number LIKE '+1%'"})
+    status, body, _ = ess(
+        fn,
+        who,
+        "GET",
+        "/ess/v1/topic-subscriptions/mdn",
+        query={"topicId": "NIS-Events", "matchingCriteria": "number LIKE '+1%'"},
+    )
     assert status == 400
     # deleting one of two subscriptions on a number keeps it counted; deleting the last drops it
     subs = services.repository().list_subscriptions(who.account_id, 0, 10)
@@ -249,19 +313,28 @@ def test_matching_lookup_uses_the_index(fns, world):
     config = make_config(fns, who)
     for criteria in ("number = '+1'", "number = '+2'", "", "previous_carrier_id = '9'"):
         subscribe(fns, who, **{"del-cfg-id": config["id"], "match-crt": criteria, "start-date": "2020-01-01T00:00:00Z"})
-    found = services.subscriptions().matching(who.account_id, "NIS-Events", "porting_event",
-                                              {"number": "+1", "previous_carrier_id": "9"}, 1_800_000_000_000)
+    found = services.subscriptions().matching(
+        who.account_id, "NIS-Events", "porting_event", {"number": "+1", "previous_carrier_id": "9"}, 1_800_000_000_000
+    )
     assert sorted(s.match_criteria for s in found) == ["", "number = '+1'", "previous_carrier_id = '9'"]
-    before = services.subscriptions().matching(who.account_id, "NIS-Events", "porting_event", {"number": "+1"},
-                                               1_000_000_000_000)
+    before = services.subscriptions().matching(
+        who.account_id, "NIS-Events", "porting_event", {"number": "+1"}, 1_000_000_000_000
+    )
     assert before == []  # before start-date
 
 
 # ---------------------------------------------------------------- publishing
 
-EVENT = {"topic": "NIS-Events", "evt-tp": "deactivation_event",
-         "fld-val-list": {"number": "+17805199493", "previous_carrier_id": "1025", "tracking_id": "1655272074",
-                          "deactivation_date": "2017-06-03T04:00:00Z"}}
+EVENT = {
+    "topic": "NIS-Events",
+    "evt-tp": "deactivation_event",
+    "fld-val-list": {
+        "number": "+17805199493",
+        "previous_carrier_id": "1025",
+        "tracking_id": "1655272074",
+        "deactivation_date": "2017-06-03T04:00:00Z",
+    },
+}
 
 
 def queued(aws) -> list[dict]:
@@ -307,13 +380,15 @@ def test_operator_and_reseller_publish_for_a_named_company(fns, world, aws):
     child = world.child_admin.account_id
     for who in (world.operator, world.reseller_admin):
         assert ess(fns["publish"], who, "POST", "/ess/v1/events", EVENT, query={"company": child})[0] == 202
-    status, _body, _ = ess(fns["publish"], world.stranger_admin, "POST", "/ess/v1/events", EVENT,
-                          query={"company": child})
+    status, _body, _ = ess(
+        fns["publish"], world.stranger_admin, "POST", "/ess/v1/events", EVENT, query={"company": child}
+    )
     assert status == 404
     assert {m["account-id"] for m in queued(aws)} == {child}
 
 
 # ---------------------------------------------------------------- tenancy
+
 
 def test_companies_never_see_each_other(fns, world):
     mine, stranger = world.child_admin, world.stranger_admin
@@ -322,7 +397,9 @@ def test_companies_never_see_each_other(fns, world):
     cfg_fn, sub_fn = fns["delivery_configurations"], fns["subscriptions"]
     cfg_path = f"/ess/v1/delivery-configurations/{config['id']}"
     for method, path, fn, body in (
-        ("GET", cfg_path, cfg_fn, None), ("PUT", cfg_path, cfg_fn, CONFIG), ("DELETE", cfg_path, cfg_fn, None),
+        ("GET", cfg_path, cfg_fn, None),
+        ("PUT", cfg_path, cfg_fn, CONFIG),
+        ("DELETE", cfg_path, cfg_fn, None),
         ("GET", f"{cfg_path}/authentication", cfg_fn, None),
         ("PUT", f"{cfg_path}/authentication", cfg_fn, {"type": "NONE"}),
         ("POST", f"{cfg_path}/signing-secret/rotate", cfg_fn, None),
@@ -335,15 +412,24 @@ def test_companies_never_see_each_other(fns, world):
     assert subscribe(fns, stranger, **{"del-cfg-id": config["id"]})[0] == 404
     assert ess(cfg_fn, stranger, "GET", "/ess/v1/delivery-configurations")[1]["delivery-configurations"] == []
     assert ess(sub_fn, stranger, "GET", "/ess/v1/topic-subscriptions")[1]["topic-subscriptions"] == []
-    mdn = ess(sub_fn, stranger, "GET", "/ess/v1/topic-subscriptions/mdn",
-              query={"topicId": "NIS-Events", "matchingCriteria": "number = '+1'"})[1]
+    mdn = ess(
+        sub_fn,
+        stranger,
+        "GET",
+        "/ess/v1/topic-subscriptions/mdn",
+        query={"topicId": "NIS-Events", "matchingCriteria": "number = '+1'"},
+    )[1]
     assert mdn["subscriptions"] == []
     assert ess(sub_fn, stranger, "GET", "/ess/v1/topic-subscriptions/uniqueMdnCount")[1]["activeCount"] == 0
     # naming my company does not help a stranger; my reseller may
     assert ess(cfg_fn, stranger, "GET", cfg_path, query={"company": mine.account_id})[0] == 404
     assert ess(cfg_fn, world.reseller_admin, "GET", cfg_path, query={"company": mine.account_id})[0] == 200
-    assert ess(cfg_fn, mine, "GET", "/ess/v1/delivery-configurations",
-               query={"company": world.reseller_admin.account_id})[0] == 404
+    assert (
+        ess(cfg_fn, mine, "GET", "/ess/v1/delivery-configurations", query={"company": world.reseller_admin.account_id})[
+            0
+        ]
+        == 404
+    )
 
 
 def test_limits(fns, world, monkeypatch):
@@ -353,8 +439,9 @@ def test_limits(fns, world, monkeypatch):
     who = world.child_admin
     make_config(fns, who, **{"del-cfg-nm": "a"})
     make_config(fns, who, **{"del-cfg-nm": "b"})
-    status, body, _ = ess(fns["delivery_configurations"], who, "POST", "/ess/v1/delivery-configurations",
-                          {**CONFIG, "del-cfg-nm": "c"})
+    status, body, _ = ess(
+        fns["delivery_configurations"], who, "POST", "/ess/v1/delivery-configurations", {**CONFIG, "del-cfg-nm": "c"}
+    )
     assert status == 409 and body["error"]["code"] == "LIMIT_EXCEEDED"
     status, body, _ = ess(fns["subscriptions"], who, "GET", "/ess/v1/topic-subscriptions", query={"limit": "1001"})
     assert status == 400 and body["error"]["details"][0]["field"] == "limit"

@@ -22,10 +22,15 @@ SEED_RULE = {
     "message": "Daily usage exceeded",
     "active": True,
     "emails": ["machin@truc.com"],
-    "conditions": [{
-        "operator": "GREATER_THAN",
-        "operands": [{"attributeId": {"name": "AGG._DATA_BYTES_TOTAL_DELTA/D"}, "function": "SUM"}, {"valueNum": 1024}],
-    }],
+    "conditions": [
+        {
+            "operator": "GREATER_THAN",
+            "operands": [
+                {"attributeId": {"name": "AGG._DATA_BYTES_TOTAL_DELTA/D"}, "function": "SUM"},
+                {"valueNum": 1024},
+            ],
+        }
+    ],
 }
 SEED_PUT = {
     "targetType": "SYSTEM",
@@ -33,8 +38,9 @@ SEED_PUT = {
     "message": "Temperature exceeded",
     "active": True,
     "emails": ["machin@truc.com"],
-    "conditions": [{"operator": "GREATER_THAN",
-                    "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 38}]}],
+    "conditions": [
+        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 38}]}
+    ],
 }
 SYSTEM = {"name": "Boiler 12", "labels": ["north"], "commStatus": "OK", "gateway": {"imei": "352099001761481"}}
 
@@ -72,6 +78,7 @@ def rule_items(aws) -> int:
 
 
 # ---------------------------------------------------------------- rules: the seed's examples
+
 
 def test_seed_rule_round_trip(fns, world):
     who = world.child_admin
@@ -130,6 +137,7 @@ def test_company_parameter_selects_the_company(fns, world):
 
 # ---------------------------------------------------------------- rules: quota
 
+
 def test_fifty_rules_per_company(fns, world, aws):
     who = world.child_admin
     for index in range(50):
@@ -148,6 +156,7 @@ def test_fifty_rules_per_company(fns, world, aws):
 
 # ---------------------------------------------------------------- rules: every error code over HTTP
 
+
 def _condition(operator, *operands):
     return {"conditions": [{"operator": operator, "operands": list(operands)}]}
 
@@ -159,34 +168,77 @@ SQUARE = "POLYGON((0 0, 10 0, 10 10, 0 10, 0 0))"
 BAD_RULES = [
     ("missing operator", _condition(None, ATTR), "alert.rule.missing.operator", ["conditions.0.operator"]),
     ("blank operator", _condition("", ATTR), "alert.rule.missing.operator", ["conditions.0.operator"]),
-    ("two operand kinds", _condition("EQUALS", ATTR, {"valueStr": "a", "valueNum": 1}),
-     "alert.rule.multiple.operand.type", ["conditions.0.operands.1"]),
-    ("no operand kind", _condition("EQUALS", ATTR, {}), "alert.rule.multiple.operand.type",
-     ["conditions.0.operands.1"]),
-    ("operand count", _condition("GREATER_THAN", ATTR), "alert.rule.invalid.number.of.operands",
-     ["conditions.0.operands", "GREATER_THAN", "2"]),
-    ("operand type", _condition("GREATER_THAN", ATTR, {"valueStr": "hot"}), "alert.rule.invalid.operand.type",
-     ["conditions.0.operands.1", "GREATER_THAN"]),
-    ("bad wkt", _condition("GEO_WITHIN", POS, {"valueStr": "POLYGON((0 0, 1 1"}), "alert.rule.geo.invalid.wkt",
-     None),
-    ("geo attribute", _condition("GEO_WITHIN", ATTR, {"valueStr": SQUARE}), "alert.rule.geo.bad.attribute.id",
-     ["conditions.0.operands.0.attributeId.name", "DATA.room.temp"]),
-    ("unknown function", _condition("GREATER_THAN", {"attributeId": {"name": "AGG.room.temp/D"}, "function": "AVG"},
-                                    {"valueNum": 1}), "alert.rule.invalid.function",
-     ["conditions.0.operands.0.function", "AVG"]),
-    ("first operand not attribute", _condition("EQUALS", {"valueStr": "a"}, ATTR), "alert.rule.missing.attr.operand",
-     ["conditions.0.operands.0"]),
-    ("eleven conditions", {"conditions": [{"operator": "EXISTS", "operands": [ATTR]}] * 11},
-     "alert.rule.condition.too.many", ["10"]),
+    (
+        "two operand kinds",
+        _condition("EQUALS", ATTR, {"valueStr": "a", "valueNum": 1}),
+        "alert.rule.multiple.operand.type",
+        ["conditions.0.operands.1"],
+    ),
+    (
+        "no operand kind",
+        _condition("EQUALS", ATTR, {}),
+        "alert.rule.multiple.operand.type",
+        ["conditions.0.operands.1"],
+    ),
+    (
+        "operand count",
+        _condition("GREATER_THAN", ATTR),
+        "alert.rule.invalid.number.of.operands",
+        ["conditions.0.operands", "GREATER_THAN", "2"],
+    ),
+    (
+        "operand type",
+        _condition("GREATER_THAN", ATTR, {"valueStr": "hot"}),
+        "alert.rule.invalid.operand.type",
+        ["conditions.0.operands.1", "GREATER_THAN"],
+    ),
+    ("bad wkt", _condition("GEO_WITHIN", POS, {"valueStr": "POLYGON((0 0, 1 1"}), "alert.rule.geo.invalid.wkt", None),
+    (
+        "geo attribute",
+        _condition("GEO_WITHIN", ATTR, {"valueStr": SQUARE}),
+        "alert.rule.geo.bad.attribute.id",
+        ["conditions.0.operands.0.attributeId.name", "DATA.room.temp"],
+    ),
+    (
+        "unknown function",
+        _condition("GREATER_THAN", {"attributeId": {"name": "AGG.room.temp/D"}, "function": "AVG"}, {"valueNum": 1}),
+        "alert.rule.invalid.function",
+        ["conditions.0.operands.0.function", "AVG"],
+    ),
+    (
+        "first operand not attribute",
+        _condition("EQUALS", {"valueStr": "a"}, ATTR),
+        "alert.rule.missing.attr.operand",
+        ["conditions.0.operands.0"],
+    ),
+    (
+        "eleven conditions",
+        {"conditions": [{"operator": "EXISTS", "operands": [ATTR]}] * 11},
+        "alert.rule.condition.too.many",
+        ["10"],
+    ),
     ("no target type", {"targetType": None}, "alert.rule.incorrect.target.type", ["targetType"]),
     ("bad target type", {"targetType": "GATEWAY"}, "alert.rule.incorrect.target.type", ["targetType", "GATEWAY"]),
-    ("voice daily", _condition("GREATER_THAN", {"attributeId": {"name": "AGG.VOICE_IN_DURATION/D"}, "function": "SUM"},
-                               {"valueNum": 60}), "alert.rule.bad.voice.agg.usage",
-     ["conditions.0.operands.0.attributeId.name", "AGG.VOICE_IN_DURATION/D"]),
-    ("unknown operator", _condition("BETWEEN", ATTR), "alert.rule.unknown.operator",
-     ["conditions.0.operator", "BETWEEN"]),
-    ("unknown attribute", _condition("EXISTS", {"attributeId": {"name": "room.temp"}}),
-     "alert.rule.unknown.attribute", ["conditions.0.operands.0.attributeId.name", "room.temp"]),
+    (
+        "voice daily",
+        _condition(
+            "GREATER_THAN", {"attributeId": {"name": "AGG.VOICE_IN_DURATION/D"}, "function": "SUM"}, {"valueNum": 60}
+        ),
+        "alert.rule.bad.voice.agg.usage",
+        ["conditions.0.operands.0.attributeId.name", "AGG.VOICE_IN_DURATION/D"],
+    ),
+    (
+        "unknown operator",
+        _condition("BETWEEN", ATTR),
+        "alert.rule.unknown.operator",
+        ["conditions.0.operator", "BETWEEN"],
+    ),
+    (
+        "unknown attribute",
+        _condition("EXISTS", {"attributeId": {"name": "room.temp"}}),
+        "alert.rule.unknown.attribute",
+        ["conditions.0.operands.0.attributeId.name", "room.temp"],
+    ),
     ("wrong type", {"active": "yes"}, "alert.rule.invalid.field", None),
     ("name wrong type", {"name": 12}, "alert.rule.invalid.field", None),
     ("unknown field", {"colour": "red"}, "alert.rule.invalid.field", None),
@@ -196,8 +248,9 @@ BAD_RULES = [
 ]
 
 
-@pytest.mark.parametrize("change, code, parameters", [case[1:] for case in BAD_RULES],
-                         ids=[case[0] for case in BAD_RULES])
+@pytest.mark.parametrize(
+    "change, code, parameters", [case[1:] for case in BAD_RULES], ids=[case[0] for case in BAD_RULES]
+)
 def test_bad_rules_get_the_seed_code_and_write_nothing(fns, world, aws, change, code, parameters):
     who = world.child_admin
     body = {**SEED_RULE, **change}
@@ -218,7 +271,7 @@ def test_bad_rules_get_the_seed_code_and_write_nothing(fns, world, aws, change, 
     assert rule(fns, who, "GET", f"{RULES}/{existing['id']}")[1] == existing
 
 
-@pytest.mark.parametrize("raw", ['{"name": ', "[1, 2]", '"text"', "12", "null", "", "{\"name\": NaN}"])
+@pytest.mark.parametrize("raw", ['{"name": ', "[1, 2]", '"text"', "12", "null", "", '{"name": NaN}'])
 def test_bad_json_is_a_400_never_a_500(fns, world, aws, raw):
     who = world.child_admin
     status, body, _ = rule(fns, who, "POST", raw=raw)
@@ -250,6 +303,7 @@ def test_bad_company_parameter(fns, world):
 
 
 # ---------------------------------------------------------------- rules: tenancy
+
 
 def test_rule_tenancy(fns, world, aws):
     mine, stranger, reseller = world.child_admin, world.stranger_admin, world.reseller_admin
@@ -284,6 +338,7 @@ def test_rule_tenancy(fns, world, aws):
 
 
 # ---------------------------------------------------------------- systems
+
 
 def system_call(fns, principal, method, path=SYSTEMS, body=None, query=None, raw=None):
     return av(fns["systems"], principal, method, path, body, query, raw)
@@ -397,6 +452,7 @@ def test_system_tenancy(fns, world):
 
 # ---------------------------------------------------------------- hooks
 
+
 def hook_call(fns, principal, method, path, body=None, query=None, raw=None):
     return av(fns["alert_hooks"], principal, method, path, body, query, raw)
 
@@ -414,7 +470,8 @@ def test_hook_crud(fns, world):
     status, body, _ = hook_call(fns, who, "GET", path)
     assert status == 200 and sorted(body, key=str) == sorted([first, second], key=str)
     response = fns["alert_hooks"].lambda_handler(
-        rest_event("DELETE", hooks_path(made["id"], first["uid"]), who.context), _context())
+        rest_event("DELETE", hooks_path(made["id"], first["uid"]), who.context), _context()
+    )
     assert response["statusCode"] == 200 and response["body"] == ""
     assert hook_call(fns, who, "GET", path)[1] == [second]
     status, body, _ = hook_call(fns, who, "DELETE", hooks_path(made["id"], first["uid"]))
@@ -478,7 +535,8 @@ def test_bad_hooks(fns, world, aws, body, code, parameters):
     assert reply["error"] == code
     if parameters is not None:
         assert [p for p, want in zip(reply["errorParameters"], parameters, strict=True) if want is not None] == [
-            want for want in parameters if want is not None]
+            want for want in parameters if want is not None
+        ]
     assert "pw@" not in json.dumps(reply)
     assert item_count(aws) == before
 
@@ -513,10 +571,12 @@ def test_private_targets_when_allowed(fns, world, monkeypatch):
 def test_unknown_rule_for_hooks(fns, world):
     who = world.child_admin
     unknown = "edcda0dce0fb47948d03fbec5350c18e"
-    for method, path, payload in (("POST", hooks_path(unknown), {"callback": "http://www.mysite.com/callback"}),
-                                  ("GET", hooks_path(unknown), None),
-                                  ("DELETE", hooks_path(unknown, "4693044f8abc4b078d9fd65a9a3e45d9"), None),
-                                  ("GET", hooks_path("not-a-rule"), None)):
+    for method, path, payload in (
+        ("POST", hooks_path(unknown), {"callback": "http://www.mysite.com/callback"}),
+        ("GET", hooks_path(unknown), None),
+        ("DELETE", hooks_path(unknown, "4693044f8abc4b078d9fd65a9a3e45d9"), None),
+        ("GET", hooks_path("not-a-rule"), None),
+    ):
         status, body, _ = hook_call(fns, who, method, path, payload)
         assert status == 404 and body["error"] == "alert.rule.unknown", (method, path)
         assert body["errorParameters"] == [path.split("/")[5]]
@@ -569,9 +629,11 @@ def test_hook_tenancy(fns, world, aws):
     made = make_rule(fns, mine)
     hook = hook_call(fns, mine, "POST", hooks_path(made["id"]), {"callback": "https://a.example.com/"})[1]
     before = item_count(aws)
-    calls = (("POST", hooks_path(made["id"]), {"callback": "https://evil.example.com/"}),
-             ("GET", hooks_path(made["id"]), None),
-             ("DELETE", hooks_path(made["id"], hook["uid"]), None))
+    calls = (
+        ("POST", hooks_path(made["id"]), {"callback": "https://evil.example.com/"}),
+        ("GET", hooks_path(made["id"]), None),
+        ("DELETE", hooks_path(made["id"], hook["uid"]), None),
+    )
     for method, path, payload in calls:
         status, body, _ = hook_call(fns, stranger, method, path, payload)
         assert status == 404 and body["error"] == "alert.rule.unknown", method
@@ -581,19 +643,22 @@ def test_hook_tenancy(fns, world, aws):
         assert hook_call(fns, reseller, method, path, payload)[0] == 404, method
     # a customer cannot name its reseller
     reseller_rule = make_rule(fns, reseller)
-    status, body, _ = hook_call(fns, mine, "GET", hooks_path(reseller_rule["id"]),
-                                query={"company": reseller.account_id})
+    status, body, _ = hook_call(
+        fns, mine, "GET", hooks_path(reseller_rule["id"]), query={"company": reseller.account_id}
+    )
     assert status == 404 and body["error"] == "not.found"
     assert item_count(aws) == before + 2  # the reseller's rule and its STATS
     query = {"company": mine.account_id}
     assert hook_call(fns, reseller, "GET", hooks_path(made["id"]), query=query)[1] == [hook]
-    added = hook_call(fns, reseller, "POST", hooks_path(made["id"]), {"callback": "https://r.example.com/"},
-                      query=query)[1]
+    added = hook_call(
+        fns, reseller, "POST", hooks_path(made["id"]), {"callback": "https://r.example.com/"}, query=query
+    )[1]
     assert hook_call(fns, reseller, "DELETE", hooks_path(made["id"], hook["uid"]), query=query)[0] == 200
     assert hook_call(fns, mine, "GET", hooks_path(made["id"]))[1] == [added]
 
 
 # ---------------------------------------------------------------- the repository's counters stay right
+
 
 def test_counters_follow_creations_and_deletions(fns, world):
     who = world.child_admin
@@ -611,7 +676,8 @@ def test_counters_follow_creations_and_deletions(fns, world):
     system_call(fns, who, "DELETE", f"{SYSTEMS}/{systems[0]['uid']}")
     assert system_call(fns, who, "GET")[1]["count"] == 2
     assert [r.id for r in services.rules().company_rules(who.account_id)] == [
-        r["id"] for r in sorted([made[0] | {"name": SEED_PUT["name"]}, made[2]], key=lambda r: r["name"])]
+        r["id"] for r in sorted([made[0] | {"name": SEED_PUT["name"]}, made[2]], key=lambda r: r["name"])
+    ]
 
 
 def test_stored_rule_keeps_json_numbers(fns, world):
@@ -627,14 +693,18 @@ def test_stored_rule_keeps_json_numbers(fns, world):
 
 # ---------------------------------------------------------------- races the conditions close
 
+
 def test_the_quota_is_the_counter_in_the_transaction(fns, world, aws):
     """The 50-rule check is the STATS condition of the write, not a count read before it."""
     who = world.child_admin
     make_rule(fns, who)
     boto3.client("dynamodb").update_item(
-        TableName=aws["RULES_TABLE"], Key={"pk": {"S": f"CO#{who.account_id}"}, "sk": {"S": "STATS"}},
-        UpdateExpression="SET #r = :n", ExpressionAttributeNames={"#r": "rules"},
-        ExpressionAttributeValues={":n": {"N": "50"}})  # as if 49 others were being created right now
+        TableName=aws["RULES_TABLE"],
+        Key={"pk": {"S": f"CO#{who.account_id}"}, "sk": {"S": "STATS"}},
+        UpdateExpression="SET #r = :n",
+        ExpressionAttributeNames={"#r": "rules"},
+        ExpressionAttributeValues={":n": {"N": "50"}},
+    )  # as if 49 others were being created right now
     status, body, _ = rule(fns, who, "POST", body=SEED_RULE)
     assert status == 400 and body["error"] == "alert.rule.too.many"
     assert rule_items(aws) == 1
@@ -654,8 +724,15 @@ def test_a_hook_added_while_its_rule_is_deleted_goes_too(fns, world, aws, monkey
         items = list(original(self, pk, prefix))
         if prefix.startswith("HOOK#") and not calls:
             calls.append(prefix)  # another request adds a hook after the hooks were read
-            repo.add_hook(HookRecord(uid="f" * 32, company_id=who.account_id, rule_id=made["id"],
-                                     callback="https://late.example.com/", created_ms=1))
+            repo.add_hook(
+                HookRecord(
+                    uid="f" * 32,
+                    company_id=who.account_id,
+                    rule_id=made["id"],
+                    callback="https://late.example.com/",
+                    created_ms=1,
+                )
+            )
         return iter(items)
 
     monkeypatch.setattr(RulesRepository, "_query", racing_query)
@@ -671,8 +748,15 @@ def test_a_hook_on_a_rule_deleted_meanwhile_is_refused(fns, world, aws):
     made = make_rule(fns, who)
     rule(fns, who, "DELETE", f"{RULES}/{made['id']}")
     with pytest.raises(Exception) as caught:
-        services.repository().add_hook(HookRecord(uid="e" * 32, company_id=who.account_id, rule_id=made["id"],
-                                                  callback="https://a.example.com/", created_ms=1))
+        services.repository().add_hook(
+            HookRecord(
+                uid="e" * 32,
+                company_id=who.account_id,
+                rule_id=made["id"],
+                callback="https://a.example.com/",
+                created_ms=1,
+            )
+        )
     assert getattr(caught.value, "code", None) == "alert.rule.unknown"
     items = boto3.client("dynamodb").scan(TableName=aws["RULES_TABLE"])["Items"]
     assert [item["sk"]["S"] for item in items] == ["STATS"]

@@ -44,8 +44,9 @@ class FakeSystems:
     def get_system(self, company_id: str, uid: str) -> System | None:
         if uid not in (SYSTEM, SYSTEM_2):
             return None
-        return System.model_validate({"uid": uid, "company": company_id, "name": f"sys-{uid[:4]}",
-                                      "labels": ["fleet-a"], "commStatus": "OK"})
+        return System.model_validate(
+            {"uid": uid, "company": company_id, "name": f"sys-{uid[:4]}", "labels": ["fleet-a"], "commStatus": "OK"}
+        )
 
 
 @dataclass
@@ -66,15 +67,25 @@ def world(aws):
 
 
 def send(evaluator, points, system=SYSTEM, company=COMPANY, message_id=None):
-    message = TelemetryMessage(company_id=company, system_id=system, message_id=message_id or f"m{next(_ids)}",
-                               received_ms=T0, points=[TelemetryPoint(data_id=d, timestamp=t, value=v)
-                                                       for d, t, v in points])
+    message = TelemetryMessage(
+        company_id=company,
+        system_id=system,
+        message_id=message_id or f"m{next(_ids)}",
+        received_ms=T0,
+        points=[TelemetryPoint(data_id=d, timestamp=t, value=v) for d, t, v in points],
+    )
     return evaluator.handle(message)
 
 
 def gt(attribute: str, number: float, **extra) -> dict:
-    return {"conditions": [{"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": attribute}, **extra},
-                                                                     {"valueNum": number}]}]}
+    return {
+        "conditions": [
+            {
+                "operator": "GREATER_THAN",
+                "operands": [{"attributeId": {"name": attribute}, **extra}, {"valueNum": number}],
+            }
+        ]
+    }
 
 
 def test_stateful_rule_changes_state_with_history_alerts_and_notifications(world):
@@ -86,8 +97,9 @@ def test_stateful_rule_changes_state_with_history_alerts_and_notifications(world
     state = store.state(COMPANY, SYSTEM, rule.id).state
     assert state.state is True and state.state_change_ts == T0 + 1000 and result.transitions == 1
     assert state.first_alert_id == state.last_alert_id == result.alerts[0].id
-    assert [a.wire() for a in state.attributes] == [{"id": {"name": "DATA.room.temp"}, "value": {"valueNum": 45},
-                                                     "refTime": T0 + 1000}]
+    assert [a.wire() for a in state.attributes] == [
+        {"id": {"name": "DATA.room.temp"}, "value": {"valueNum": 45}, "refTime": T0 + 1000}
+    ]
     send(evaluator, [("room.temp", T0 + 2000, 46)])  # still true: no change, no notification
     send(evaluator, [("room.temp", T0 + 3000, 20)])
     assert store.state(COMPANY, SYSTEM, rule.id).state.state is False
@@ -100,9 +112,13 @@ def test_stateful_rule_changes_state_with_history_alerts_and_notifications(world
 
 def test_unknown_keeps_the_state(world):
     rules, store, evaluator, _ = world
-    rule = rules.add(COMPANY, conditions=[
-        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 38}]},
-        {"operator": "LESS_THAN", "operands": [{"attributeId": {"name": "DATA.room.humidity"}}, {"valueNum": 20}]}])
+    rule = rules.add(
+        COMPANY,
+        conditions=[
+            {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 38}]},
+            {"operator": "LESS_THAN", "operands": [{"attributeId": {"name": "DATA.room.humidity"}}, {"valueNum": 20}]},
+        ],
+    )
     send(evaluator, [("room.temp", T0, 45)])  # humidity unknown: the rule is unknown
     assert store.state(COMPANY, SYSTEM, rule.id) is None
     send(evaluator, [("room.humidity", T0 + 1, 10)])
@@ -117,18 +133,22 @@ def test_stateless_rule_alerts_on_every_evaluation_and_notifies_per_mode(world):
         send(evaluator, [("room.temp", T0 + offset, value)])
     alerts = store.timeline("ALERTS", COMPANY, SYSTEM, None, 0, T0 + HOUR, True, 500)
     assert sorted((a.rule_id, a.ts) for a in alerts) == sorted(
-        (rule.id, T0 + t) for rule in (quiet, loud) for t in (0, 2))
+        (rule.id, T0 + t) for rule in (quiet, loud) for t in (0, 2)
+    )
     assert all(a.state is None for a in alerts) and store.state(COMPANY, SYSTEM, quiet.id) is None
     assert [rule_id for rule_id, _ in notified.calls] == [loud.id, loud.id]
 
 
-@pytest.mark.parametrize(("mode", "expected"), [
-    ("EVERY_TIME", [True, True, True]),          # f→t, t→t, (t→f no), f→t
-    ("WHEN_STATE_CHANGES", [True, False, True]),  # f→t, t→f, f→t
-    ("WHEN_STATE_TRUE", [True, True]),
-    ("WHEN_STATE_FALSE", [False]),
-    ("IN_ALL_CASES", [True, True, False, True]),
-])
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("EVERY_TIME", [True, True, True]),  # f→t, t→t, (t→f no), f→t
+        ("WHEN_STATE_CHANGES", [True, False, True]),  # f→t, t→f, f→t
+        ("WHEN_STATE_TRUE", [True, True]),
+        ("WHEN_STATE_FALSE", [False]),
+        ("IN_ALL_CASES", [True, True, False, True]),
+    ],
+)
 def test_notif_modes(world, mode, expected):
     rules, _, evaluator, notified = world
     rules.add(COMPANY, notifMode=mode, **gt("DATA.room.temp", 38))
@@ -162,8 +182,8 @@ def test_aggregates_respect_bucket_boundaries(world):
     rules, store, evaluator, _ = world
     rule = rules.add(COMPANY, **gt("AGG.room.temp/H", 100, function="SUM"))
     daily = rules.add(COMPANY, **gt("AGG.room.temp/D", 100, function="SUM"))
-    send(evaluator, [("room.temp", T0 + HOUR - 1, 60)])      # 10:59:59.999
-    send(evaluator, [("room.temp", T0 + HOUR, 60)])          # 11:00 — a new hour, the same day
+    send(evaluator, [("room.temp", T0 + HOUR - 1, 60)])  # 10:59:59.999
+    send(evaluator, [("room.temp", T0 + HOUR, 60)])  # 11:00 — a new hour, the same day
     assert store.state(COMPANY, SYSTEM, rule.id) is None
     assert store.state(COMPANY, SYSTEM, daily.id).state.state is True
     send(evaluator, [("room.temp", T0 + HOUR + 5, 50)])
@@ -186,10 +206,31 @@ def test_company_rules_read_company_aggregates(world):
 
 def test_geofence_and_distance(world):
     rules, store, evaluator, _ = world
-    inside = rules.add(COMPANY, conditions=[{"operator": "GEO_WITHIN", "operands": [
-        {"attributeId": {"name": "DATA._LON_LAT"}}, {"valueStr": "POLYGON((2 48, 3 48, 3 49, 2 49, 2 48))"}]}])
-    far = rules.add(COMPANY, conditions=[{"operator": "GEO_DISTANCE_TOO_FAR", "operands": [
-        {"attributeId": {"name": "DATA._LON_LAT"}}, {"valueStr": "POINT(2.3522 48.8566)"}, {"valueNum": 300}]}])
+    inside = rules.add(
+        COMPANY,
+        conditions=[
+            {
+                "operator": "GEO_WITHIN",
+                "operands": [
+                    {"attributeId": {"name": "DATA._LON_LAT"}},
+                    {"valueStr": "POLYGON((2 48, 3 48, 3 49, 2 49, 2 48))"},
+                ],
+            }
+        ],
+    )
+    far = rules.add(
+        COMPANY,
+        conditions=[
+            {
+                "operator": "GEO_DISTANCE_TOO_FAR",
+                "operands": [
+                    {"attributeId": {"name": "DATA._LON_LAT"}},
+                    {"valueStr": "POINT(2.3522 48.8566)"},
+                    {"valueNum": 300},
+                ],
+            }
+        ],
+    )
     send(evaluator, [("_LON_LAT", T0, "POINT(2.35 48.85)")])  # Paris
     assert store.state(COMPANY, SYSTEM, inside.id).state.state is True
     assert store.state(COMPANY, SYSTEM, far.id) is None
@@ -200,11 +241,23 @@ def test_geofence_and_distance(world):
 
 def test_change_and_other_targets(world):
     rules, store, evaluator, _ = world
-    change = rules.add(COMPANY, stateful=False, conditions=[
-        {"operator": "CHANGE", "operands": [{"attributeId": {"name": "DATA.firmware"}}]}])
-    hotter = rules.add(COMPANY, conditions=[{"operator": "GREATER_THAN", "operands": [
-        {"attributeId": {"name": "DATA.room.temp"}},
-        {"attributeId": {"targetId": SYSTEM_2, "name": "DATA.room.temp"}}]}])
+    change = rules.add(
+        COMPANY,
+        stateful=False,
+        conditions=[{"operator": "CHANGE", "operands": [{"attributeId": {"name": "DATA.firmware"}}]}],
+    )
+    hotter = rules.add(
+        COMPANY,
+        conditions=[
+            {
+                "operator": "GREATER_THAN",
+                "operands": [
+                    {"attributeId": {"name": "DATA.room.temp"}},
+                    {"attributeId": {"targetId": SYSTEM_2, "name": "DATA.room.temp"}},
+                ],
+            }
+        ],
+    )
     send(evaluator, [("room.temp", T0, 20)], system=SYSTEM_2)
     send(evaluator, [("firmware", T0, "1.0"), ("room.temp", T0, 25)])
     send(evaluator, [("firmware", T0 + 1, "1.0")])
@@ -229,9 +282,13 @@ def test_companies_are_isolated(world):
 
 def test_system_attributes_and_labels(world):
     rules, store, evaluator, _ = world
-    labelled = rules.add(COMPANY, conditions=[
-        {"operator": "CONTAINS", "operands": [{"attributeId": {"name": "system.labels"}}, {"valueStr": "fleet-a"}]},
-        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 0}]}])
+    labelled = rules.add(
+        COMPANY,
+        conditions=[
+            {"operator": "CONTAINS", "operands": [{"attributeId": {"name": "system.labels"}}, {"valueStr": "fleet-a"}]},
+            {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 0}]},
+        ],
+    )
     send(evaluator, [("room.temp", T0, 1)])
     assert store.state(COMPANY, SYSTEM, labelled.id).state.state is True
 
@@ -255,10 +312,16 @@ def test_company_rule_sees_points_another_system_added_meanwhile(world):
 
 def test_rules_read_aggregates_of_data_the_message_does_not_carry(world):
     rules, store, evaluator, _ = world
-    rule = rules.add(COMPANY, conditions=[
-        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "AGG.a/D"}, "function": "SUM"},
-                                                  {"valueNum": 10}]},
-        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.b"}}, {"valueNum": 0}]}])
+    rule = rules.add(
+        COMPANY,
+        conditions=[
+            {
+                "operator": "GREATER_THAN",
+                "operands": [{"attributeId": {"name": "AGG.a/D"}, "function": "SUM"}, {"valueNum": 10}],
+            },
+            {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.b"}}, {"valueNum": 0}]},
+        ],
+    )
     send(evaluator, [("a", T0, 20)])  # b has no value yet: unknown
     assert store.state(COMPANY, SYSTEM, rule.id) is None
     send(evaluator, [("b", T0 + 1, 1)])  # a message about b alone still reads a's daily sum

@@ -24,8 +24,7 @@ SYSTEM = "91b74e52f04750824c22379ec3b4e75f"  # the system the telemetry samples 
 # function folder -> sample events it takes, and the status each must answer
 SAMPLES = {
     "authorizer": {"authorizer_request.json": None},
-    "alerts": {"alerts_list.json": 200, "alerts_create.json": 201, "alerts_get.json": 200,
-               "alerts_delete.json": 200},
+    "alerts": {"alerts_list.json": 200, "alerts_create.json": 201, "alerts_get.json": 200, "alerts_delete.json": 200},
     "ess_catalog": {"ess_topics.json": 200, "ess_topic_event_types.json": 200, "ess_dictionary.json": 200},
     "delivery_configurations": {"delivery_configuration_create.json": 201, "delivery_configuration_list.json": 200},
     "subscriptions": {"subscription_create.json": 201, "subscriptions_list.json": 200},
@@ -49,8 +48,9 @@ def seeded(aws):
     accounts = AccountsRepository(aws["ACCOUNTS_TABLE"])
     accounts.put_account(Account(id=ACCOUNT, name="Sample", created_ms=1))
     accounts.put_user(User(id=USER, account_id=ACCOUNT, priv_level="admin", created_ms=1))
-    accounts.put_api_key(ApiKey(key_hash=hash_token(TOKEN), account_id=ACCOUNT, user_id=USER,
-                                priv_level="admin", created_ms=1))
+    accounts.put_api_key(
+        ApiKey(key_hash=hash_token(TOKEN), account_id=ACCOUNT, user_id=USER, priv_level="admin", created_ms=1)
+    )
     AlertsRepository(aws["ALERTS_TABLE"]).create(sample_alert())
     # delivery configuration 1001, which the sample subscription names
     from switchboard.events import services
@@ -58,8 +58,11 @@ def seeded(aws):
     from switchboard.tenancy import Caller
 
     owner = Caller(account_id=ACCOUNT, user_id=USER, priv_level="admin")
-    config, _ = services.configurations().create(owner, None, DeliveryConfigurationInput.model_validate(
-        {"del-cfg-nm": "sample", "addr": "https://hooks.example.com/sample"}))
+    config, _ = services.configurations().create(
+        owner,
+        None,
+        DeliveryConfigurationInput.model_validate({"del-cfg-nm": "sample", "addr": "https://hooks.example.com/sample"}),
+    )
     assert config.id == "1001"
     # the AirVantage rule the hook sample names
     from switchboard.rules.models import AlertRule
@@ -78,21 +81,32 @@ def seeded(aws):
 def sample_alert() -> Alert:
     """The alert the sample events name."""
     return Alert(
-        id=ALERT, account_id=ACCOUNT, title="Sample", message="A sample alert",
-        originators=[Originator(type="account", value=ACCOUNT)], to=[Recipient(type="admins", value=ACCOUNT)],
+        id=ALERT,
+        account_id=ACCOUNT,
+        title="Sample",
+        message="A sample alert",
+        originators=[Originator(type="account", value=ACCOUNT)],
+        to=[Recipient(type="admins", value=ACCOUNT)],
         slots=[Slot(account_id=ACCOUNT, audience="admins", key=("admins", ACCOUNT))],
-        clearable=True, created_ms=1_700_000_000_000, revision="1-sample")
+        clearable=True,
+        created_ms=1_700_000_000_000,
+        revision="1-sample",
+    )
 
 
 def test_every_function_has_samples_and_every_sample_is_used():
-    functions = {props["Properties"]["CodeUri"].strip("/").split("/")[-1]
-                 for props in template()["Resources"].values() if props["Type"] == "AWS::Serverless::Function"}
+    functions = {
+        props["Properties"]["CodeUri"].strip("/").split("/")[-1]
+        for props in template()["Resources"].values()
+        if props["Type"] == "AWS::Serverless::Function"
+    }
     assert functions == set(SAMPLES)
     assert {path.name for path in EVENTS.glob("*.json")} == {name for events in SAMPLES.values() for name in events}
 
 
-@pytest.mark.parametrize("function, event_name, status",
-                         [(fn, ev, st) for fn, events in SAMPLES.items() for ev, st in events.items()])
+@pytest.mark.parametrize(
+    "function, event_name, status", [(fn, ev, st) for fn, events in SAMPLES.items() for ev, st in events.items()]
+)
 def test_sample_event(seeded, function, event_name, status):
     response = load_function(function).lambda_handler(sample_event(event_name), LambdaContext())
     if isinstance(status, dict):

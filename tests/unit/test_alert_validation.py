@@ -44,7 +44,10 @@ def test_unknown_originator_type_is_rejected():
 def test_expiration_date_must_be_an_integer():
     errors = crossbar_errors({**VALID, "expiration_date": "abc"})
     assert errors["expiration_date"]["type"] == {
-        "message": "Value did not match type(s): integer", "target": "integer", "value": "abc"}
+        "message": "Value did not match type(s): integer",
+        "target": "integer",
+        "value": "abc",
+    }
     assert "type" in crossbar_errors({**VALID, "expiration_date": True})["expiration_date"]
 
 

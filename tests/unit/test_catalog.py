@@ -239,26 +239,31 @@ def test_models_use_wire_names():
 
 def test_merged_adds_extends_and_replaces(catalog):
     before = catalog.to_document()
-    merged = catalog.merged({
-        "topics": [
-            {"topic-nm": "IoT-Events", "svc-nm": "IOT", "evt-tp-list": ["sim_state_change"]},
-            {"topic-nm": "NIS-Events", "evt-tp-list": ["porting_event", "number_reassigned"]},
-        ],
-        "event-types": [
-            {
-                "id": "sim_state_change",
-                "validation-type": "strict",
-                "fields": {"iccid": {"type": "Text", "mandatory": True}, "state": {"type": "Text", "mandatory": True}},
-            },
-            {
-                "id": "number_reassigned",
-                "validation-type": "allow-additional-fields",
-                "fields": {"number": {"type": "Text", "mandatory": True}},
-            },
-            {"id": "dtmf", "validation-type": "strict", "fields": {"digit": {"type": "Text", "mandatory": True}}},
-        ],
-        "dictionaries": {"delivery-formats": [{"code": "XML", "description": "XML 1.0"}]},
-    })
+    merged = catalog.merged(
+        {
+            "topics": [
+                {"topic-nm": "IoT-Events", "svc-nm": "IOT", "evt-tp-list": ["sim_state_change"]},
+                {"topic-nm": "NIS-Events", "evt-tp-list": ["porting_event", "number_reassigned"]},
+            ],
+            "event-types": [
+                {
+                    "id": "sim_state_change",
+                    "validation-type": "strict",
+                    "fields": {
+                        "iccid": {"type": "Text", "mandatory": True},
+                        "state": {"type": "Text", "mandatory": True},
+                    },
+                },
+                {
+                    "id": "number_reassigned",
+                    "validation-type": "allow-additional-fields",
+                    "fields": {"number": {"type": "Text", "mandatory": True}},
+                },
+                {"id": "dtmf", "validation-type": "strict", "fields": {"digit": {"type": "Text", "mandatory": True}}},
+            ],
+            "dictionaries": {"delivery-formats": [{"code": "XML", "description": "XML 1.0"}]},
+        }
+    )
     assert catalog.to_document() == before  # the original is untouched
     assert [topic.name for topic in merged.topics] == [*(t["topic-nm"] for t in SEED_TOPICS), "IoT-Events"]
     assert merged.topic("IoT-Events").service == "IOT"

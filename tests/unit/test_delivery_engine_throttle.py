@@ -44,9 +44,20 @@ def test_a_per_minute_backlog_keeps_its_pace_and_requeues_each_task_once():
     count = 50
     for n in range(count):
         event = f"evt{n:04d}"
-        store.create(Delivery(account_id=ACCOUNT, event_id=event, config_id="1001", topic="NIS-Events",
-                              event_type="porting_event", event_timestamp="2026-11-23T10:00:00Z",
-                              fields={"number": "+1"}, created_ms=clock.ms, updated_ms=clock.ms, due_ms=clock.ms))
+        store.create(
+            Delivery(
+                account_id=ACCOUNT,
+                event_id=event,
+                config_id="1001",
+                topic="NIS-Events",
+                event_type="porting_event",
+                event_timestamp="2026-11-23T10:00:00Z",
+                fields={"number": "+1"},
+                created_ms=clock.ms,
+                updated_ms=clock.ms,
+                due_ms=clock.ms,
+            )
+        )
         tasks.send(DeliverTask(account_id=ACCOUNT, event_id=event, config_id="1001", attempt=1))
     while len(sender.sent_at) < count:
         task = tasks.take(0)

@@ -24,15 +24,20 @@ def test_event_key_prefers_the_number_then_identifier_fields():
     assert event_key({"body": "x"}) == []
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("[1970-01-01T00:00:00-]", (0, None)),
-    ("[-2026-01-01T00:00:00Z]", (None, parse_time("2026-01-01T00:00:00Z"))),
-    ("[2026-01-01T00:00:00Z-2026-02-01T00:00:00Z]",
-     (parse_time("2026-01-01T00:00:00Z"), parse_time("2026-02-01T00:00:00Z"))),
-    ("[2026-01-01-2026-02-01]", (parse_time("2026-01-01"), parse_time("2026-02-01"))),
-    ("2026-01-01T00:00:00Z", (parse_time("2026-01-01T00:00:00Z"),) * 2),
-    ("[-]", (None, None)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[1970-01-01T00:00:00-]", (0, None)),
+        ("[-2026-01-01T00:00:00Z]", (None, parse_time("2026-01-01T00:00:00Z"))),
+        (
+            "[2026-01-01T00:00:00Z-2026-02-01T00:00:00Z]",
+            (parse_time("2026-01-01T00:00:00Z"), parse_time("2026-02-01T00:00:00Z")),
+        ),
+        ("[2026-01-01-2026-02-01]", (parse_time("2026-01-01"), parse_time("2026-02-01"))),
+        ("2026-01-01T00:00:00Z", (parse_time("2026-01-01T00:00:00Z"),) * 2),
+        ("[-]", (None, None)),
+    ],
+)
 def test_timestamp_ranges(text, expected):
     assert timestamp_range(text) == expected
 
@@ -48,8 +53,11 @@ def test_bad_timestamp_ranges(text):
 def test_delivery_filter_parses_status_and_window():
     query = DeliveryFilter.model_validate({"delivery-status": "RETRY", "from": "2026-01-01T00:00:00Z"})
     assert query.status is Status.RETRY and query.from_ms == parse_time("2026-01-01T00:00:00Z") and query.to_ms is None
-    for bad in ({"delivery-status": "retry"}, {"del-cfg-id": "12a"}, {"to": "2026-01-01T00:00:00Z",
-                                                                       "from": "2026-01-02T00:00:00Z"}):
+    for bad in (
+        {"delivery-status": "retry"},
+        {"del-cfg-id": "12a"},
+        {"to": "2026-01-01T00:00:00Z", "from": "2026-01-02T00:00:00Z"},
+    ):
         with pytest.raises(ValidationError):
             DeliveryFilter.model_validate(bad)
 
@@ -62,8 +70,9 @@ def test_redeliver_input_defaults_to_failed_and_takes_a_list():
 
 
 def test_task_envelope_dispatches_on_kind():
-    task = TaskEnvelope.model_validate({"task": {"kind": "deliver", "account_id": "a", "event_id": "e",
-                                                 "config_id": "1", "attempt": 2}}).task
+    task = TaskEnvelope.model_validate(
+        {"task": {"kind": "deliver", "account_id": "a", "event_id": "e", "config_id": "1", "attempt": 2}}
+    ).task
     assert task.kind == "deliver" and task.attempt == 2
     with pytest.raises(ValidationError):
         TaskEnvelope.model_validate({"task": {"kind": "explode"}})

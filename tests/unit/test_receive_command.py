@@ -19,10 +19,17 @@ def _post(secret: str, tamper: bool = False) -> str:
     thread.start()
     try:
         body = json.dumps({"topic": "NIS-Events", "attempt": 1}).encode()
-        headers = {"Content-Type": "application/json", "X-ESS-EVENT-KEY": "+1,",
-                   **payload.sign("evt:1001", 1_795_000_000, body, [secret])}
-        response = requests.post(f"http://127.0.0.1:{server.server_address[1]}/hook",
-                                 data=body + (b" " if tamper else b""), headers=headers, timeout=5)
+        headers = {
+            "Content-Type": "application/json",
+            "X-ESS-EVENT-KEY": "+1,",
+            **payload.sign("evt:1001", 1_795_000_000, body, [secret]),
+        }
+        response = requests.post(
+            f"http://127.0.0.1:{server.server_address[1]}/hook",
+            data=body + (b" " if tamper else b""),
+            headers=headers,
+            timeout=5,
+        )
         assert response.status_code == 202
     finally:
         server.shutdown()

@@ -18,17 +18,25 @@ def test_plain_callbacks_are_kept():
     assert callback == hooks.Callback("http://www.mysite.com/callback", None)
     assert callback.masked() == "http://www.mysite.com/callback"
     assert hooks.parse_hook({"callback": " HTTPS://Host.example.com:8443/a?b=c#d "}, False).url == (
-        "https://Host.example.com:8443/a?b=c#d")
+        "https://Host.example.com:8443/a?b=c#d"
+    )
 
 
-@pytest.mark.parametrize("url, bare, password, shown", [
-    ("https://bob:pw@h.example.com/x", "https://bob@h.example.com/x", "pw", "https://bob:********@h.example.com/x"),
-    ("https://bob:p@ss:w@h.example.com:81/", "https://bob@h.example.com:81/", "p@ss:w",
-     "https://bob:********@h.example.com:81/"),
-    ("https://:pw@h.example.com/", "https://h.example.com/", "pw", "https://:********@h.example.com/"),
-    ("https://bob:@h.example.com/", "https://bob@h.example.com/", "", "https://bob:********@h.example.com/"),
-    ("https://bob@h.example.com/", "https://bob@h.example.com/", None, "https://bob@h.example.com/"),
-])
+@pytest.mark.parametrize(
+    "url, bare, password, shown",
+    [
+        ("https://bob:pw@h.example.com/x", "https://bob@h.example.com/x", "pw", "https://bob:********@h.example.com/x"),
+        (
+            "https://bob:p@ss:w@h.example.com:81/",
+            "https://bob@h.example.com:81/",
+            "p@ss:w",
+            "https://bob:********@h.example.com:81/",
+        ),
+        ("https://:pw@h.example.com/", "https://h.example.com/", "pw", "https://:********@h.example.com/"),
+        ("https://bob:@h.example.com/", "https://bob@h.example.com/", "", "https://bob:********@h.example.com/"),
+        ("https://bob@h.example.com/", "https://bob@h.example.com/", None, "https://bob@h.example.com/"),
+    ],
+)
 def test_passwords_are_split_off_masked_and_restored(url, bare, password, shown):
     callback = hooks.parse_hook({"callback": url}, False)
     assert (callback.url, callback.password, callback.masked()) == (bare, password, shown)
@@ -37,22 +45,25 @@ def test_passwords_are_split_off_masked_and_restored(url, bare, password, shown)
     assert "pw" not in callback.masked()
 
 
-@pytest.mark.parametrize("data, code", [
-    (None, hooks.INVALID_PARAMETER),
-    ([], hooks.INVALID_PARAMETER),
-    ({"callback": "http://a.example.com", "other": 1}, hooks.INVALID_PARAMETER),
-    ({}, hooks.MISSING_URI),
-    ({"callback": ""}, hooks.MISSING_URI),
-    ({"callback": ["http://a.example.com"]}, hooks.INVALID_URI),
-    ({"callback": "/relative/path"}, hooks.INVALID_URI),
-    ({"callback": "http://a.example.com:port/"}, hooks.INVALID_URI),
-    ({"callback": "http://a.example.com/\nx"}, hooks.INVALID_URI),
-    ({"callback": "http://:0/"}, hooks.INVALID_URI),
-    ({"callback": "gopher://a.example.com/"}, hooks.UNSUPPORTED_PROTOCOL),
-    ({"callback": "http://192.168.1.10/"}, hooks.FORBIDDEN_TARGET),
-    ({"callback": "http://u:p@[fe80::1]/"}, hooks.FORBIDDEN_TARGET),
-    ({"callback": "http://metadata.google.internal/"}, hooks.FORBIDDEN_TARGET),
-])
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        (None, hooks.INVALID_PARAMETER),
+        ([], hooks.INVALID_PARAMETER),
+        ({"callback": "http://a.example.com", "other": 1}, hooks.INVALID_PARAMETER),
+        ({}, hooks.MISSING_URI),
+        ({"callback": ""}, hooks.MISSING_URI),
+        ({"callback": ["http://a.example.com"]}, hooks.INVALID_URI),
+        ({"callback": "/relative/path"}, hooks.INVALID_URI),
+        ({"callback": "http://a.example.com:port/"}, hooks.INVALID_URI),
+        ({"callback": "http://a.example.com/\nx"}, hooks.INVALID_URI),
+        ({"callback": "http://:0/"}, hooks.INVALID_URI),
+        ({"callback": "gopher://a.example.com/"}, hooks.UNSUPPORTED_PROTOCOL),
+        ({"callback": "http://192.168.1.10/"}, hooks.FORBIDDEN_TARGET),
+        ({"callback": "http://u:p@[fe80::1]/"}, hooks.FORBIDDEN_TARGET),
+        ({"callback": "http://metadata.google.internal/"}, hooks.FORBIDDEN_TARGET),
+    ],
+)
 def test_codes(data, code):
     found, parameters = code_of(data)
     assert found == code

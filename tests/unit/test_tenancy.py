@@ -31,9 +31,12 @@ def test_ancestor_admin_is_admin_of_descendant():
     assert admin.is_admin_of(CHILD, CHILD_ANCESTRY)
 
 
-@pytest.mark.parametrize("caller", [
-    Caller(account_id=CHILD, user_id="u" * 32, priv_level="user", ancestry=CHILD_ANCESTRY),
-    Caller(account_id=ROOT, priv_level="admin", scopes=frozenset({"operator", "x"}), ancestry=()),
-])
+@pytest.mark.parametrize(
+    "caller",
+    [
+        Caller(account_id=CHILD, user_id="u" * 32, priv_level="user", ancestry=CHILD_ANCESTRY),
+        Caller(account_id=ROOT, priv_level="admin", scopes=frozenset({"operator", "x"}), ancestry=()),
+    ],
+)
 def test_context_round_trip(caller):
     assert Caller.from_context(caller.to_context()) == caller

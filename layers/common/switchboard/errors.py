@@ -74,8 +74,9 @@ class InvalidInput(DomainError):
         super().__init__("; ".join(f"{e.dotted}: {e.message}" for e in self.errors))
 
     @classmethod
-    def single(cls, path: str | tuple[str | int, ...], code: str, message: str, value: object = None,
-               target: object = None) -> InvalidInput:
+    def single(
+        cls, path: str | tuple[str | int, ...], code: str, message: str, value: object = None, target: object = None
+    ) -> InvalidInput:
         parts = tuple(path.split(".")) if isinstance(path, str) else path
         return cls([FieldError(parts, code, message, value, target)])
 

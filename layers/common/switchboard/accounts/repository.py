@@ -1,9 +1,9 @@
 """The accounts table (single-table design; access patterns in docs/access-patterns.md).
 
-    pk                 sk          item
-    ACCOUNT#{id}       ACCOUNT     account
-    USER#{id}          USER        user          gsi1: ACCOUNT#{account} / USER#{id}
-    APIKEY#{sha256}    APIKEY      api key       gsi1: ACCOUNT#{account} / APIKEY#{created}
+pk                 sk          item
+ACCOUNT#{id}       ACCOUNT     account
+USER#{id}          USER        user          gsi1: ACCOUNT#{account} / USER#{id}
+APIKEY#{sha256}    APIKEY      api key       gsi1: ACCOUNT#{account} / APIKEY#{created}
 """
 
 from __future__ import annotations

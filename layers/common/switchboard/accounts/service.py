@@ -38,14 +38,21 @@ class AccountService:
         if parent_id:
             parent = self._repo.get_account(parent_id) if ids.is_hex_id(parent_id) else None
             if parent is None:
-                raise InvalidInput.single("parent", "not_found", f"parent account {parent_id} does not exist",
-                                          parent_id)
+                raise InvalidInput.single(
+                    "parent", "not_found", f"parent account {parent_id} does not exist", parent_id
+                )
             ancestry = (*parent.ancestry, parent.id)
         name = name.strip()
         if not name:
             raise InvalidInput.single("name", "required", "account name is required")
-        account = Account(id=ids.new_hex_id(), name=name, parent_id=parent_id, ancestry=ancestry,
-                          is_reseller=is_reseller, created_ms=clock.now_ms())
+        account = Account(
+            id=ids.new_hex_id(),
+            name=name,
+            parent_id=parent_id,
+            ancestry=ancestry,
+            is_reseller=is_reseller,
+            created_ms=clock.now_ms(),
+        )
         self._repo.put_account(account)
         return self.issue_token(account.id, admin=True, operator=operator)
 
@@ -81,8 +88,13 @@ class AccountService:
         key = self._repo.get_api_key(hash_token(token))
         if key is None:
             return None
-        return Caller(account_id=key.account_id, user_id=key.user_id, priv_level=key.priv_level,
-                      scopes=key.scopes, ancestry=key.ancestry)
+        return Caller(
+            account_id=key.account_id,
+            user_id=key.user_id,
+            priv_level=key.priv_level,
+            scopes=key.scopes,
+            ancestry=key.ancestry,
+        )
 
 
 def account_service(table_name: str) -> AccountService:

@@ -98,8 +98,11 @@ class Alert(BaseModel):
     def view_value(self) -> dict[str, Any]:
         """The `value` of a list row (the alert without its recipients)."""
         doc = self.document()
-        return {key: doc[key] for key in ("id", "title", "message", "category", "level", "metadata", "from",
-                                           "expiration_date", "created") if key in doc}
+        return {
+            key: doc[key]
+            for key in ("id", "title", "message", "category", "level", "metadata", "from", "expiration_date", "created")
+            if key in doc
+        }
 
 
 class AlertRow(BaseModel):

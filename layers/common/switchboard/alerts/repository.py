@@ -45,20 +45,27 @@ class AlertsRepository:
         """The document and every recipient entry, all or nothing."""
         view = json.dumps(alert.view_value(), separators=(",", ":"))
         operations = [
-            dynamo.put(self._table_name,
-                       {"pk": f"ALERT#{alert.id}", "sk": "ALERT", "doc": alert.model_dump_json(), **self._ttl(alert)},
-                       condition="attribute_not_exists(pk)")
+            dynamo.put(
+                self._table_name,
+                {"pk": f"ALERT#{alert.id}", "sk": "ALERT", "doc": alert.model_dump_json(), **self._ttl(alert)},
+                condition="attribute_not_exists(pk)",
+            )
         ]
         for slot in dict.fromkeys(alert.slots):  # the same recipient twice is one entry
-            operations.append(dynamo.put(self._table_name, {
-                "pk": f"RCPT#{slot.account_id}",
-                "sk": self._entry_sk(alert, slot.audience),
-                "alert_id": alert.id,
-                "key": list(slot.key),
-                "view": view,
-                "clearable": alert.clearable,
-                **self._ttl(alert),
-            }))
+            operations.append(
+                dynamo.put(
+                    self._table_name,
+                    {
+                        "pk": f"RCPT#{slot.account_id}",
+                        "sk": self._entry_sk(alert, slot.audience),
+                        "alert_id": alert.id,
+                        "key": list(slot.key),
+                        "view": view,
+                        "clearable": alert.clearable,
+                        **self._ttl(alert),
+                    },
+                )
+            )
         if self._system_marker(alert):
             operations.append(dynamo.put(self._table_name, {**self._system_marker(alert), "alert_id": alert.id}))
         dynamo.transact(operations)
@@ -72,8 +79,9 @@ class AlertsRepository:
     def system_alerts(self, account_id: str, category: str) -> list[Alert]:
         from boto3.dynamodb.conditions import Key
 
-        response = self._table.query(KeyConditionExpression=Key("pk").eq(f"SYSALERT#{account_id}")
-                                     & Key("sk").begins_with(f"{category}#"))
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(f"SYSALERT#{account_id}") & Key("sk").begins_with(f"{category}#")
+        )
         alerts = (self.get(item["alert_id"]) for item in response["Items"])
         return [alert for alert in alerts if alert is not None]
 
@@ -82,11 +90,15 @@ class AlertsRepository:
         return Alert.model_validate_json(item["doc"]) if item else None
 
     def delete(self, alert: Alert) -> None:
-        operations = [dynamo.delete(self._table_name, {"pk": f"ALERT#{alert.id}", "sk": "ALERT"},
-                                    condition="attribute_exists(pk)")]
+        operations = [
+            dynamo.delete(
+                self._table_name, {"pk": f"ALERT#{alert.id}", "sk": "ALERT"}, condition="attribute_exists(pk)"
+            )
+        ]
         operations += [
-            dynamo.delete(self._table_name, {"pk": f"RCPT#{slot.account_id}",
-                                             "sk": self._entry_sk(alert, slot.audience)})
+            dynamo.delete(
+                self._table_name, {"pk": f"RCPT#{slot.account_id}", "sk": self._entry_sk(alert, slot.audience)}
+            )
             for slot in dict.fromkeys(alert.slots)
         ]
         if self._system_marker(alert):
@@ -106,11 +118,14 @@ class AlertsRepository:
 
         start = cursor.decode(request.start_key) if request.start_key else {"k": 0, "sk": None}
         index, after = start.get("k"), start.get("sk")
-        if not isinstance(index, int) or not 0 <= index < max(len(keys), 1) or not (
-            after is None or (isinstance(after, str) and index < len(keys) and after.startswith(keys[index].prefix))
+        if (
+            not isinstance(index, int)
+            or not 0 <= index < max(len(keys), 1)
+            or not (
+                after is None or (isinstance(after, str) and index < len(keys) and after.startswith(keys[index].prefix))
+            )
         ):
-            raise InvalidInput.single("start_key", "invalid", "not a paging key this server issued",
-                                      request.start_key)
+            raise InvalidInput.single("start_key", "invalid", "not a paging key this server issued", request.start_key)
         unexpired = Attr("expires_at").not_exists() | Attr("expires_at").gt(now_s)
         rows: list[AlertRow] = []
         while index < len(keys):
@@ -125,8 +140,12 @@ class AlertsRepository:
                 params["ExclusiveStartKey"] = {"pk": f"RCPT#{key.account_id}", "sk": after}
             response = self._table.query(**params)
             rows.extend(
-                AlertRow(id=item["alert_id"], key=tuple(item["key"]), value=json.loads(item["view"]),
-                         clearable=bool(item["clearable"]))
+                AlertRow(
+                    id=item["alert_id"],
+                    key=tuple(item["key"]),
+                    value=json.loads(item["view"]),
+                    clearable=bool(item["clearable"]),
+                )
                 for item in response["Items"]
             )
             last = response.get("LastEvaluatedKey")
@@ -137,5 +156,4 @@ class AlertsRepository:
             if request.size is not None and len(rows) >= request.size:
                 break
         next_key = cursor.encode({"k": index, "sk": after}) if index < len(keys) else None
-        return Page(items=[row.model_dump() for row in rows], start_key=request.start_key,
-                    next_start_key=next_key)
+        return Page(items=[row.model_dump() for row in rows], start_key=request.start_key, next_start_key=next_key)

@@ -54,19 +54,33 @@ class AlertService:
         return alert
 
     # ------------------------------------------------------------ other modules
-    def raise_system_alert(self, account_id: str, title: str, message: str, category: str,
-                           to: list[Recipient] | None = None, metadata: dict | list | None = None,
-                           level: str = "warning", expiration_date: int | None = None) -> Alert | None:
+    def raise_system_alert(
+        self,
+        account_id: str,
+        title: str,
+        message: str,
+        category: str,
+        to: list[Recipient] | None = None,
+        metadata: dict | list | None = None,
+        level: str = "warning",
+        expiration_date: int | None = None,
+    ) -> Alert | None:
         """An alert the system raises (not clearable by users); None when alerts are switched off."""
         if not self._enabled:
             return None
         account = self._accounts.get_account(account_id)
         if account is None:
             raise NotFound(account_id, "account")
-        data = AlertInput(title=title, message=message, category=category, metadata=metadata, level=level,
-                          expiration_date=expiration_date,
-                          originators=[Originator(type="account", value=account_id)],
-                          to=to or [Recipient(type="admins", value=account_id)])
+        data = AlertInput(
+            title=title,
+            message=message,
+            category=category,
+            metadata=metadata,
+            level=level,
+            expiration_date=expiration_date,
+            originators=[Originator(type="account", value=account_id)],
+            to=to or [Recipient(type="admins", value=account_id)],
+        )
         return self._store(account, data, clearable=False)
 
     def retire_system_alerts(self, account_id: str, category: str, subject: dict | None = None) -> int:
@@ -124,8 +138,9 @@ class AlertService:
                 user = self._accounts.get_user(recipient.value) if ids.is_hex_id(recipient.value) else None
                 owner = self._accounts.get_account(user.account_id) if user else None
                 if owner is None or not self._in_tree(account, owner):
-                    errors.append(FieldError(path, "invalid", "no such user in this account or below it",
-                                             recipient.value))
+                    errors.append(
+                        FieldError(path, "invalid", "no such user in this account or below it", recipient.value)
+                    )
                     continue
                 slots.append(Slot(account_id=owner.id, audience=f"user#{recipient.value}", key=key))
                 continue
@@ -149,5 +164,6 @@ class AlertService:
 @cache
 def alert_service() -> AlertService:
     config = settings()
-    return AlertService(AlertsRepository(config.alerts_table), AccountsRepository(config.accounts_table),
-                        enabled=config.alerts_enabled)
+    return AlertService(
+        AlertsRepository(config.alerts_table), AccountsRepository(config.accounts_table), enabled=config.alerts_enabled
+    )

@@ -32,16 +32,18 @@ class SqsTasks:
         self._url = queue_url
 
     def send(self, task: BaseModel, delay_s: int = 0) -> None:
-        aws.client("sqs").send_message(QueueUrl=self._url, MessageBody=task.model_dump_json(),
-                                       DelaySeconds=max(0, min(int(delay_s), 900)))
+        aws.client("sqs").send_message(
+            QueueUrl=self._url, MessageBody=task.model_dump_json(), DelaySeconds=max(0, min(int(delay_s), 900))
+        )
 
     def send_many(self, tasks: Iterable[DeliverTask]) -> None:
         pending = list(tasks)
         for start in range(0, len(pending), SQS_BATCH):
-            entries = {str(i): task.model_dump_json() for i, task in enumerate(pending[start:start + SQS_BATCH])}
+            entries = {str(i): task.model_dump_json() for i, task in enumerate(pending[start : start + SQS_BATCH])}
             for _ in range(3):
                 response = aws.client("sqs").send_message_batch(
-                    QueueUrl=self._url, Entries=[{"Id": key, "MessageBody": body} for key, body in entries.items()])
+                    QueueUrl=self._url, Entries=[{"Id": key, "MessageBody": body} for key, body in entries.items()]
+                )
                 failed = {entry["Id"] for entry in response.get("Failed", [])}
                 entries = {key: body for key, body in entries.items() if key in failed}
                 if not entries:
@@ -54,8 +56,16 @@ class SesMailer:
     """Rule emails through SES. Its answers are mapped onto HTTP statuses so the engine's retry rules
     apply unchanged: throttling and outages retry, a rejected message fails at once."""
 
-    RETRYABLE = frozenset({"Throttling", "ThrottlingException", "ServiceUnavailable", "InternalFailure",
-                           "RequestTimeout", "TooManyRequestsException"})
+    RETRYABLE = frozenset(
+        {
+            "Throttling",
+            "ThrottlingException",
+            "ServiceUnavailable",
+            "InternalFailure",
+            "RequestTimeout",
+            "TooManyRequestsException",
+        }
+    )
 
     def __init__(self, sender: str) -> None:
         self._sender = sender
@@ -69,14 +79,19 @@ class SesMailer:
         elapsed = lambda: int((time.monotonic() - started) * 1000)  # noqa: E731
         try:
             response = aws.client("ses").send_email(
-                Source=self._sender, Destination={"ToAddresses": recipients},
-                Message={"Subject": {"Data": subject[:900], "Charset": "UTF-8"},
-                         "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}})
+                Source=self._sender,
+                Destination={"ToAddresses": recipients},
+                Message={
+                    "Subject": {"Data": subject[:900], "Charset": "UTF-8"},
+                    "Body": {"Text": {"Data": text, "Charset": "UTF-8"}},
+                },
+            )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "Error")
             status = 503 if code in self.RETRYABLE else 400
-            return HttpResult(status, None, f"SES {code}: {exc.response.get('Error', {}).get('Message', '')}",
-                              "", None, elapsed())
+            return HttpResult(
+                status, None, f"SES {code}: {exc.response.get('Error', {}).get('Message', '')}", "", None, elapsed()
+            )
         except EndpointConnectionError as exc:
             return HttpResult(None, "connect", f"SES unreachable: {exc}", "", None, elapsed())
         except BotoCoreError as exc:
@@ -128,8 +143,9 @@ class CachedConfigurations:
 
     def basic_credentials(self, config: DeliveryConfiguration) -> tuple[str, str]:
         auth = config.authentication
-        return auth.username or "", self._unseal(auth.sealed_password or "", config.account_id,
-                                                 endpoint_auth_purpose(config.id))
+        return auth.username or "", self._unseal(
+            auth.sealed_password or "", config.account_id, endpoint_auth_purpose(config.id)
+        )
 
     def client_secret(self, config: DeliveryConfiguration) -> str:
         auth = config.authentication
@@ -152,10 +168,12 @@ class AlertNotices:
                 config.account_id,
                 title=f"Delivery configuration '{config.spec.name}' was deactivated",
                 message=f"Switchboard stopped delivering to {config.spec.address}: {reason}. Events keep "
-                        "being recorded as PENDING; set is-active to true to deliver them.",
-                category=DISABLED_CATEGORY, level="critical",
+                "being recorded as PENDING; set is-active to true to deliver them.",
+                category=DISABLED_CATEGORY,
+                level="critical",
                 metadata={"del-cfg-id": config.id, "del-cfg-nm": config.spec.name, "reason": reason},
-                to=[Recipient(type="admins", value=config.account_id)])
+                to=[Recipient(type="admins", value=config.account_id)],
+            )
         except DomainError:
             log.exception("could not raise the deactivation alert for configuration %s", config.id)
 

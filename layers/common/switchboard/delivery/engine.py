@@ -37,11 +37,13 @@ from switchboard.events.models import DeliveryConfiguration
 
 
 class Store(Protocol):
-    def claim(self, account_id: str, event_id: str, config_id: str, attempt: int, owner: str, now_ms: int,
-              lease_ms: int) -> Claim: ...
+    def claim(
+        self, account_id: str, event_id: str, config_id: str, attempt: int, owner: str, now_ms: int, lease_ms: int
+    ) -> Claim: ...
 
-    def record(self, delivery: Delivery, attempt: Attempt, status: Status, due_ms: int, wake_ms: int | None,
-               owner: str) -> bool: ...
+    def record(
+        self, delivery: Delivery, attempt: Attempt, status: Status, due_ms: int, wake_ms: int | None, owner: str
+    ) -> bool: ...
 
     def park(self, delivery: Delivery, reason: str, config_check: dict[str, Any] | None) -> bool: ...
 
@@ -110,10 +112,20 @@ class Outcomes:
 
 
 class Engine:
-    def __init__(self, store: Store, configurations: Configurations, tasks: Tasks, sender: Sender,
-                 notices: Notices, settings: EngineSettings | None = None, *, mailer: Mailer | None = None,
-                 clock: Callable[[], int] | None = None, sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        configurations: Configurations,
+        tasks: Tasks,
+        sender: Sender,
+        notices: Notices,
+        settings: EngineSettings | None = None,
+        *,
+        mailer: Mailer | None = None,
+        clock: Callable[[], int] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
         self._store = store
         self._configs = configurations
         self._tasks = tasks
@@ -155,8 +167,9 @@ class Engine:
                 self._sleep(wait_ms / 1000)
         now = self._clock()
         lease_ms = ((config.spec.timeout_seconds if config else 10) * 2 + 15) * 1000
-        claim = self._store.claim(task.account_id, task.event_id, task.config_id, task.attempt, self._owner, now,
-                                  lease_ms)
+        claim = self._store.claim(
+            task.account_id, task.event_id, task.config_id, task.attempt, self._owner, now, lease_ms
+        )
         if not claim.claimed:
             return self._refused(task, claim, now)
         assert claim.delivery is not None
@@ -185,8 +198,9 @@ class Engine:
     def _park(self, task: DeliverTask, config: DeliveryConfiguration) -> str:
         reason = "scheduled" if config.spec.cron_expression else "inactive"
         for _ in range(3):
-            claim = self._store.claim(task.account_id, task.event_id, task.config_id, task.attempt, self._owner,
-                                      self._clock(), 60_000)
+            claim = self._store.claim(
+                task.account_id, task.event_id, task.config_id, task.attempt, self._owner, self._clock(), 60_000
+            )
             if not claim.claimed or claim.delivery is None:
                 return f"skipped:{claim.reason}"
             if self._store.park(claim.delivery, reason, self._configs.version_check(config)):
@@ -229,17 +243,33 @@ class Engine:
         if spec.protocol == "EMAIL":
             if self._mailer is None:
                 return HttpResult(None, "connect", "no mailer is configured for email deliveries", "", None, 0)
-            return self._mailer.send(spec.email_recipients, str(delivery.fields.get("subject", delivery.event_type)),
-                                     str(delivery.fields.get("text", "")))
+            return self._mailer.send(
+                spec.email_recipients,
+                str(delivery.fields.get("subject", delivery.event_type)),
+                str(delivery.fields.get("text", "")),
+            )
         if spec.format == "AIRVANTAGE":
             body, headers = payload.render_airvantage(delivery.event_type, delivery.event_timestamp, delivery.fields)
         else:
-            body, headers = payload.render(delivery.topic, attempt, delivery.event_id, delivery.event_type,
-                                           delivery.event_timestamp, delivery.fields, event_key(delivery.fields),
-                                           spec.format)
+            body, headers = payload.render(
+                delivery.topic,
+                attempt,
+                delivery.event_id,
+                delivery.event_type,
+                delivery.event_timestamp,
+                delivery.fields,
+                event_key(delivery.fields),
+                spec.format,
+            )
         now_s = self._clock() // 1000
-        headers.update(payload.sign(payload.message_id(delivery.event_id, config.id), now_s, body,
-                                    self._configs.signing_secrets(config, now_s * 1000)))
+        headers.update(
+            payload.sign(
+                payload.message_id(delivery.event_id, config.id),
+                now_s,
+                body,
+                self._configs.signing_secrets(config, now_s * 1000),
+            )
+        )
         auth = config.authentication
         address = spec.address or ""
         if auth.type == "BASIC":
@@ -252,8 +282,9 @@ class Engine:
         result = self._sender.post(address, body, headers, spec.timeout_seconds)
         if result.status == 401 and auth.type == "OAUTH":
             # The token may have been revoked early: one fresh token, one resend, same attempt.
-            self._tokens.invalidate(auth.token_url or "", auth.client_id or "", self._configs.client_secret(config),
-                                    auth.scope)
+            self._tokens.invalidate(
+                auth.token_url or "", auth.client_id or "", self._configs.client_secret(config), auth.scope
+            )
             try:
                 headers["Authorization"] = f"Bearer {self._oauth_token(config)}"
             except TokenError as exc:
@@ -263,12 +294,24 @@ class Engine:
 
     def _oauth_token(self, config: DeliveryConfiguration) -> str:
         auth = config.authentication
-        return self._tokens.token(auth.token_url or "", auth.client_id or "", self._configs.client_secret(config),
-                                  auth.scope, config.spec.timeout_seconds)
+        return self._tokens.token(
+            auth.token_url or "",
+            auth.client_id or "",
+            self._configs.client_secret(config),
+            auth.scope,
+            config.spec.timeout_seconds,
+        )
 
     # ------------------------------------------------------------ after the attempt
-    def _finish(self, delivery: Delivery, config: DeliveryConfiguration | None, number: int, result: HttpResult,
-                outcome: Outcome, started_ms: int) -> str:
+    def _finish(
+        self,
+        delivery: Delivery,
+        config: DeliveryConfiguration | None,
+        number: int,
+        result: HttpResult,
+        outcome: Outcome,
+        started_ms: int,
+    ) -> str:
         now = self._clock()
         delay_s: float | None = None
         if outcome is Outcome.RETRY:
@@ -285,22 +328,40 @@ class Engine:
             # Held retries wake exactly when due; queued ones only if their task goes missing.
             wake = due if sqs_delay is None else due + self._settings.wake_grace_s * 1000
         address = config.spec.address if config else None
-        attempt = Attempt(account_id=delivery.account_id, event_id=delivery.event_id, config_id=delivery.config_id,
-                          number=number, result=status, status_code=result.status, response_body=result.body,
-                          error_class=result.error_class, error=result.error, duration_ms=result.duration_ms,
-                          attempted_ms=started_ms, address=address,
-                          next_attempt_ms=due if status is Status.RETRY else None)
+        attempt = Attempt(
+            account_id=delivery.account_id,
+            event_id=delivery.event_id,
+            config_id=delivery.config_id,
+            number=number,
+            result=status,
+            status_code=result.status,
+            response_body=result.body,
+            error_class=result.error_class,
+            error=result.error,
+            duration_ms=result.duration_ms,
+            attempted_ms=started_ms,
+            address=address,
+            next_attempt_ms=due if status is Status.RETRY else None,
+        )
         if not self._store.record(delivery, attempt, status, due, wake, self._owner):
             return "lost-lease"  # another worker took over after our lease ran out; it records its own
         if status is Status.RETRY and sqs_delay is not None:
-            self._tasks.send(DeliverTask(account_id=delivery.account_id, event_id=delivery.event_id,
-                                         config_id=delivery.config_id, attempt=number + 1), sqs_delay)
+            self._tasks.send(
+                DeliverTask(
+                    account_id=delivery.account_id,
+                    event_id=delivery.event_id,
+                    config_id=delivery.config_id,
+                    attempt=number + 1,
+                ),
+                sqs_delay,
+            )
         if config is not None:
             self._health(config, status, outcome, result, now)
         return {Status.SUCCESS: "success", Status.RETRY: "retry"}.get(status, "failed")
 
-    def _health(self, config: DeliveryConfiguration, status: Status, outcome: Outcome, result: HttpResult,
-                now: int) -> None:
+    def _health(
+        self, config: DeliveryConfiguration, status: Status, outcome: Outcome, result: HttpResult, now: int
+    ) -> None:
         key = (config.account_id, config.id)
         if status is Status.SUCCESS:
             interval = min(self._settings.health_write_interval_s, self._settings.failure_window_s / 10)
@@ -332,8 +393,14 @@ def _schedule(config: DeliveryConfiguration | None, default: RetrySchedule) -> R
 
 def _token_failure(exc: TokenError) -> HttpResult:
     result = exc.result
-    return HttpResult(None, result.error_class or "http", f"OAuth token request failed: {result.error or ''}".strip(),
-                      result.body, result.retry_after, result.duration_ms)
+    return HttpResult(
+        None,
+        result.error_class or "http",
+        f"OAuth token request failed: {result.error or ''}".strip(),
+        result.body,
+        result.retry_after,
+        result.duration_ms,
+    )
 
 
 def _describe(result: HttpResult) -> str:

@@ -18,8 +18,15 @@ from switchboard.events.subscriptions import SubscriptionService
 
 
 class Fanout:
-    def __init__(self, subscriptions: SubscriptionService, configurations: Configurations,
-                 store: DeliveriesRepository, tasks: Tasks, clock: Callable[[], int], wake_grace_s: int) -> None:
+    def __init__(
+        self,
+        subscriptions: SubscriptionService,
+        configurations: Configurations,
+        store: DeliveriesRepository,
+        tasks: Tasks,
+        clock: Callable[[], int],
+        wake_grace_s: int,
+    ) -> None:
         self._subscriptions = subscriptions
         self._configs = configurations
         self._store = store
@@ -29,8 +36,9 @@ class Fanout:
 
     def handle(self, event: PublishedEvent) -> list[str]:
         """Create the event's deliveries and queue their first attempts; returns the configuration ids."""
-        matched = self._subscriptions.matching(event.account_id, event.topic, event.event_type, event.fields,
-                                               parse_time(event.timestamp))
+        matched = self._subscriptions.matching(
+            event.account_id, event.topic, event.event_type, event.fields, parse_time(event.timestamp)
+        )
         config_ids = sorted({subscription.delivery_configuration_id for subscription in matched}, key=int)
         now = self._clock()
         tasks = []
@@ -38,13 +46,24 @@ class Fanout:
             config = self._configs.get(event.account_id, config_id)
             # Scheduled (cron) configurations collect their deliveries for the buffer-file flush.
             parked = "scheduled" if config is not None and config.spec.cron_expression else None
-            delivery = Delivery(account_id=event.account_id, event_id=event.event_id, config_id=config_id,
-                                topic=event.topic, event_type=event.event_type, event_timestamp=event.timestamp,
-                                fields=event.fields, status=Status.PENDING, created_ms=now, updated_ms=now,
-                                due_ms=now, parked=parked)
+            delivery = Delivery(
+                account_id=event.account_id,
+                event_id=event.event_id,
+                config_id=config_id,
+                topic=event.topic,
+                event_type=event.event_type,
+                event_timestamp=event.timestamp,
+                fields=event.fields,
+                status=Status.PENDING,
+                created_ms=now,
+                updated_ms=now,
+                due_ms=now,
+                parked=parked,
+            )
             self._store.create(delivery, wake_ms=now + self._grace_ms)
             if parked is None:
-                tasks.append(DeliverTask(account_id=event.account_id, event_id=event.event_id, config_id=config_id,
-                                         attempt=1))
+                tasks.append(
+                    DeliverTask(account_id=event.account_id, event_id=event.event_id, config_id=config_id, attempt=1)
+                )
         self._tasks.send_many(tasks)
         return config_ids

@@ -22,13 +22,24 @@ def _cursor(text: str | None) -> dict[str, Any] | None:
 
 
 def _next_task(delivery: Delivery) -> DeliverTask:
-    return DeliverTask(account_id=delivery.account_id, event_id=delivery.event_id, config_id=delivery.config_id,
-                       attempt=delivery.attempts + 1)
+    return DeliverTask(
+        account_id=delivery.account_id,
+        event_id=delivery.event_id,
+        config_id=delivery.config_id,
+        attempt=delivery.attempts + 1,
+    )
 
 
 class Jobs:
-    def __init__(self, store: DeliveriesRepository, configurations: Configurations, tasks: Tasks, notices: Any,
-                 clock: Callable[[], int], wake_grace_s: int) -> None:
+    def __init__(
+        self,
+        store: DeliveriesRepository,
+        configurations: Configurations,
+        tasks: Tasks,
+        notices: Any,
+        clock: Callable[[], int],
+        wake_grace_s: int,
+    ) -> None:
         self._store = store
         self._configs = configurations
         self._tasks = tasks
@@ -73,8 +84,9 @@ class Jobs:
 
     def redeliver(self, task: RedeliverTask) -> int:
         """Bulk redelivery: reopen one page of matching deliveries and queue them (throttled as usual)."""
-        page, cursor = self._store.redeliverable(task.account_id, task.config_id, task.from_ms, task.to_ms,
-                                                 task.statuses, _cursor(task.cursor))
+        page, cursor = self._store.redeliverable(
+            task.account_id, task.config_id, task.from_ms, task.to_ms, task.statuses, _cursor(task.cursor)
+        )
         now = self._clock()
         reopened = 0
         for delivery in page:
@@ -82,8 +94,9 @@ class Jobs:
                 self._tasks.send(_next_task(delivery), 0)
                 reopened += 1
         if cursor:
-            self._tasks.send(task.model_copy(update={"cursor": _cursor_text(cursor),
-                                                     "redelivered": task.redelivered + reopened}), 0)
+            self._tasks.send(
+                task.model_copy(update={"cursor": _cursor_text(cursor), "redelivered": task.redelivered + reopened}), 0
+            )
         return reopened
 
     def redeliver_one(self, delivery: Delivery) -> bool:

@@ -148,6 +148,7 @@ class Attempt(BaseModel):
 
 # ---------------------------------------------------------------- queue messages
 
+
 class DeliverTask(BaseModel):
     """Send attempt `attempt` of one delivery. A task whose attempt was already made is stale."""
 
@@ -195,6 +196,7 @@ class TaskEnvelope(BaseModel):
 
 
 # ---------------------------------------------------------------- API inputs
+
 
 def _iso_ms(value: str | None, name: str) -> int | None:
     if value is None:
@@ -296,7 +298,7 @@ def timestamp_range(text: str) -> tuple[int | None, int | None]:
     for index, char in enumerate(inner):
         if char != "-":
             continue
-        left, right = inner[:index], inner[index + 1:]
+        left, right = inner[:index], inner[index + 1 :]
         if (not left or len(left) >= 10) and (not right or len(right) >= 10):
             try:
                 return _iso_ms(left or None, "timestamp"), _iso_ms(right or None, "timestamp")

@@ -33,8 +33,15 @@ def split_delivery_id(wire_id: str) -> tuple[str, str]:
 
 
 class DeliveryQueries:
-    def __init__(self, store: DeliveriesRepository, events: EventsRepository, accounts: AccountService, jobs: Jobs,
-                 tasks, clock: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        store: DeliveriesRepository,
+        events: EventsRepository,
+        accounts: AccountService,
+        jobs: Jobs,
+        tasks,
+        clock: Callable[[], int],
+    ) -> None:
         self._store = store
         self._events = events
         self._accounts = accounts
@@ -56,11 +63,21 @@ class DeliveryQueries:
         return delivery
 
     # ------------------------------------------------------------ reads
-    def list(self, caller: Caller, company: str | None, query: DeliveryFilter, offset: int,
-             limit: int) -> tuple[list[dict[str, Any]], bool]:
+    def list(
+        self, caller: Caller, company: str | None, query: DeliveryFilter, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
         account_id = self._account(caller, company)
-        page, more = self._store.list(account_id, query.config_id, query.status, query.from_ms, query.to_ms,
-                                      query.topic, query.event_type, offset, limit)
+        page, more = self._store.list(
+            account_id,
+            query.config_id,
+            query.status,
+            query.from_ms,
+            query.to_ms,
+            query.topic,
+            query.event_type,
+            offset,
+            limit,
+        )
         names = self._names(account_id, {delivery.config_id for delivery in page})
         return [delivery.wire(names.get(delivery.config_id)) for delivery in page], more
 
@@ -81,26 +98,35 @@ class DeliveryQueries:
             for topic, types in sorted(tree[config_id].items()):
                 rows = [{"id": code, **counts} for code, counts in sorted(types.items())]
                 topics.append({"topic-nm": topic, "event-types": rows, **_sum(rows)})
-            configurations.append({"del-cfg-id": int(config_id), "del-cfg-nm": names.get(config_id),
-                                   "topics": topics, **_sum(topics)})
+            configurations.append(
+                {"del-cfg-id": int(config_id), "del-cfg-nm": names.get(config_id), "topics": topics, **_sum(topics)}
+            )
         return {"delivery-configurations": configurations}
 
     def tracking(self, caller: Caller, company: str | None, wire_id: str) -> dict[str, Any]:
         account_id = self._account(caller, company)
         delivery = self._delivery(account_id, wire_id)
         attempts = self._store.attempts(account_id, delivery.event_id, delivery.config_id)
-        return {"event-id": delivery.event_id, "del-cfg-id": int(delivery.config_id),
-                "delivery-status": delivery.status.value,
-                "delivery-attempts": [attempt.tracking_wire() for attempt in attempts]}
+        return {
+            "event-id": delivery.event_id,
+            "del-cfg-id": int(delivery.config_id),
+            "delivery-status": delivery.status.value,
+            "delivery-attempts": [attempt.tracking_wire() for attempt in attempts],
+        }
 
-    def attempt_log(self, caller: Caller, company: str | None, from_ms: int | None, to_ms: int | None, offset: int,
-                    limit: int) -> tuple[list[dict[str, Any]], bool]:
+    def attempt_log(
+        self, caller: Caller, company: str | None, from_ms: int | None, to_ms: int | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
         account_id = self._account(caller, company)
         attempts, more = self._store.attempt_log(account_id, from_ms, to_ms, offset, limit)
         deliveries = self._store.deliveries({(a.account_id, a.event_id, a.config_id) for a in attempts})
         names = self._names(account_id, {attempt.config_id for attempt in attempts})
-        rows = [attempt.log_wire(deliveries.get((attempt.account_id, attempt.event_id, attempt.config_id)),
-                                 names.get(attempt.config_id)) for attempt in attempts]
+        rows = [
+            attempt.log_wire(
+                deliveries.get((attempt.account_id, attempt.event_id, attempt.config_id)), names.get(attempt.config_id)
+            )
+            for attempt in attempts
+        ]
         return rows, more
 
     # ------------------------------------------------------------ actions
@@ -108,9 +134,12 @@ class DeliveryQueries:
         """The consumer dealt with these deliveries itself: they leave the pending/retry counts and are
         not retried. Returns how many changed (already handled ones do not count)."""
         account_id = self._account(caller, company)
-        deliveries = [d for d in self._store.of_event(account_id, data.event_id)
-                      if (data.topic is None or d.topic == data.topic)
-                      and (data.event_type is None or d.event_type == data.event_type)]
+        deliveries = [
+            d
+            for d in self._store.of_event(account_id, data.event_id)
+            if (data.topic is None or d.topic == data.topic)
+            and (data.event_type is None or d.event_type == data.event_type)
+        ]
         if data.config_name is not None:
             names = self._names(account_id, {d.config_id for d in deliveries})
             deliveries = [d for d in deliveries if names.get(d.config_id) == data.config_name]
@@ -137,10 +166,18 @@ class DeliveryQueries:
             raise NotFound(data.config_id, "delivery configuration", field="del-cfg-id")
         statuses = data.statuses()
         from_ms, to_ms = parse_time(data.from_), parse_time(data.to)
-        self._tasks.send(RedeliverTask(account_id=account_id, config_id=data.config_id, from_ms=from_ms,
-                                       to_ms=to_ms, statuses=statuses))
-        return {"del-cfg-id": int(data.config_id), "from": data.from_, "to": data.to,
-                "delivery-status": [status.value for status in statuses], "status": "ACCEPTED"}
+        self._tasks.send(
+            RedeliverTask(
+                account_id=account_id, config_id=data.config_id, from_ms=from_ms, to_ms=to_ms, statuses=statuses
+            )
+        )
+        return {
+            "del-cfg-id": int(data.config_id),
+            "from": data.from_,
+            "to": data.to,
+            "delivery-status": [status.value for status in statuses],
+            "status": "ACCEPTED",
+        }
 
 
 def _sum(rows: list[dict[str, Any]]) -> dict[str, int]:

@@ -97,14 +97,25 @@ class DeliveriesRepository:
         created = _ms(delivery.created_ms)
         item: dict[str, Any] = {
             **delivery_key(acct, event, cfg),
-            "account_id": acct, "event_id": event, "config_id": cfg,
-            "topic": delivery.topic, "event_type": delivery.event_type, "event_timestamp": delivery.event_timestamp,
+            "account_id": acct,
+            "event_id": event,
+            "config_id": cfg,
+            "topic": delivery.topic,
+            "event_type": delivery.event_type,
+            "event_timestamp": delivery.event_timestamp,
             "fields": json.dumps(delivery.fields, separators=(",", ":"), ensure_ascii=False),
-            "status": delivery.status.value, "attempts": delivery.attempts, "handled": delivery.handled,
-            "created_ms": delivery.created_ms, "updated_ms": delivery.updated_ms, "due_ms": delivery.due_ms,
-            "gsi1pk": f"ACCT#{acct}", "gsi1sk": f"{created}#{event}#{cfg}",
-            "gsi2pk": f"CFG#{acct}#{cfg}", "gsi2sk": f"{created}#{event}",
-            "gsi3pk": f"STATUS#{acct}#{delivery.status.value}", "gsi3sk": f"{created}#{event}#{cfg}",
+            "status": delivery.status.value,
+            "attempts": delivery.attempts,
+            "handled": delivery.handled,
+            "created_ms": delivery.created_ms,
+            "updated_ms": delivery.updated_ms,
+            "due_ms": delivery.due_ms,
+            "gsi1pk": f"ACCT#{acct}",
+            "gsi1sk": f"{created}#{event}#{cfg}",
+            "gsi2pk": f"CFG#{acct}#{cfg}",
+            "gsi2sk": f"{created}#{event}",
+            "gsi3pk": f"STATUS#{acct}#{delivery.status.value}",
+            "gsi3sk": f"{created}#{event}#{cfg}",
             "ttl": self._ttl(delivery.created_ms),
         }
         if delivery.parked:
@@ -116,19 +127,32 @@ class DeliveriesRepository:
     @staticmethod
     def _delivery_from(item: dict[str, Any]) -> Delivery:
         return Delivery(
-            account_id=item["account_id"], event_id=item["event_id"], config_id=item["config_id"],
-            topic=item["topic"], event_type=item["event_type"], event_timestamp=item["event_timestamp"],
-            fields=json.loads(item["fields"]), status=Status(item["status"]), attempts=int(item["attempts"]),
-            created_ms=int(item["created_ms"]), updated_ms=int(item["updated_ms"]), due_ms=int(item["due_ms"]),
-            handled=bool(item.get("handled")), parked=item.get("parked"), last_address=item.get("last_address"),
+            account_id=item["account_id"],
+            event_id=item["event_id"],
+            config_id=item["config_id"],
+            topic=item["topic"],
+            event_type=item["event_type"],
+            event_timestamp=item["event_timestamp"],
+            fields=json.loads(item["fields"]),
+            status=Status(item["status"]),
+            attempts=int(item["attempts"]),
+            created_ms=int(item["created_ms"]),
+            updated_ms=int(item["updated_ms"]),
+            due_ms=int(item["due_ms"]),
+            handled=bool(item.get("handled")),
+            parked=item.get("parked"),
+            last_address=item.get("last_address"),
         )
 
     def _attempt_item(self, attempt: Attempt) -> dict[str, Any]:
         acct, event, cfg = attempt.account_id, attempt.event_id, attempt.config_id
         return {
-            "pk": f"DLV#{acct}#{event}", "sk": f"A#{_pad(cfg)}#{attempt.number:04d}",
-            "gsi1pk": f"ATT#{acct}", "gsi1sk": f"{_ms(attempt.attempted_ms)}#{event}#{cfg}#{attempt.number:04d}",
-            "doc": attempt.model_dump_json(), "ttl": self._ttl(attempt.attempted_ms),
+            "pk": f"DLV#{acct}#{event}",
+            "sk": f"A#{_pad(cfg)}#{attempt.number:04d}",
+            "gsi1pk": f"ATT#{acct}",
+            "gsi1sk": f"{_ms(attempt.attempted_ms)}#{event}#{cfg}#{attempt.number:04d}",
+            "doc": attempt.model_dump_json(),
+            "ttl": self._ttl(attempt.attempted_ms),
         }
 
     def _counter_ops(self, delivery: Delivery, old: Status | None, new: Status | None) -> list[dict[str, Any]]:
@@ -142,24 +166,36 @@ class DeliveriesRepository:
         if not deltas:
             return []
         shard = zlib.crc32(delivery.event_id.encode()) % SUMMARY_SHARDS
-        key = {"pk": f"SUM#{delivery.account_id}",
-               "sk": f"{hour_bucket(delivery.created_ms)}#{_pad(delivery.config_id)}#{delivery.topic}#"
-                     f"{delivery.event_type}#{shard}"}
+        key = {
+            "pk": f"SUM#{delivery.account_id}",
+            "sk": f"{hour_bucket(delivery.created_ms)}#{_pad(delivery.config_id)}#{delivery.topic}#"
+            f"{delivery.event_type}#{shard}",
+        }
         names = {f"#{name}": name for name in deltas}
         values: dict[str, Any] = {f":{name}": delta for name, delta in deltas.items()}
-        values.update({":cfg": delivery.config_id, ":topic": delivery.topic, ":type": delivery.event_type,
-                       ":ttl": self._ttl(delivery.created_ms) + 3600})
-        expression = ("ADD " + ", ".join(f"#{name} :{name}" for name in deltas)
-                      + " SET config_id = :cfg, topic = :topic, event_type = :type, #ttl = :ttl")
+        values.update(
+            {
+                ":cfg": delivery.config_id,
+                ":topic": delivery.topic,
+                ":type": delivery.event_type,
+                ":ttl": self._ttl(delivery.created_ms) + 3600,
+            }
+        )
+        expression = (
+            "ADD "
+            + ", ".join(f"#{name} :{name}" for name in deltas)
+            + " SET config_id = :cfg, topic = :topic, event_type = :type, #ttl = :ttl"
+        )
         names["#ttl"] = "ttl"
         return [dynamo.update(self._name, key, expression, values, names=names)]
 
     # ------------------------------------------------------------ fanout
     def create(self, delivery: Delivery, wake_ms: int | None) -> bool:
         """Store a new delivery (and count it); False when it exists already (a redelivered event)."""
-        operations = [dynamo.put(self._name, self._delivery_item(delivery, wake_ms),
-                                 condition="attribute_not_exists(pk)"),
-                      *self._counter_ops(delivery, None, delivery.status)]
+        operations = [
+            dynamo.put(self._name, self._delivery_item(delivery, wake_ms), condition="attribute_not_exists(pk)"),
+            *self._counter_ops(delivery, None, delivery.status),
+        ]
         try:
             dynamo.transact(operations)
         except dynamo.TransactionFailed as exc:
@@ -169,8 +205,9 @@ class DeliveriesRepository:
         return True
 
     # ------------------------------------------------------------ deliver
-    def claim(self, account_id: str, event_id: str, config_id: str, attempt: int, owner: str, now_ms: int,
-              lease_ms: int) -> Claim:
+    def claim(
+        self, account_id: str, event_id: str, config_id: str, attempt: int, owner: str, now_ms: int, lease_ms: int
+    ) -> Claim:
         """Take the delivery for attempt `attempt` until `now + lease` (one conditional write).
 
         Refused unless the delivery is open, not handled, not parked, due, not leased by someone
@@ -181,12 +218,21 @@ class DeliveriesRepository:
             response = self._table.update_item(
                 Key=delivery_key(account_id, event_id, config_id),
                 UpdateExpression="SET lease_owner = :owner, lease_until = :until",
-                ConditionExpression=("attribute_exists(pk) AND #s IN (:pending, :retry) AND handled = :no "
-                                     "AND attribute_not_exists(parked) AND attempts = :previous AND due_ms <= :now "
-                                     "AND (attribute_not_exists(lease_until) OR lease_until < :now)"),
+                ConditionExpression=(
+                    "attribute_exists(pk) AND #s IN (:pending, :retry) AND handled = :no "
+                    "AND attribute_not_exists(parked) AND attempts = :previous AND due_ms <= :now "
+                    "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
+                ),
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":owner": owner, ":until": lease_until, ":pending": "PENDING",
-                                           ":retry": "RETRY", ":no": False, ":previous": attempt - 1, ":now": now_ms},
+                ExpressionAttributeValues={
+                    ":owner": owner,
+                    ":until": lease_until,
+                    ":pending": "PENDING",
+                    ":retry": "RETRY",
+                    ":no": False,
+                    ":previous": attempt - 1,
+                    ":now": now_ms,
+                },
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -216,16 +262,23 @@ class DeliveriesRepository:
             reason = "leased"
         return Claim(delivery, False, reason, lease_until)
 
-    def record(self, delivery: Delivery, attempt: Attempt, status: Status, due_ms: int, wake_ms: int | None,
-               owner: str) -> bool:
+    def record(
+        self, delivery: Delivery, attempt: Attempt, status: Status, due_ms: int, wake_ms: int | None, owner: str
+    ) -> bool:
         """Attempt `attempt.number` happened: store it, move the status and its counters, release the
         lease, and set when the sweeper must look again (`wake_ms`; None for a final status). False
         when the lease was lost meanwhile (another worker took over)."""
         acct, event, cfg = delivery.account_id, delivery.event_id, delivery.config_id
         names = {"#s": "status"}
-        values: dict[str, Any] = {":s": status.value, ":n": attempt.number, ":due": due_ms,
-                                  ":updated": attempt.attempted_ms, ":gsi3": f"STATUS#{acct}#{status.value}",
-                                  ":owner": owner, ":previous": attempt.number - 1}
+        values: dict[str, Any] = {
+            ":s": status.value,
+            ":n": attempt.number,
+            ":due": due_ms,
+            ":updated": attempt.attempted_ms,
+            ":gsi3": f"STATUS#{acct}#{status.value}",
+            ":owner": owner,
+            ":previous": attempt.number - 1,
+        }
         assignments = ["#s = :s", "attempts = :n", "due_ms = :due", "updated_ms = :updated", "gsi3pk = :gsi3"]
         if attempt.address:
             assignments.append("last_address = :addr")
@@ -237,9 +290,14 @@ class DeliveriesRepository:
             assignments += ["gsi4pk = :wake_pk", "gsi4sk = :wake_sk"]
             values.update({":wake_pk": wake_partition(event, cfg), ":wake_sk": f"{_ms(wake_ms)}#{acct}#{event}#{cfg}"})
         operations = [
-            dynamo.update(self._name, delivery_key(acct, event, cfg),
-                          f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}", values,
-                          condition="lease_owner = :owner AND attempts = :previous", names=names),
+            dynamo.update(
+                self._name,
+                delivery_key(acct, event, cfg),
+                f"SET {', '.join(assignments)} REMOVE {', '.join(removals)}",
+                values,
+                condition="lease_owner = :owner AND attempts = :previous",
+                names=names,
+            ),
             dynamo.put(self._name, self._attempt_item(attempt)),
             *self._counter_ops(delivery, delivery.status, status),
         ]
@@ -256,13 +314,23 @@ class DeliveriesRepository:
         reactivation in between fails the park (and the worker reads the configuration again), so a
         delivery can never be parked after the release that should have freed it."""
         acct, event, cfg = delivery.account_id, delivery.event_id, delivery.config_id
-        operations = [dynamo.update(
-            self._name, delivery_key(acct, event, cfg),
-            "SET parked = :reason, gsi4pk = :park, gsi4sk = :sk REMOVE lease_owner, lease_until",
-            {":reason": reason, ":park": f"PARK#{acct}#{cfg}", ":sk": f"{_ms(delivery.created_ms)}#{event}",
-             ":pending": "PENDING", ":retry": "RETRY", ":previous": delivery.attempts},
-            condition="#s IN (:pending, :retry) AND attempts = :previous AND attribute_not_exists(parked)",
-            names={"#s": "status"})]
+        operations = [
+            dynamo.update(
+                self._name,
+                delivery_key(acct, event, cfg),
+                "SET parked = :reason, gsi4pk = :park, gsi4sk = :sk REMOVE lease_owner, lease_until",
+                {
+                    ":reason": reason,
+                    ":park": f"PARK#{acct}#{cfg}",
+                    ":sk": f"{_ms(delivery.created_ms)}#{event}",
+                    ":pending": "PENDING",
+                    ":retry": "RETRY",
+                    ":previous": delivery.attempts,
+                },
+                condition="#s IN (:pending, :retry) AND attempts = :previous AND attribute_not_exists(parked)",
+                names={"#s": "status"},
+            )
+        ]
         if config_check is not None:
             operations.append(config_check)
         try:
@@ -271,8 +339,9 @@ class DeliveriesRepository:
             return False
         return True
 
-    def parked(self, account_id: str, config_id: str, cursor: dict[str, Any] | None,
-               limit: int = 100) -> tuple[list[Delivery], dict[str, Any] | None]:
+    def parked(
+        self, account_id: str, config_id: str, cursor: dict[str, Any] | None, limit: int = 100
+    ) -> tuple[list[Delivery], dict[str, Any] | None]:
         return self._page("gsi4", "gsi4pk", f"PARK#{account_id}#{config_id}", cursor, limit)
 
     def unpark(self, delivery: Delivery, now_ms: int, wake_ms: int) -> bool:
@@ -282,8 +351,12 @@ class DeliveriesRepository:
                 Key=delivery_key(acct, event, cfg),
                 UpdateExpression="SET due_ms = :now, gsi4pk = :wake_pk, gsi4sk = :wake_sk REMOVE parked",
                 ConditionExpression="attribute_exists(parked)",
-                ExpressionAttributeValues={":now": now_ms, ":wake_pk": wake_partition(event, cfg),
-                                           ":wake_sk": f"{_ms(wake_ms)}#{acct}#{event}#{cfg}"})
+                ExpressionAttributeValues={
+                    ":now": now_ms,
+                    ":wake_pk": wake_partition(event, cfg),
+                    ":wake_sk": f"{_ms(wake_ms)}#{acct}#{event}#{cfg}",
+                },
+            )
         except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
             return False
         return True
@@ -292,9 +365,11 @@ class DeliveriesRepository:
     def overdue(self, shard: int, now_ms: int, limit: int = 200) -> list[Delivery]:
         from boto3.dynamodb.conditions import Key
 
-        response = self._table.query(IndexName="gsi4", Limit=limit,
-                                     KeyConditionExpression=Key("gsi4pk").eq(f"WAKE#{shard}")
-                                     & Key("gsi4sk").lt(f"{_ms(now_ms + 1)}"))
+        response = self._table.query(
+            IndexName="gsi4",
+            Limit=limit,
+            KeyConditionExpression=Key("gsi4pk").eq(f"WAKE#{shard}") & Key("gsi4sk").lt(f"{_ms(now_ms + 1)}"),
+        )
         return [self._delivery_from(item) for item in response["Items"]]
 
     def snooze(self, delivery: Delivery, wake_ms: int) -> bool:
@@ -305,8 +380,11 @@ class DeliveriesRepository:
                 Key=delivery_key(acct, event, cfg),
                 UpdateExpression="SET gsi4sk = :wake_sk",
                 ConditionExpression="attempts = :seen AND attribute_exists(gsi4pk) AND attribute_not_exists(parked)",
-                ExpressionAttributeValues={":wake_sk": f"{_ms(wake_ms)}#{acct}#{event}#{cfg}",
-                                           ":seen": delivery.attempts})
+                ExpressionAttributeValues={
+                    ":wake_sk": f"{_ms(wake_ms)}#{acct}#{event}#{cfg}",
+                    ":seen": delivery.attempts,
+                },
+            )
         except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
             return False
         return True
@@ -320,10 +398,13 @@ class DeliveriesRepository:
         if expected is not None:
             values[":expected"] = expected
         try:
-            self._table.update_item(Key={"pk": f"THR#{account_id}#{config_id}", "sk": "GCRA"},
-                                    UpdateExpression="SET tat = :new", ConditionExpression=condition,
-                                    ExpressionAttributeValues=values,
-                                    ReturnValuesOnConditionCheckFailure="ALL_OLD")
+            self._table.update_item(
+                Key={"pk": f"THR#{account_id}#{config_id}", "sk": "GCRA"},
+                UpdateExpression="SET tat = :new",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except aws.client("dynamodb").exceptions.ConditionalCheckFailedException as exc:
             old = _deserialize(exc.response.get("Item") or {})
             if "tat" not in old:  # the item is gone (expected a value that is not there): start afresh
@@ -336,14 +417,18 @@ class DeliveriesRepository:
         response = self._table.update_item(
             Key={"pk": f"HEALTH#{account_id}#{config_id}", "sk": "HEALTH"},
             UpdateExpression="SET failing_since = if_not_exists(failing_since, :now)",
-            ExpressionAttributeValues={":now": now_ms}, ReturnValues="ALL_NEW")
+            ExpressionAttributeValues={":now": now_ms},
+            ReturnValues="ALL_NEW",
+        )
         item = response["Attributes"]
         return int(item["failing_since"]), int(item.get("last_success", 0))
 
     def note_success(self, account_id: str, config_id: str, now_ms: int) -> None:
-        self._table.update_item(Key={"pk": f"HEALTH#{account_id}#{config_id}", "sk": "HEALTH"},
-                                UpdateExpression="SET last_success = :now REMOVE failing_since",
-                                ExpressionAttributeValues={":now": now_ms})
+        self._table.update_item(
+            Key={"pk": f"HEALTH#{account_id}#{config_id}", "sk": "HEALTH"},
+            UpdateExpression="SET last_success = :now REMOVE failing_since",
+            ExpressionAttributeValues={":now": now_ms},
+        )
 
     def reset_health(self, account_id: str, config_id: str) -> None:
         self._table.delete_item(Key={"pk": f"HEALTH#{account_id}#{config_id}", "sk": "HEALTH"})
@@ -360,9 +445,18 @@ class DeliveriesRepository:
         items = self._query_all(f"DLV#{account_id}#{event_id}", f"A#{_pad(config_id)}#")
         return [Attempt.model_validate_json(item["doc"]) for item in items]
 
-    def list(self, account_id: str, config_id: str | None, status: Status | None, from_ms: int | None,
-             to_ms: int | None, topic: str | None, event_type: str | None, offset: int,
-             limit: int) -> tuple[list[Delivery], bool]:
+    def list(
+        self,
+        account_id: str,
+        config_id: str | None,
+        status: Status | None,
+        from_ms: int | None,
+        to_ms: int | None,
+        topic: str | None,
+        event_type: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Delivery], bool]:
         """Deliveries oldest first (by creation), through the narrowest index; topic and event type
         (and status when a configuration is named) filter within it. Returns (page, more)."""
         if config_id is not None:
@@ -375,14 +469,23 @@ class DeliveriesRepository:
         if index == "gsi2" and status is not None:
             filters["status"] = status.value
         rows = self._window(index, partition, from_ms, to_ms, filters, offset + limit + 1)
-        return [self._delivery_from(item) for item in rows[offset:offset + limit]], len(rows) > offset + limit
+        return [self._delivery_from(item) for item in rows[offset : offset + limit]], len(rows) > offset + limit
 
-    def redeliverable(self, account_id: str, config_id: str, from_ms: int, to_ms: int, statuses: list[Status],
-                      cursor: dict[str, Any] | None, limit: int = 100) -> tuple[list[Delivery], dict[str, Any] | None]:
+    def redeliverable(
+        self,
+        account_id: str,
+        config_id: str,
+        from_ms: int,
+        to_ms: int,
+        statuses: list[Status],
+        cursor: dict[str, Any] | None,
+        limit: int = 100,
+    ) -> tuple[list[Delivery], dict[str, Any] | None]:
         from boto3.dynamodb.conditions import Attr, Key
 
         params: dict[str, Any] = {
-            "IndexName": "gsi2", "Limit": limit,
+            "IndexName": "gsi2",
+            "Limit": limit,
             "KeyConditionExpression": Key("gsi2pk").eq(f"CFG#{account_id}#{config_id}")
             & Key("gsi2sk").between(_ms(from_ms), _ms(to_ms)),
             "FilterExpression": Attr("status").is_in([s.value for s in statuses]),
@@ -392,10 +495,11 @@ class DeliveriesRepository:
         response = self._table.query(**params)
         return [self._delivery_from(item) for item in response["Items"]], response.get("LastEvaluatedKey")
 
-    def attempt_log(self, account_id: str, from_ms: int | None, to_ms: int | None, offset: int,
-                    limit: int) -> tuple[list[Attempt], bool]:
+    def attempt_log(
+        self, account_id: str, from_ms: int | None, to_ms: int | None, offset: int, limit: int
+    ) -> tuple[list[Attempt], bool]:
         rows = self._window("gsi1", f"ATT#{account_id}", from_ms, to_ms, {}, offset + limit + 1)
-        attempts = [Attempt.model_validate_json(item["doc"]) for item in rows[offset:offset + limit]]
+        attempts = [Attempt.model_validate_json(item["doc"]) for item in rows[offset : offset + limit]]
         return attempts, len(rows) > offset + limit
 
     def deliveries(self, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Delivery]:
@@ -403,7 +507,7 @@ class DeliveriesRepository:
         found: dict[tuple[str, str, str], Delivery] = {}
         ordered = sorted(keys)
         for start in range(0, len(ordered), 100):
-            request = {self._name: {"Keys": [delivery_key(*key) for key in ordered[start:start + 100]]}}
+            request = {self._name: {"Keys": [delivery_key(*key) for key in ordered[start : start + 100]]}}
             while request:
                 response = aws.dynamodb().batch_get_item(RequestItems=request)
                 for item in response["Responses"].get(self._name, []):
@@ -415,8 +519,10 @@ class DeliveriesRepository:
     def summary_counters(self, account_id: str, from_ms: int, to_ms: int) -> Iterator[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
 
-        params: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"SUM#{account_id}")
-                                  & Key("sk").between(hour_bucket(from_ms), hour_bucket(to_ms) + "~")}
+        params: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(f"SUM#{account_id}")
+            & Key("sk").between(hour_bucket(from_ms), hour_bucket(to_ms) + "~")
+        }
         while True:
             response = self._table.query(**params)
             yield from response["Items"]
@@ -428,11 +534,20 @@ class DeliveriesRepository:
     def mark_handled(self, delivery: Delivery, now_ms: int) -> bool:
         """Handled: out of the pending/retry counts, never retried. False if it changed meanwhile."""
         operations = [
-            dynamo.update(self._name, delivery_key(delivery.account_id, delivery.event_id, delivery.config_id),
-                          "SET handled = :yes, updated_ms = :now REMOVE gsi4pk, gsi4sk",
-                          {":yes": True, ":no": False, ":now": now_ms, ":seen": delivery.status.value,
-                           ":attempts": delivery.attempts},
-                          condition="handled = :no AND #s = :seen AND attempts = :attempts", names={"#s": "status"}),
+            dynamo.update(
+                self._name,
+                delivery_key(delivery.account_id, delivery.event_id, delivery.config_id),
+                "SET handled = :yes, updated_ms = :now REMOVE gsi4pk, gsi4sk",
+                {
+                    ":yes": True,
+                    ":no": False,
+                    ":now": now_ms,
+                    ":seen": delivery.status.value,
+                    ":attempts": delivery.attempts,
+                },
+                condition="handled = :no AND #s = :seen AND attempts = :attempts",
+                names={"#s": "status"},
+            ),
         ]
         if delivery.status in (Status.PENDING, Status.RETRY):
             operations += self._counter_ops(delivery, delivery.status, None)
@@ -446,19 +561,31 @@ class DeliveriesRepository:
         """Back to PENDING for another attempt (redelivery); attempts keep counting up."""
         acct, event, cfg = delivery.account_id, delivery.event_id, delivery.config_id
         operations = [
-            dynamo.update(self._name, delivery_key(acct, event, cfg),
-                          "SET #s = :pending, handled = :no, due_ms = :now, updated_ms = :now, gsi3pk = :gsi3, "
-                          "gsi4pk = :wake_pk, gsi4sk = :wake_sk REMOVE parked",
-                          {":pending": "PENDING", ":no": False, ":now": now_ms,
-                           ":gsi3": f"STATUS#{acct}#PENDING", ":seen": delivery.status.value,
-                           ":attempts": delivery.attempts, ":wake_pk": wake_partition(event, cfg),
-                           ":wake_sk": f"{_ms(wake_ms)}#{acct}#{event}#{cfg}"},
-                          condition="#s = :seen AND attempts = :attempts "
-                                    "AND (attribute_not_exists(lease_until) OR lease_until < :now)",
-                          names={"#s": "status"}),
+            dynamo.update(
+                self._name,
+                delivery_key(acct, event, cfg),
+                "SET #s = :pending, handled = :no, due_ms = :now, updated_ms = :now, gsi3pk = :gsi3, "
+                "gsi4pk = :wake_pk, gsi4sk = :wake_sk REMOVE parked",
+                {
+                    ":pending": "PENDING",
+                    ":no": False,
+                    ":now": now_ms,
+                    ":gsi3": f"STATUS#{acct}#PENDING",
+                    ":seen": delivery.status.value,
+                    ":attempts": delivery.attempts,
+                    ":wake_pk": wake_partition(event, cfg),
+                    ":wake_sk": f"{_ms(wake_ms)}#{acct}#{event}#{cfg}",
+                },
+                condition="#s = :seen AND attempts = :attempts "
+                "AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+                names={"#s": "status"},
+            ),
             # a handled open delivery already left its count; a handled final one did not
-            *self._counter_ops(delivery, None if delivery.handled and delivery.status in (Status.PENDING, Status.RETRY)
-                               else delivery.status, Status.PENDING),
+            *self._counter_ops(
+                delivery,
+                None if delivery.handled and delivery.status in (Status.PENDING, Status.RETRY) else delivery.status,
+                Status.PENDING,
+            ),
         ]
         try:
             dynamo.transact_retrying(operations)
@@ -479,19 +606,24 @@ class DeliveriesRepository:
                 return items
             params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def _page(self, index: str, key_name: str, partition: str, cursor: dict[str, Any] | None,
-              limit: int) -> tuple[list[Delivery], dict[str, Any] | None]:
+    def _page(
+        self, index: str, key_name: str, partition: str, cursor: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Delivery], dict[str, Any] | None]:
         from boto3.dynamodb.conditions import Key
 
-        params: dict[str, Any] = {"IndexName": index, "Limit": limit,
-                                  "KeyConditionExpression": Key(key_name).eq(partition)}
+        params: dict[str, Any] = {
+            "IndexName": index,
+            "Limit": limit,
+            "KeyConditionExpression": Key(key_name).eq(partition),
+        }
         if cursor:
             params["ExclusiveStartKey"] = cursor
         response = self._table.query(**params)
         return [self._delivery_from(item) for item in response["Items"]], response.get("LastEvaluatedKey")
 
-    def _window(self, index: str, partition: str, from_ms: int | None, to_ms: int | None,
-                filters: dict[str, Any], wanted: int) -> list[dict[str, Any]]:
+    def _window(
+        self, index: str, partition: str, from_ms: int | None, to_ms: int | None, filters: dict[str, Any], wanted: int
+    ) -> list[dict[str, Any]]:
         """Up to `wanted` items of one index partition whose time lies in [from, to), filtered.
 
         Sort keys start with the 13-digit time, so `between(from, to)` ends just before `to`."""

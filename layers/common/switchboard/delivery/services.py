@@ -44,16 +44,27 @@ def notices() -> AlertNotices:
 @cache
 def engine() -> Engine:
     config = settings()
-    engine_settings = EngineSettings(schedule=RetrySchedule(config.retry_delays()), wake_grace_s=config.wake_grace_s,
-                                     failure_window_s=config.failure_window_s)
-    return Engine(repository(), configurations(), tasks(), Sender(config.allow_private_targets), notices(),
-                  engine_settings, mailer=SesMailer(config.alert_email_sender))
+    engine_settings = EngineSettings(
+        schedule=RetrySchedule(config.retry_delays()),
+        wake_grace_s=config.wake_grace_s,
+        failure_window_s=config.failure_window_s,
+    )
+    return Engine(
+        repository(),
+        configurations(),
+        tasks(),
+        Sender(config.allow_private_targets),
+        notices(),
+        engine_settings,
+        mailer=SesMailer(config.alert_email_sender),
+    )
 
 
 @cache
 def fanout() -> Fanout:
-    return Fanout(events.subscriptions(), configurations(), repository(), tasks(), clock.now_ms,
-                  settings().wake_grace_s)
+    return Fanout(
+        events.subscriptions(), configurations(), repository(), tasks(), clock.now_ms, settings().wake_grace_s
+    )
 
 
 @cache

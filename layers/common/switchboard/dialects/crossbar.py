@@ -52,11 +52,17 @@ def request_id(app: APIGatewayRestResolver) -> str:
     return context["crossbar_request_id"]
 
 
-def _reply(app: APIGatewayRestResolver, status_code: int, envelope: dict[str, Any],
-           headers: Mapping[str, str] | None = None) -> Response:
+def _reply(
+    app: APIGatewayRestResolver, status_code: int, envelope: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> Response:
     token = http.presented_token(app)
-    body = {"auth_token": token, **envelope, "request_id": request_id(app),
-            "timestamp": clock.iso_from_ms(clock.now_ms()), "version": VERSION}
+    body = {
+        "auth_token": token,
+        **envelope,
+        "request_id": request_id(app),
+        "timestamp": clock.iso_from_ms(clock.now_ms()),
+        "version": VERSION,
+    }
     return Response(
         status_code=status_code,
         content_type="application/json",
@@ -65,8 +71,14 @@ def _reply(app: APIGatewayRestResolver, status_code: int, envelope: dict[str, An
     )
 
 
-def ok(app: APIGatewayRestResolver, data: Any, revision: str = "automatic", status_code: int = 200,
-       headers: Mapping[str, str] | None = None, **extra: Any) -> Response:
+def ok(
+    app: APIGatewayRestResolver,
+    data: Any,
+    revision: str = "automatic",
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Response:
     return _reply(app, status_code, {"data": data, "revision": revision, "status": "success", **extra}, headers)
 
 
@@ -75,16 +87,17 @@ def created(app: APIGatewayRestResolver, data: Any, location: str, revision: str
 
 
 def page(app: APIGatewayRestResolver, result: Page) -> Response:
-    return ok(app, result.items, page_size=len(result.items), start_key=result.start_key,
-              next_start_key=result.next_start_key)
+    return ok(
+        app, result.items, page_size=len(result.items), start_key=result.start_key, next_start_key=result.next_start_key
+    )
 
 
 def error(app: APIGatewayRestResolver, status_code: int, message: str, data: dict[str, Any]) -> Response:
-    return _reply(app, status_code, {"data": data, "error": str(status_code), "message": message,
-                                     "status": "error"})
+    return _reply(app, status_code, {"data": data, "error": str(status_code), "message": message, "status": "error"})
 
 
 # ---------------------------------------------------------------- requests
+
 
 def request_data(app: APIGatewayRestResolver, model: type[Model]) -> Model:
     """Parse `{"data": {...}}` into `model`; an empty body means `data = {}`."""
@@ -101,13 +114,15 @@ def request_data(app: APIGatewayRestResolver, model: type[Model]) -> Model:
 def page_request(app: APIGatewayRestResolver) -> PageRequest:
     paginate = (http.query(app, "paginate") or "true").lower()
     if paginate not in ("true", "false"):
-        raise InvalidInput.single("paginate", "enum", "Value not found in enumerated list of values", paginate,
-                                  ["true", "false"])
+        raise InvalidInput.single(
+            "paginate", "enum", "Value not found in enumerated list of values", paginate, ["true", "false"]
+        )
     size = http.int_query(app, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     return pages.PageRequest(size=None if paginate == "false" else size, start_key=http.query(app, "start_key") or None)
 
 
 # ---------------------------------------------------------------- errors
+
 
 def validation_data(errors: list[FieldError]) -> dict[str, Any]:
     """Crossbar merges every problem into one object: {field.path: {code: {message, value, target}}}."""
@@ -143,8 +158,7 @@ def install(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(PayloadTooLarge)
     def _too_large(exc: PayloadTooLarge) -> Response:
-        return error(app, 413, "payload_too_large",
-                     {"message": f"request body is larger than {exc.limit_bytes} bytes"})
+        return error(app, 413, "payload_too_large", {"message": f"request body is larger than {exc.limit_bytes} bytes"})
 
     @app.exception_handler(Conflict)
     def _conflict(exc: Conflict) -> Response:

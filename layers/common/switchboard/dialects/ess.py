@@ -63,6 +63,7 @@ def error(status_code: int, code: str, message: str, details: list[dict[str, str
 
 # ---------------------------------------------------------------- requests
 
+
 def body(app: APIGatewayRestResolver, model: type[Model]) -> Model:
     data = http.json_body(app)
     if not isinstance(data, dict):
@@ -83,6 +84,7 @@ def company(app: APIGatewayRestResolver) -> str | None:
 
 
 # ---------------------------------------------------------------- errors
+
 
 def _details(exc: InvalidInput) -> list[dict[str, str]]:
     return [{"field": item.dotted, "reason": item.message} for item in exc.errors]

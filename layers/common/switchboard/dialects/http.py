@@ -71,11 +71,13 @@ def json_body(app: APIGatewayRestResolver) -> Any:
         value = json.loads(data, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge integers, deep nesting
         reason = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise InvalidInput.single(("json",), "invalid", f"request body is not valid JSON: {reason}",
-                                  target="body") from None
+        raise InvalidInput.single(
+            ("json",), "invalid", f"request body is not valid JSON: {reason}", target="body"
+        ) from None
     if _too_deep(value, MAX_JSON_DEPTH):
-        raise InvalidInput.single(("json",), "invalid",
-                                  f"request body nests deeper than {MAX_JSON_DEPTH} levels", target="body")
+        raise InvalidInput.single(
+            ("json",), "invalid", f"request body nests deeper than {MAX_JSON_DEPTH} levels", target="body"
+        )
     return value
 
 

@@ -54,12 +54,14 @@ def field_errors(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> li
             name = str(path[-1]) if path else None
             errors.append(FieldError(path, "required", "Field is required but missing", name))
         elif kind in ("literal_error", "enum"):
-            errors.append(FieldError(path, "enum", "Value not found in enumerated list of values", value,
-                                     _enum_values(ctx)))
+            errors.append(
+                FieldError(path, "enum", "Value not found in enumerated list of values", value, _enum_values(ctx))
+            )
         elif kind in _TYPE_NAMES:
             type_name = _TYPE_NAMES[kind]
-            errors.append(FieldError(path, "type", f"Value did not match type(s): {type_name}", _plain(value),
-                                     type_name))
+            errors.append(
+                FieldError(path, "type", f"Value did not match type(s): {type_name}", _plain(value), type_name)
+            )
         elif kind in _RANGE_CODES:
             code, limit_key = _RANGE_CODES[kind]
             limit = ctx.get(limit_key, ctx.get("min_length", ctx.get("max_length")))

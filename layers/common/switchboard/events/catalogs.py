@@ -49,10 +49,10 @@ class CatalogProvider:
         return event_type
 
     def topics_page(self, offset: int, limit: int) -> list[Topic]:
-        return self.current().topics[offset:offset + limit]
+        return self.current().topics[offset : offset + limit]
 
     def event_types_page(self, offset: int, limit: int) -> list[EventType]:
-        return list(self.current().event_types.values())[offset:offset + limit]
+        return list(self.current().event_types.values())[offset : offset + limit]
 
     def event_types_of(self, topic_name: str) -> list[EventType]:
         """The event types of a topic; NotFound for an unknown topic."""

@@ -24,12 +24,19 @@ SIGNING_SECRET_PURPOSE = "signing-secret"
 def endpoint_auth_purpose(config_id: str) -> str:
     """The KMS encryption-context purpose a configuration's endpoint credentials are sealed under."""
     return f"endpoint-auth:{config_id}"
+
+
 PREVIOUS_SECRET_GRACE_MS = 24 * 3600 * 1000
 
 
 class DeliveryConfigurationService:
-    def __init__(self, repository: EventsRepository, accounts: AccountService, allow_private_targets: bool,
-                 on_active: Callable[[DeliveryConfiguration], None] | None = None) -> None:
+    def __init__(
+        self,
+        repository: EventsRepository,
+        accounts: AccountService,
+        allow_private_targets: bool,
+        on_active: Callable[[DeliveryConfiguration], None] | None = None,
+    ) -> None:
         self._repo = repository
         self._accounts = accounts
         self._allow_private = allow_private_targets
@@ -47,8 +54,9 @@ class DeliveryConfigurationService:
             if problem:
                 raise InvalidInput.single("addr", "invalid", f"addr {problem}", spec.address)
 
-    def create(self, caller: Caller, company: str | None, spec: DeliveryConfigurationInput) -> tuple[
-            DeliveryConfiguration, str]:
+    def create(
+        self, caller: Caller, company: str | None, spec: DeliveryConfigurationInput
+    ) -> tuple[DeliveryConfiguration, str]:
         """A new configuration and its signing secret (shown this once)."""
         account = self._accounts.scope_for(caller, company, "company")
         _refuse_managed(spec)
@@ -80,13 +88,19 @@ class DeliveryConfigurationService:
         account = self._accounts.scope_for(caller, company, "company")
         return self._repo.list_configurations(account.id, offset, limit)
 
-    def replace(self, caller: Caller, company: str | None, config_id: str,
-                spec: DeliveryConfigurationInput) -> DeliveryConfiguration:
+    def replace(
+        self, caller: Caller, company: str | None, config_id: str, spec: DeliveryConfigurationInput
+    ) -> DeliveryConfiguration:
         current = self.get(caller, company, config_id)
         if (spec.protocol, spec.format) != (current.spec.protocol, current.spec.format) and (
-                spec.managed or current.spec.managed):
-            raise InvalidInput.single("del-fmt-cd", "invalid", "the protocol and format of a configuration made "
-                                      "for AirVantage hooks or emails cannot change (nor be chosen here)")
+            spec.managed or current.spec.managed
+        ):
+            raise InvalidInput.single(
+                "del-fmt-cd",
+                "invalid",
+                "the protocol and format of a configuration made "
+                "for AirVantage hooks or emails cannot change (nor be chosen here)",
+            )
         self._check_address(spec)
         updated = current.model_copy(update={"spec": spec, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
         self._repo.replace_configuration(current, updated)
@@ -94,8 +108,10 @@ class DeliveryConfigurationService:
             try:
                 self._on_active(updated)
             except Exception as exc:  # the configuration is saved; a repeated PUT releases the deliveries
-                raise Unavailable(f"delivery configuration {config_id} was saved, but its waiting deliveries "
-                                  f"could not be released ({type(exc).__name__}); send the PUT again") from exc
+                raise Unavailable(
+                    f"delivery configuration {config_id} was saved, but its waiting deliveries "
+                    f"could not be released ({type(exc).__name__}); send the PUT again"
+                ) from exc
         return updated
 
     def deactivate(self, account_id: str, config_id: str) -> bool:
@@ -105,8 +121,9 @@ class DeliveryConfigurationService:
             if current is None or not current.spec.is_active:
                 return False
             spec = current.spec.model_copy(update={"is_active": False})
-            updated = current.model_copy(update={"spec": spec,
-                                                 "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
+            updated = current.model_copy(
+                update={"spec": spec, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)}
+            )
             try:
                 self._repo.replace_configuration(current, updated)
                 return True
@@ -122,23 +139,27 @@ class DeliveryConfigurationService:
         return config
 
     # ------------------------------------------------------------ managed by the AirVantage API
-    def create_managed(self, account_id: str, spec: DeliveryConfigurationInput,
-                       basic: BasicSettings | None = None) -> DeliveryConfiguration:
+    def create_managed(
+        self, account_id: str, spec: DeliveryConfigurationInput, basic: BasicSettings | None = None
+    ) -> DeliveryConfiguration:
         """A configuration for a rule hook or a rule's emails (no caller: the rules API checked tenancy)."""
         config, _ = self._create(account_id, spec)
         if basic is None:
             return config
-        auth = StoredAuthentication(type="BASIC", username=basic.username,
-                                    sealed_password=secrets.seal(basic.password, account_id,
-                                                                 endpoint_auth_purpose(config.id)))
+        auth = StoredAuthentication(
+            type="BASIC",
+            username=basic.username,
+            sealed_password=secrets.seal(basic.password, account_id, endpoint_auth_purpose(config.id)),
+        )
         updated = config.model_copy(update={"authentication": auth, "updated_ms": config.updated_ms + 1})
         self._repo.replace_configuration(config, updated)
         return updated
 
     def replace_managed(self, config: DeliveryConfiguration, spec: DeliveryConfigurationInput) -> None:
         self._check_address(spec)
-        self._repo.replace_configuration(config, config.model_copy(update={
-            "spec": spec, "updated_ms": max(clock.now_ms(), config.updated_ms + 1)}))
+        self._repo.replace_configuration(
+            config, config.model_copy(update={"spec": spec, "updated_ms": max(clock.now_ms(), config.updated_ms + 1)})
+        )
 
     def delete_managed(self, account_id: str, config_id: str) -> None:
         config = self._repo.get_configuration(account_id, config_id)
@@ -148,47 +169,59 @@ class DeliveryConfigurationService:
     def managed(self, account_id: str, config_id: str) -> DeliveryConfiguration | None:
         return self._repo.get_configuration(account_id, config_id)
 
-    def set_authentication(self, caller: Caller, company: str | None, config_id: str,
-                           data: AuthenticationInput) -> DeliveryConfiguration:
+    def set_authentication(
+        self, caller: Caller, company: str | None, config_id: str, data: AuthenticationInput
+    ) -> DeliveryConfiguration:
         current = self.get(caller, company, config_id)
         settings = data.parsed_settings()
         purpose = endpoint_auth_purpose(current.id)
         if isinstance(settings, BasicSettings):
-            auth = StoredAuthentication(type="BASIC", username=settings.username,
-                                        sealed_password=secrets.seal(settings.password, current.account_id, purpose))
+            auth = StoredAuthentication(
+                type="BASIC",
+                username=settings.username,
+                sealed_password=secrets.seal(settings.password, current.account_id, purpose),
+            )
         elif settings is not None:
             problem = url_problem(settings.token_url, self._allow_private)
             if problem:
                 raise InvalidInput.single("settings.token-url", "invalid", f"token-url {problem}", settings.token_url)
-            auth = StoredAuthentication(type="OAUTH", token_url=settings.token_url, client_id=settings.client_id,
-                                        sealed_client_secret=secrets.seal(settings.client_secret, current.account_id,
-                                                                          purpose),
-                                        scope=settings.scope)
+            auth = StoredAuthentication(
+                type="OAUTH",
+                token_url=settings.token_url,
+                client_id=settings.client_id,
+                sealed_client_secret=secrets.seal(settings.client_secret, current.account_id, purpose),
+                scope=settings.scope,
+            )
         else:
             auth = StoredAuthentication()
-        updated = current.model_copy(update={"authentication": auth,
-                                             "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
+        updated = current.model_copy(
+            update={"authentication": auth, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)}
+        )
         self._repo.replace_configuration(current, updated)
         return updated
 
-    def rotate_signing_secret(self, caller: Caller, company: str | None, config_id: str) -> tuple[
-            DeliveryConfiguration, str]:
+    def rotate_signing_secret(
+        self, caller: Caller, company: str | None, config_id: str
+    ) -> tuple[DeliveryConfiguration, str]:
         """A new signing secret; the old one stays valid for receivers for 24 hours."""
         current = self.get(caller, company, config_id)
         secret = secrets.new_signing_secret()
         now = max(clock.now_ms(), current.updated_ms + 1)
-        updated = current.model_copy(update={
-            "sealed_signing_secret": secrets.seal(secret, current.account_id, SIGNING_SECRET_PURPOSE),
-            "sealed_previous_signing_secret": current.sealed_signing_secret,
-            "previous_signing_secret_expires_ms": now + PREVIOUS_SECRET_GRACE_MS,
-            "updated_ms": now,
-        })
+        updated = current.model_copy(
+            update={
+                "sealed_signing_secret": secrets.seal(secret, current.account_id, SIGNING_SECRET_PURPOSE),
+                "sealed_previous_signing_secret": current.sealed_signing_secret,
+                "previous_signing_secret_expires_ms": now + PREVIOUS_SECRET_GRACE_MS,
+                "updated_ms": now,
+            }
+        )
         self._repo.replace_configuration(current, updated)
         return updated, secret
 
     @staticmethod
-    def signing_secrets(config: DeliveryConfiguration, now_ms: int,
-                        unseal: Callable[[str, str, str], str] = secrets.unseal) -> list[str]:
+    def signing_secrets(
+        config: DeliveryConfiguration, now_ms: int, unseal: Callable[[str, str, str], str] = secrets.unseal
+    ) -> list[str]:
         """The secrets a delivery is signed with: the current one, and the previous during its grace period.
         `unseal` lets the delivery engine put its per-container cache in front of KMS."""
         keys = [unseal(config.sealed_signing_secret, config.account_id, SIGNING_SECRET_PURPOSE)]
@@ -199,6 +232,8 @@ class DeliveryConfigurationService:
 
 def _refuse_managed(spec: DeliveryConfigurationInput) -> None:
     if spec.managed:
-        raise InvalidInput.single("del-prtcl-cd" if spec.protocol != "REST" else "del-fmt-cd", "enum",
-                                  "EMAIL and AIRVANTAGE are for configurations the AirVantage API makes; "
-                                  "use REST with JSON or XML")
+        raise InvalidInput.single(
+            "del-prtcl-cd" if spec.protocol != "REST" else "del-fmt-cd",
+            "enum",
+            "EMAIL and AIRVANTAGE are for configurations the AirVantage API makes; use REST with JSON or XML",
+        )

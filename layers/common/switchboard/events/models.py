@@ -43,6 +43,7 @@ class _Wire(BaseModel):
 
 # ---------------------------------------------------------------- delivery configurations
 
+
 class DeliveryConfigurationInput(_Wire):
     """POST/PUT /delivery-configurations body; PUT replaces every field."""
 
@@ -173,6 +174,7 @@ class DeliveryConfiguration(BaseModel):
 
 # ---------------------------------------------------------------- subscriptions
 
+
 class SubscriptionInput(_Wire):
     """POST /topics/{ID}/subscriptions body (PUT: the same, `del-cfg-id` and `evt-tp` optional)."""
 
@@ -246,6 +248,7 @@ class Subscription(BaseModel):
 
 # ---------------------------------------------------------------- events
 
+
 class PublishInput(_Wire):
     """POST /ess/v1/events body."""
 
@@ -283,5 +286,10 @@ class Event(BaseModel):
     published_ms: int
 
     def wire(self) -> dict[str, Any]:
-        return {"event-id": self.id, "topic": self.topic, "evt-tp": self.event_type, "timestamp": self.timestamp,
-                "fld-val-list": self.fields}
+        return {
+            "event-id": self.id,
+            "topic": self.topic,
+            "evt-tp": self.event_type,
+            "timestamp": self.timestamp,
+            "fld-val-list": self.fields,
+        }

@@ -61,18 +61,28 @@ def check_fields(event_type: EventType, fields: dict[str, Any]) -> list[FieldErr
             if spec.mandatory:
                 errors.append(FieldError(("fld-val-list", name), "required", f"{name} is mandatory"))
         elif not _type_ok(spec.type, value):
-            errors.append(FieldError(("fld-val-list", name), "type", f"{name} must be of type {spec.type}",
-                                     value if isinstance(value, str | int | float | bool) else None, spec.type))
+            errors.append(
+                FieldError(
+                    ("fld-val-list", name),
+                    "type",
+                    f"{name} must be of type {spec.type}",
+                    value if isinstance(value, str | int | float | bool) else None,
+                    spec.type,
+                )
+            )
     if event_type.validation_type == "strict":
-        errors += [FieldError(("fld-val-list", name), "additionalProperties",
-                              f"{name} is not a field of {event_type.id}")
-                   for name in fields if name not in event_type.fields]
+        errors += [
+            FieldError(("fld-val-list", name), "additionalProperties", f"{name} is not a field of {event_type.id}")
+            for name in fields
+            if name not in event_type.fields
+        ]
     return errors
 
 
 class PublishingService:
-    def __init__(self, repository: EventsRepository, accounts: AccountService, catalog: CatalogProvider,
-                 queue_url: str) -> None:
+    def __init__(
+        self, repository: EventsRepository, accounts: AccountService, catalog: CatalogProvider, queue_url: str
+    ) -> None:
         self._repo = repository
         self._accounts = accounts
         self._catalog = catalog
@@ -83,15 +93,23 @@ class PublishingService:
         account = self._accounts.scope_for(caller, company, "company")
         return self.publish_event(account.id, data.topic, data.event_type, data.fields, data.event_id, data.timestamp)
 
-    def publish_event(self, account_id: str, topic: str, event_type: str, fields: dict[str, Any],
-                      event_id: str | None = None, timestamp: str | None = None) -> Event:
+    def publish_event(
+        self,
+        account_id: str,
+        topic: str,
+        event_type: str,
+        fields: dict[str, Any],
+        event_id: str | None = None,
+        timestamp: str | None = None,
+    ) -> Event:
         catalog = self._catalog.current()
         topic_spec = catalog.topic(topic)
         if topic_spec is None:
             raise InvalidInput.single("topic", "enum", f"unknown topic {topic}", topic)
         if event_type not in topic_spec.event_types:
-            raise InvalidInput.single("evt-tp", "enum", f"{event_type} is not an event type of {topic}", event_type,
-                                      topic_spec.event_types)
+            raise InvalidInput.single(
+                "evt-tp", "enum", f"{event_type} is not an event type of {topic}", event_type, topic_spec.event_types
+            )
         spec = catalog.event_type(event_type)
         if spec is not None:
             errors = check_fields(spec, fields)
@@ -100,8 +118,16 @@ class PublishingService:
         now = clock.now_ms()
         if timestamp is None:
             timestamp = clock.iso_from_ms(now)[:-1] + f".{now % 1000:03d}Z"  # 2017-07-12T20:21:00.129Z
-        event = Event(id=event_id or new_event_id(), account_id=account_id, topic=topic, event_type=event_type,
-                      fields=fields, timestamp=timestamp, timestamp_ms=parse_time(timestamp), published_ms=now)
+        event = Event(
+            id=event_id or new_event_id(),
+            account_id=account_id,
+            topic=topic,
+            event_type=event_type,
+            fields=fields,
+            timestamp=timestamp,
+            timestamp_ms=parse_time(timestamp),
+            published_ms=now,
+        )
         if not self._repo.put_event(event):
             stored = self._repo.get_event(account_id, event.id)
             if stored is None:  # expired between the two reads: store it afresh
@@ -117,6 +143,8 @@ class PublishingService:
         try:
             aws.client("sqs").send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(body))
         except Exception as exc:  # any SQS failure: the event is stored, the client may retry
-            raise Unavailable(f"event {event.id} was stored but not queued ({type(exc).__name__}); "
-                              "publish it again with this event-id") from exc
+            raise Unavailable(
+                f"event {event.id} was stored but not queued ({type(exc).__name__}); "
+                "publish it again with this event-id"
+            ) from exc
         self._repo.mark_enqueued(event)

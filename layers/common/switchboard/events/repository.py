@@ -114,19 +114,27 @@ class EventsRepository:
     def create_configuration(self, config: DeliveryConfiguration) -> None:
         acct = config.account_id
         operations = [
-            dynamo.update(self._name, {"pk": _acct(acct), "sk": "STATS"}, "ADD delivery_configurations :one",
-                          {":one": 1, ":max": MAX_DELIVERY_CONFIGURATIONS},
-                          condition="attribute_not_exists(delivery_configurations) OR delivery_configurations < :max"),
-            dynamo.put(self._name, {**self._name_guard(acct, config.spec.name), "id": config.id},
-                       condition="attribute_not_exists(pk)"),
+            dynamo.update(
+                self._name,
+                {"pk": _acct(acct), "sk": "STATS"},
+                "ADD delivery_configurations :one",
+                {":one": 1, ":max": MAX_DELIVERY_CONFIGURATIONS},
+                condition="attribute_not_exists(delivery_configurations) OR delivery_configurations < :max",
+            ),
+            dynamo.put(
+                self._name,
+                {**self._name_guard(acct, config.spec.name), "id": config.id},
+                condition="attribute_not_exists(pk)",
+            ),
             dynamo.put(self._name, self._config_item(config), condition="attribute_not_exists(pk)"),
         ]
         try:
             dynamo.transact(operations)
         except dynamo.TransactionFailed as exc:
             if exc.failed(0):
-                raise LimitExceeded(f"a company may have at most {MAX_DELIVERY_CONFIGURATIONS} "
-                                    "delivery configurations") from None
+                raise LimitExceeded(
+                    f"a company may have at most {MAX_DELIVERY_CONFIGURATIONS} delivery configurations"
+                ) from None
             raise Conflict(f"a delivery configuration named '{config.spec.name}' already exists") from None
 
     def get_configuration(self, account_id: str, config_id: str) -> DeliveryConfiguration | None:
@@ -147,14 +155,24 @@ class EventsRepository:
         names = {f"#{i}": key for i, key in enumerate(item) if key not in ("pk", "sk")}
         values = {f":{i}": item[key] for i, key in enumerate(item) if key not in ("pk", "sk")}
         assignments = ", ".join(f"#{i} = :{i}" for i, key in enumerate(item) if key not in ("pk", "sk"))
-        operations = [dynamo.update(self._name, {"pk": item["pk"], "sk": item["sk"]}, f"SET {assignments}",
-                                    {**values, ":seen": old.updated_ms},
-                                    condition="updated_ms = :seen", names=names)]
+        operations = [
+            dynamo.update(
+                self._name,
+                {"pk": item["pk"], "sk": item["sk"]},
+                f"SET {assignments}",
+                {**values, ":seen": old.updated_ms},
+                condition="updated_ms = :seen",
+                names=names,
+            )
+        ]
         if old.spec.name != new.spec.name:
             operations += [
                 dynamo.delete(self._name, self._name_guard(acct, old.spec.name)),
-                dynamo.put(self._name, {**self._name_guard(acct, new.spec.name), "id": new.id},
-                           condition="attribute_not_exists(pk)"),
+                dynamo.put(
+                    self._name,
+                    {**self._name_guard(acct, new.spec.name), "id": new.id},
+                    condition="attribute_not_exists(pk)",
+                ),
             ]
         try:
             dynamo.transact(operations)
@@ -169,17 +187,26 @@ class EventsRepository:
 
     def version_check(self, config: DeliveryConfiguration) -> dict[str, Any]:
         """A transaction condition that holds while the configuration is as `config` was read."""
-        return dynamo.check(self._name, {"pk": _acct(config.account_id), "sk": f"DELCFG#{_padded(config.id)}"},
-                            "updated_ms = :seen", {":seen": config.updated_ms})
+        return dynamo.check(
+            self._name,
+            {"pk": _acct(config.account_id), "sk": f"DELCFG#{_padded(config.id)}"},
+            "updated_ms = :seen",
+            {":seen": config.updated_ms},
+        )
 
     def delete_configuration(self, config: DeliveryConfiguration) -> None:
         acct = config.account_id
         operations = [
-            dynamo.delete(self._name, {"pk": _acct(acct), "sk": f"DELCFG#{_padded(config.id)}"},
-                          condition="attribute_exists(pk) AND subscription_count = :zero", values={":zero": 0}),
+            dynamo.delete(
+                self._name,
+                {"pk": _acct(acct), "sk": f"DELCFG#{_padded(config.id)}"},
+                condition="attribute_exists(pk) AND subscription_count = :zero",
+                values={":zero": 0},
+            ),
             dynamo.delete(self._name, self._name_guard(acct, config.spec.name)),
-            dynamo.update(self._name, {"pk": _acct(acct), "sk": "STATS"}, "ADD delivery_configurations :minus",
-                          {":minus": -1}),
+            dynamo.update(
+                self._name, {"pk": _acct(acct), "sk": "STATS"}, "ADD delivery_configurations :minus", {":minus": -1}
+            ),
         ]
         try:
             dynamo.transact(operations)
@@ -196,19 +223,26 @@ class EventsRepository:
         acct = _acct(sub.account_id)
         sign = 1 if adding else -1
         key = {"pk": acct, "sk": f"SUB#{_padded(sub.id)}"}
-        entry_key = {"pk": index_partition(sub.account_id, sub.topic, sub.index_field, sub.index_value),
-                     "sk": f"SUB#{_padded(sub.id)}"}
+        entry_key = {
+            "pk": index_partition(sub.account_id, sub.topic, sub.index_field, sub.index_value),
+            "sk": f"SUB#{_padded(sub.id)}",
+        }
         config_key = {"pk": acct, "sk": f"DELCFG#{_padded(sub.delivery_configuration_id)}"}
         if adding:
             doc = sub.model_dump_json()
             operations = [
                 dynamo.put(self._name, {**key, "doc": doc}, condition="attribute_not_exists(pk)"),
                 dynamo.put(self._name, {**entry_key, "doc": doc}),
-                dynamo.update(self._name, {"pk": acct, "sk": "STATS"}, "ADD subscriptions :one",
-                              {":one": 1, ":max": MAX_SUBSCRIPTIONS},
-                              condition="attribute_not_exists(subscriptions) OR subscriptions < :max"),
-                dynamo.update(self._name, config_key, "ADD subscription_count :one", {":one": 1},
-                              condition="attribute_exists(pk)"),
+                dynamo.update(
+                    self._name,
+                    {"pk": acct, "sk": "STATS"},
+                    "ADD subscriptions :one",
+                    {":one": 1, ":max": MAX_SUBSCRIPTIONS},
+                    condition="attribute_not_exists(subscriptions) OR subscriptions < :max",
+                ),
+                dynamo.update(
+                    self._name, config_key, "ADD subscription_count :one", {":one": 1}, condition="attribute_exists(pk)"
+                ),
             ]
         else:
             operations = [
@@ -218,8 +252,14 @@ class EventsRepository:
                 dynamo.update(self._name, config_key, "ADD subscription_count :minus", {":minus": -1}),
             ]
         if sub.index_field is not None:
-            operations.append(dynamo.update(self._name, {"pk": acct, "sk": f"PINFIELD#{sub.topic}#{sub.index_field}"},
-                                            "ADD subscriptions :n", {":n": sign}))
+            operations.append(
+                dynamo.update(
+                    self._name,
+                    {"pk": acct, "sk": f"PINFIELD#{sub.topic}#{sub.index_field}"},
+                    "ADD subscriptions :n",
+                    {":n": sign},
+                )
+            )
         return operations
 
     def _pin_value_ops(self, sub: Subscription, adding: bool) -> list[dict[str, Any]]:
@@ -236,14 +276,28 @@ class EventsRepository:
         refs = int(current["refs"]) if current else 0
         distinct_key = {"pk": acct, "sk": f"PINCOUNT#{sub.topic}#{sub.index_field}"}
         if adding and refs == 0:
-            return [dynamo.put(self._name, {**key, "refs": 1, "field": sub.index_field, "value": sub.index_value},
-                               condition="attribute_not_exists(pk)"),
-                    dynamo.update(self._name, distinct_key, "ADD distinct_values :one", {":one": 1})]
+            return [
+                dynamo.put(
+                    self._name,
+                    {**key, "refs": 1, "field": sub.index_field, "value": sub.index_value},
+                    condition="attribute_not_exists(pk)",
+                ),
+                dynamo.update(self._name, distinct_key, "ADD distinct_values :one", {":one": 1}),
+            ]
         if not adding and refs <= 1:
-            return [dynamo.delete(self._name, key, condition="refs = :one", values={":one": 1}),
-                    dynamo.update(self._name, distinct_key, "ADD distinct_values :minus", {":minus": -1})]
-        return [dynamo.update(self._name, key, "SET refs = :new", {":new": refs + (1 if adding else -1), ":seen": refs},
-                              condition="refs = :seen")]
+            return [
+                dynamo.delete(self._name, key, condition="refs = :one", values={":one": 1}),
+                dynamo.update(self._name, distinct_key, "ADD distinct_values :minus", {":minus": -1}),
+            ]
+        return [
+            dynamo.update(
+                self._name,
+                key,
+                "SET refs = :new",
+                {":new": refs + (1 if adding else -1), ":seen": refs},
+                condition="refs = :seen",
+            )
+        ]
 
     def _write_subscription_change(self, removed: Subscription | None, added: Subscription | None) -> None:
         for attempt in range(_PIN_RETRIES):
@@ -253,8 +307,11 @@ class EventsRepository:
                 base += self._subscription_ops(removed, adding=False)
             if added is not None:
                 base += self._subscription_ops(added, adding=True)
-            same_pin = (removed is not None and added is not None
-                        and (removed.index_field, removed.index_value) == (added.index_field, added.index_value))
+            same_pin = (
+                removed is not None
+                and added is not None
+                and (removed.index_field, removed.index_value) == (added.index_field, added.index_value)
+            )
             if not same_pin:
                 if removed is not None:
                     pins += self._pin_value_ops(removed, adding=False)
@@ -272,8 +329,12 @@ class EventsRepository:
                 self._explain_subscription_failure(exc, removed, added, base)
 
     @staticmethod
-    def _explain_subscription_failure(exc: dynamo.TransactionFailed, removed: Subscription | None,
-                                      added: Subscription | None, base: list[dict[str, Any]]) -> None:
+    def _explain_subscription_failure(
+        exc: dynamo.TransactionFailed,
+        removed: Subscription | None,
+        added: Subscription | None,
+        base: list[dict[str, Any]],
+    ) -> None:
         for index, operation in enumerate(base):
             if not exc.failed(index):
                 continue
@@ -304,14 +365,22 @@ class EventsRepository:
             for sub in subscriptions:
                 doc = sub.model_dump_json()
                 batch.put_item(Item={"pk": _acct(sub.account_id), "sk": f"SUB#{_padded(sub.id)}", "doc": doc})
-                batch.put_item(Item={"pk": index_partition(sub.account_id, sub.topic, sub.index_field, sub.index_value),
-                                     "sk": f"SUB#{_padded(sub.id)}", "doc": doc})
+                batch.put_item(
+                    Item={
+                        "pk": index_partition(sub.account_id, sub.topic, sub.index_field, sub.index_value),
+                        "sk": f"SUB#{_padded(sub.id)}",
+                        "doc": doc,
+                    }
+                )
         from collections import Counter
 
         pinned = Counter((sub.account_id, sub.topic, sub.index_field) for sub in subscriptions if sub.index_field)
         for (account_id, topic, field), count in pinned.items():
-            self._table.update_item(Key={"pk": _acct(account_id), "sk": f"PINFIELD#{topic}#{field}"},
-                                    UpdateExpression="ADD subscriptions :n", ExpressionAttributeValues={":n": count})
+            self._table.update_item(
+                Key={"pk": _acct(account_id), "sk": f"PINFIELD#{topic}#{field}"},
+                UpdateExpression="ADD subscriptions :n",
+                ExpressionAttributeValues={":n": count},
+            )
 
     def get_subscription(self, account_id: str, sub_id: str) -> Subscription | None:
         if not sub_id.isdigit() or len(sub_id) > 12:
@@ -323,8 +392,9 @@ class EventsRepository:
         items = self._query_prefix(_acct(account_id), "SUB#", offset + limit)
         return [self._subscription_from(item) for item in items[offset:]]
 
-    def indexed_subscriptions(self, account_id: str, topic: str, field: str | None, value: str | None,
-                              limit: int | None = None) -> list[Subscription]:
+    def indexed_subscriptions(
+        self, account_id: str, topic: str, field: str | None, value: str | None, limit: int | None = None
+    ) -> list[Subscription]:
         items = self._query_prefix(index_partition(account_id, topic, field, value), "SUB#", limit)
         return [self._subscription_from(item) for item in items]
 
@@ -344,8 +414,13 @@ class EventsRepository:
         keys = [{"pk": _acct(account_id), "sk": f"DELCFG#{_padded(cid)}"} for cid in sorted(config_ids)]
         names: dict[str, str] = {}
         for start in range(0, len(keys), 100):
-            request = {self._name: {"Keys": keys[start:start + 100], "ProjectionExpression": "id, #n",
-                                    "ExpressionAttributeNames": {"#n": "name"}}}
+            request = {
+                self._name: {
+                    "Keys": keys[start : start + 100],
+                    "ProjectionExpression": "id, #n",
+                    "ExpressionAttributeNames": {"#n": "name"},
+                }
+            }
             while request:
                 response = aws.dynamodb().batch_get_item(RequestItems=request)
                 names.update({item["id"]: item["name"] for item in response["Responses"].get(self._name, [])})
@@ -357,8 +432,13 @@ class EventsRepository:
         """Store a published event; False when an event with this id already exists (idempotency)."""
         try:
             self._table.put_item(
-                Item={"pk": _acct(event.account_id), "sk": f"EVT#{event.id}", "doc": event.model_dump_json(),
-                      "enqueued": False, "ttl": event.published_ms // 1000 + EVENT_RETENTION_S},
+                Item={
+                    "pk": _acct(event.account_id),
+                    "sk": f"EVT#{event.id}",
+                    "doc": event.model_dump_json(),
+                    "enqueued": False,
+                    "ttl": event.published_ms // 1000 + EVENT_RETENTION_S,
+                },
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return True
@@ -371,8 +451,11 @@ class EventsRepository:
         return (Event.model_validate_json(item["doc"]), bool(item.get("enqueued"))) if item else None
 
     def mark_enqueued(self, event: Event) -> None:
-        self._table.update_item(Key={"pk": _acct(event.account_id), "sk": f"EVT#{event.id}"},
-                                UpdateExpression="SET enqueued = :yes", ExpressionAttributeValues={":yes": True})
+        self._table.update_item(
+            Key={"pk": _acct(event.account_id), "sk": f"EVT#{event.id}"},
+            UpdateExpression="SET enqueued = :yes",
+            ExpressionAttributeValues={":yes": True},
+        )
 
     # ------------------------------------------------------------ catalog additions
     def catalog_additions(self) -> dict[str, Any] | None:

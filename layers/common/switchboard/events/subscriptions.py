@@ -71,13 +71,16 @@ class SubscriptionService:
             raise NotFound(sub_id, "subscription")
         return subscription
 
-    def replace(self, caller: Caller, company: str | None, topic_name: str, sub_id: str,
-                data: SubscriptionInput) -> Subscription:
+    def replace(
+        self, caller: Caller, company: str | None, topic_name: str, sub_id: str, data: SubscriptionInput
+    ) -> Subscription:
         current = self.get(caller, company, topic_name, sub_id)
-        merged = data.model_copy(update={
-            "delivery_configuration_id": data.delivery_configuration_id or current.delivery_configuration_id,
-            "event_type": data.event_type if "event_type" in data.model_fields_set else current.event_type,
-        })
+        merged = data.model_copy(
+            update={
+                "delivery_configuration_id": data.delivery_configuration_id or current.delivery_configuration_id,
+                "event_type": data.event_type if "event_type" in data.model_fields_set else current.event_type,
+            }
+        )
         updated = self._build(current.account_id, topic_name, merged, current.id, current.created_ms)
         self._repo.replace_subscription(current, updated)
         return updated
@@ -93,24 +96,30 @@ class SubscriptionService:
         names = self._repo.configuration_names(account.id, {s.delivery_configuration_id for s in subscriptions})
         return [s.wire(names.get(s.delivery_configuration_id)) for s in subscriptions]
 
-    def for_criteria(self, caller: Caller, company: str | None, topic_name: str, criteria: str,
-                     limit: int) -> list[dict[str, Any]]:
+    def for_criteria(
+        self, caller: Caller, company: str | None, topic_name: str, criteria: str, limit: int
+    ) -> list[dict[str, Any]]:
         """`/topic-subscriptions/mdn`: the configurations subscribed to one pinned value, with their event types."""
         account = self._accounts.scope_for(caller, company, "company")
         topic = self._catalog.topic(topic_name)
         tree = self._parse(criteria, "matchingCriteria")
         field, value = index_key(matching.pinned(tree) if tree is not None else {})
         if field is None:
-            raise InvalidInput.single("matchingCriteria", "invalid",
-                                      "matchingCriteria must pin a field to one value, e.g. number = '+12345678901'")
+            raise InvalidInput.single(
+                "matchingCriteria",
+                "invalid",
+                "matchingCriteria must pin a field to one value, e.g. number = '+12345678901'",
+            )
         grouped: dict[str, list[str]] = {}
         for subscription in self._repo.indexed_subscriptions(account.id, topic.name, field, value, limit):
             events = [subscription.event_type] if subscription.event_type else list(topic.event_types)
             seen = grouped.setdefault(subscription.delivery_configuration_id, [])
             seen += [event for event in events if event not in seen]
         names = self._repo.configuration_names(account.id, set(grouped))
-        return [{"delivery-cfg-id": cid, "delivery-cfg-nm": names.get(cid), "events": events}
-                for cid, events in grouped.items()]
+        return [
+            {"delivery-cfg-id": cid, "delivery-cfg-nm": names.get(cid), "events": events}
+            for cid, events in grouped.items()
+        ]
 
     def unique_numbers(self, caller: Caller, company: str | None, topic_name: str) -> int:
         account = self._accounts.scope_for(caller, company, "company")
@@ -118,16 +127,18 @@ class SubscriptionService:
         return self._repo.distinct_pinned_values(account.id, topic_name, MDN_FIELD)
 
     # ------------------------------------------------------------ fanout
-    def matching(self, account_id: str, topic: str, event_type: str, fields: dict[str, Any],
-                 at_ms: int) -> list[Subscription]:
+    def matching(
+        self, account_id: str, topic: str, event_type: str, fields: dict[str, Any], at_ms: int
+    ) -> list[Subscription]:
         """The company's subscriptions an event matches, read through the index only."""
         candidates = self._repo.indexed_subscriptions(account_id, topic, None, None)
         for field in self._repo.pinned_fields(account_id, topic):
             if field in fields and fields[field] is not None:
                 for key in matching.value_keys(fields[field]):
                     candidates += self._repo.indexed_subscriptions(account_id, topic, field, key)
-        return [s for s in candidates
-                if s.event_type in (None, event_type) and s.active_at(at_ms) and matches(s, fields)]
+        return [
+            s for s in candidates if s.event_type in (None, event_type) and s.active_at(at_ms) and matches(s, fields)
+        ]
 
     # ------------------------------------------------------------ internals
     @staticmethod
@@ -137,15 +148,21 @@ class SubscriptionService:
         except matching.MatchSyntaxError as exc:
             raise InvalidInput.single(field, "syntax", str(exc), text) from None
 
-    def _build(self, account_id: str, topic_name: str, data: SubscriptionInput, sub_id: str,
-               created_ms: int) -> Subscription:
+    def _build(
+        self, account_id: str, topic_name: str, data: SubscriptionInput, sub_id: str, created_ms: int
+    ) -> Subscription:
         catalog = self._catalog.current()
         topic = catalog.topic(topic_name)
         if topic is None:
             raise NotFound(topic_name, "topic")
         if data.event_type is not None and data.event_type not in topic.event_types:
-            raise InvalidInput.single("evt-tp", "enum", f"{data.event_type} is not an event type of {topic_name}",
-                                      data.event_type, topic.event_types)
+            raise InvalidInput.single(
+                "evt-tp",
+                "enum",
+                f"{data.event_type} is not an event type of {topic_name}",
+                data.event_type,
+                topic.event_types,
+            )
         config_id = data.delivery_configuration_id or ""
         if self._repo.get_configuration(account_id, config_id) is None:
             raise NotFound(config_id, "delivery configuration", field="del-cfg-id")
@@ -178,5 +195,6 @@ class SubscriptionService:
         unknown = sorted(matching.fields(tree) - known)
         if unknown:
             scope = event_type or topic_name
-            raise InvalidInput.single("match-crt", "invalid",
-                                      f"{', '.join(unknown)} is not a field of {scope}", unknown[0])
+            raise InvalidInput.single(
+                "match-crt", "invalid", f"{', '.join(unknown)} is not a field of {scope}", unknown[0]
+            )

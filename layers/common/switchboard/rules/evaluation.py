@@ -115,9 +115,15 @@ class _Source:
     """The attribute source of one target at one moment: current and previous values, aggregates of the
     buckets holding `moment`, and other targets' values read on demand."""
 
-    def __init__(self, target_id: str, current: dict[str, AttributeValue], previous: dict[str, AttributeValue],
-                 aggregates: Callable[[str, str, str], Aggregate | None], moment: int,
-                 others: Callable[[str], dict[str, AttributeValue]]) -> None:
+    def __init__(
+        self,
+        target_id: str,
+        current: dict[str, AttributeValue],
+        previous: dict[str, AttributeValue],
+        aggregates: Callable[[str, str, str], Aggregate | None],
+        moment: int,
+        others: Callable[[str], dict[str, AttributeValue]],
+    ) -> None:
         self.target_id = target_id
         self._current = current
         self._previous = previous
@@ -146,8 +152,9 @@ class _Source:
 
 
 class Evaluator:
-    def __init__(self, store: StateStore, rules: Rules, systems: Systems, notifier: Notifier,
-                 clock: Callable[[], int]) -> None:
+    def __init__(
+        self, store: StateStore, rules: Rules, systems: Systems, notifier: Notifier, clock: Callable[[], int]
+    ) -> None:
         self._store = store
         self._indexes = RuleIndexCache(rules)
         self._systems = systems
@@ -165,8 +172,7 @@ class Evaluator:
                 # A redelivery of the last message: it may have stopped between applying its points and
                 # evaluating the company's rules (idempotent, so running them again records nothing twice).
                 index = self._indexes.index(company)
-                self._company_rules(message, index.rules_for({p.data_id for p in points}, "COMPANY"), points,
-                                    outcome)
+                self._company_rules(message, index.rules_for({p.data_id for p in points}, "COMPANY"), points, outcome)
             return outcome
         system = self._systems.get_system(company, system_id)
         if system is None or not points:
@@ -176,10 +182,17 @@ class Evaluator:
         system_rules = index.rules_for(touched, "SYSTEM")
         moments = sorted({p.timestamp for p in points})
         numeric = [p for p in points if is_aggregable(p.value)]
-        wanted = {(target, p.data_id, bucket_key(scale, p.timestamp))
-                  for p in numeric for target in (system_id, company) for scale in ("H", "D", "M")}
-        wanted |= {(system_id, data_id, bucket_key(scale, moment))
-                   for data_id, scale in _aggregates_read(system_rules) for moment in moments}
+        wanted = {
+            (target, p.data_id, bucket_key(scale, p.timestamp))
+            for p in numeric
+            for target in (system_id, company)
+            for scale in ("H", "D", "M")
+        }
+        wanted |= {
+            (system_id, data_id, bucket_key(scale, moment))
+            for data_id, scale in _aggregates_read(system_rules)
+            for moment in moments
+        }
         aggregates = self._store.aggregates(company, wanted)
         system_buckets: dict[tuple[str, str], Aggregate] = {}
         company_deltas: dict[tuple[str, str], Aggregate] = {}
@@ -218,14 +231,27 @@ class Evaluator:
             for rule in index.rules_for(changed, "SYSTEM"):
                 self._evaluate(rule, "SYSTEM", system_id, system_source, message, moment, outcome)
         last = {name: value for name, value in current.items() if name.startswith("DATA.")}
-        self._store.apply_message(company, system_id, message.message_id, stored.last_message, last,
-                                  system_buckets, company_deltas, stored.recent)
+        self._store.apply_message(
+            company,
+            system_id,
+            message.message_id,
+            stored.last_message,
+            last,
+            system_buckets,
+            company_deltas,
+            stored.recent,
+        )
         self._company_rules(message, index.rules_for(touched, "COMPANY"), points, outcome, other_values)
         return outcome
 
-    def _company_rules(self, message: TelemetryMessage, rules: list[AlertRule], points: list[TelemetryPoint],
-                       outcome: Evaluation,
-                       other_values: Callable[[str], dict[str, AttributeValue]] | None = None) -> None:
+    def _company_rules(
+        self,
+        message: TelemetryMessage,
+        rules: list[AlertRule],
+        points: list[TelemetryPoint],
+        outcome: Evaluation,
+        other_values: Callable[[str], dict[str, AttributeValue]] | None = None,
+    ) -> None:
         """COMPANY rules run once the message's points are in the company's aggregates, reading them back.
         A company's systems are evaluated in parallel (one FIFO group each), so a sum read before this
         message's write could miss points another system added meanwhile; read after it, the last writer
@@ -233,32 +259,62 @@ class Evaluator:
         if not rules:
             return
         company, moment = message.company_id, points[-1].timestamp
-        fresh = self._store.aggregates(company, {(company, data_id, bucket_key(scale, moment))
-                                                 for data_id, scale in _aggregates_read(rules)})
-        source = _Source(company, {}, {}, lambda target, data_id, bucket: fresh.get((target, data_id, bucket)),
-                         moment, other_values or (lambda _target: {}))
+        fresh = self._store.aggregates(
+            company, {(company, data_id, bucket_key(scale, moment)) for data_id, scale in _aggregates_read(rules)}
+        )
+        source = _Source(
+            company,
+            {},
+            {},
+            lambda target, data_id, bucket: fresh.get((target, data_id, bucket)),
+            moment,
+            other_values or (lambda _target: {}),
+        )
         for rule in rules:
             self._evaluate(rule, "COMPANY", company, source, message, moment, outcome)
 
     # ------------------------------------------------------------ one rule on one target
-    def _evaluate(self, rule: AlertRule, target_type: str, target_id: str, source: _Source,
-                  message: TelemetryMessage, moment: int, outcome: Evaluation) -> None:
+    def _evaluate(
+        self,
+        rule: AlertRule,
+        target_type: str,
+        target_id: str,
+        source: _Source,
+        message: TelemetryMessage,
+        moment: int,
+        outcome: Evaluation,
+    ) -> None:
         result = compiled_rule(rule).evaluate(source)
         outcome.evaluations += 1
         outcome.condition_evaluations += len(rule.conditions)
         if rule.stateful:
             self._stateful(rule, target_type, target_id, result, message, moment, outcome)
         elif result.outcome is True:
-            record = AlertRecord(id=derived_id(message.message_id, rule.id, target_id, moment),
-                                 company_id=rule.company_id, target_id=target_id, target_type=target_type, ts=moment,
-                                 rule_id=rule.id, state=None, attributes=result.attributes())
+            record = AlertRecord(
+                id=derived_id(message.message_id, rule.id, target_id, moment),
+                company_id=rule.company_id,
+                target_id=target_id,
+                target_type=target_type,
+                ts=moment,
+                rule_id=rule.id,
+                state=None,
+                attributes=result.attributes(),
+            )
             self._store.put_alert(record)
             outcome.alerts.append(record)
             if should_notify(rule.notif_mode, stateful=False, previous=None, outcome=True):
                 self._notify(rule, record, outcome)
 
-    def _stateful(self, rule: AlertRule, target_type: str, target_id: str, result: RuleResult,
-                  message: TelemetryMessage, moment: int, outcome: Evaluation) -> None:
+    def _stateful(
+        self,
+        rule: AlertRule,
+        target_type: str,
+        target_id: str,
+        result: RuleResult,
+        message: TelemetryMessage,
+        moment: int,
+        outcome: Evaluation,
+    ) -> None:
         if result.outcome is None:
             return  # unknown: the state stays as it is
         for _ in range(8):  # a concurrent change (COMPANY targets) makes us read and decide again
@@ -276,18 +332,42 @@ class Evaluator:
                     if last is not None:
                         self._notify(rule, last, outcome)
                 return
-            record = AlertRecord(id=alert_id,
-                                 company_id=rule.company_id, target_id=target_id, target_type=target_type, ts=moment,
-                                 rule_id=rule.id, state=result.outcome, attributes=result.attributes())
+            record = AlertRecord(
+                id=alert_id,
+                company_id=rule.company_id,
+                target_id=target_id,
+                target_type=target_type,
+                ts=moment,
+                rule_id=rule.id,
+                state=result.outcome,
+                attributes=result.attributes(),
+            )
             first = record.id if (changed and result.outcome) or stored is None else stored.state.first_alert_id
-            state = AlertState(company_id=rule.company_id, target_id=target_id, target_type=target_type,
-                               rule_id=rule.id, state=result.outcome,
-                               state_change_ts=moment if changed or stored is None else stored.state.state_change_ts,
-                               first_alert_id=first, last_alert_id=record.id, attributes=result.attributes())
-            history = StateHistoryRow(id=derived_id(message.message_id, rule.id, target_id, moment, "state"),
-                                      company_id=rule.company_id, target_id=target_id, target_type=target_type,
-                                      rule_id=rule.id, state=result.outcome, ts=moment,
-                                      first_alert_id=first) if changed else None
+            state = AlertState(
+                company_id=rule.company_id,
+                target_id=target_id,
+                target_type=target_type,
+                rule_id=rule.id,
+                state=result.outcome,
+                state_change_ts=moment if changed or stored is None else stored.state.state_change_ts,
+                first_alert_id=first,
+                last_alert_id=record.id,
+                attributes=result.attributes(),
+            )
+            history = (
+                StateHistoryRow(
+                    id=derived_id(message.message_id, rule.id, target_id, moment, "state"),
+                    company_id=rule.company_id,
+                    target_id=target_id,
+                    target_type=target_type,
+                    rule_id=rule.id,
+                    state=result.outcome,
+                    ts=moment,
+                    first_alert_id=first,
+                )
+                if changed
+                else None
+            )
             if self._store.write_state(state, stored.version if stored else None, history, record):
                 outcome.alerts.append(record)
                 outcome.transitions += int(changed)
@@ -302,12 +382,14 @@ class Evaluator:
                 return
         raise RuntimeError(f"state of rule {rule.id} on {target_id} kept changing; the message will be retried")
 
-    def _renotify(self, rule: AlertRule, state: AlertState, message: TelemetryMessage, moment: int,
-                  outcome: Evaluation) -> None:
+    def _renotify(
+        self, rule: AlertRule, state: AlertState, message: TelemetryMessage, moment: int, outcome: Evaluation
+    ) -> None:
         """The state is this message's own write: an earlier attempt failed after it, maybe before notifying.
         Notify as that attempt decided (the notifier queues each alert once, however often asked)."""
-        changed = self._store.state_change(rule.company_id,
-                                           derived_id(message.message_id, rule.id, state.target_id, moment, "state"))
+        changed = self._store.state_change(
+            rule.company_id, derived_id(message.message_id, rule.id, state.target_id, moment, "state")
+        )
         previous = (not state.state) if changed else state.state  # unchanged writes are true → true only
         if should_notify(rule.notif_mode, stateful=True, previous=previous, outcome=state.state):
             record = self._store.alert(rule.company_id, state.last_alert_id or "")

@@ -22,14 +22,20 @@ from switchboard.tenancy import Caller
 
 
 def message_id(company_id: str, system_id: str, points: list[Any]) -> str:
-    canonical = json.dumps([company_id, system_id, sorted((p.data_id, p.timestamp, repr(p.value)) for p in points)],
-                           separators=(",", ":"))
+    canonical = json.dumps(
+        [company_id, system_id, sorted((p.data_id, p.timestamp, repr(p.value)) for p in points)], separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class IngestService:
-    def __init__(self, accounts: AccountService, systems: Callable[[str, str], System | None], queue_url: str,
-                 clock: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        accounts: AccountService,
+        systems: Callable[[str, str], System | None],
+        queue_url: str,
+        clock: Callable[[], int],
+    ) -> None:
         self._accounts = accounts
         self._systems = systems
         self._queue_url = queue_url
@@ -43,12 +49,20 @@ class IngestService:
         points = points_of(parse_telemetry(data))
         if not points:
             return 0  # nothing to evaluate (`[]`, `[{}]`): accepted, nothing queued
-        message = TelemetryMessage(company_id=company_id, system_id=system_uid,
-                                   message_id=message_id(company_id, system_uid, points), points=points,
-                                   received_ms=self._clock())
+        message = TelemetryMessage(
+            company_id=company_id,
+            system_id=system_uid,
+            message_id=message_id(company_id, system_uid, points),
+            points=points,
+            received_ms=self._clock(),
+        )
         try:
-            aws.client("sqs").send_message(QueueUrl=self._queue_url, MessageBody=message.model_dump_json(),
-                                           MessageGroupId=system_uid, MessageDeduplicationId=message.message_id)
+            aws.client("sqs").send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=message.model_dump_json(),
+                MessageGroupId=system_uid,
+                MessageDeduplicationId=message.message_id,
+            )
         except Exception as exc:  # any SQS failure: nothing was accepted, the device may retry as it is
             raise Unavailable(f"the data could not be queued ({type(exc).__name__}); send it again") from exc
         return len(points)

@@ -43,11 +43,20 @@ def email_text(rule: AlertRule, record: AlertRecord) -> tuple[str, str]:
     """Subject and body of a rule's email."""
     what = "back to normal" if record.state is False else "alert"
     subject = f"[Switchboard] {rule.name}: {what} on {record.target_type.lower()} {record.target_id}"
-    lines = [rule.message or rule.name, "", f"Rule:   {rule.name} ({rule.id})",
-             f"Target: {record.target_type} {record.target_id}", f"State:  {_state_text(record.state)}",
-             f"Time:   {_iso_ms(record.ts)}", f"Alert:  {record.id}", ""]
-    lines += [f"  {a.id.name} = {a.value.wire()} (at {_iso_ms(a.ref_time) if a.ref_time else 'n/a'})"
-              for a in record.attributes]
+    lines = [
+        rule.message or rule.name,
+        "",
+        f"Rule:   {rule.name} ({rule.id})",
+        f"Target: {record.target_type} {record.target_id}",
+        f"State:  {_state_text(record.state)}",
+        f"Time:   {_iso_ms(record.ts)}",
+        f"Alert:  {record.id}",
+        "",
+    ]
+    lines += [
+        f"  {a.id.name} = {a.value.wire()} (at {_iso_ms(a.ref_time) if a.ref_time else 'n/a'})"
+        for a in record.attributes
+    ]
     return subject, "\n".join(lines)
 
 
@@ -56,9 +65,17 @@ def _state_text(state: bool | None) -> str:
 
 
 class DeliveryNotifier:
-    def __init__(self, hooks: Callable[[str, str], list[tuple[str, str]]], configurations: DeliveryConfigurationService,
-                 events: EventsRepository, deliveries: DeliveriesRepository, tasks, clock: Callable[[], int],
-                 wake_grace_s: int, rule_exists: Callable[[str, str], bool] = lambda _company, _rule: True) -> None:
+    def __init__(
+        self,
+        hooks: Callable[[str, str], list[tuple[str, str]]],
+        configurations: DeliveryConfigurationService,
+        events: EventsRepository,
+        deliveries: DeliveriesRepository,
+        tasks,
+        clock: Callable[[], int],
+        wake_grace_s: int,
+        rule_exists: Callable[[str, str], bool] = lambda _company, _rule: True,
+    ) -> None:
         self._hooks = hooks  # (company, rule) -> [(hook uid, callback URL with its password)]
         self._rule_exists = rule_exists
         self._configs = configurations
@@ -79,20 +96,31 @@ class DeliveryNotifier:
             targets.append((self._hook_configuration(company, hook_uid, callback), content, HOOK_EVENT))
         if rule.emails:
             subject, text = email_text(rule, record)
-            targets.append((self._email_configuration(rule), {"subject": subject, "text": text, **content},
-                            EMAIL_EVENT))
+            targets.append(
+                (self._email_configuration(rule), {"subject": subject, "text": text, **content}, EMAIL_EVENT)
+            )
         now = self._clock()
         tasks = []
         for config_id, fields, event_type in targets:
-            delivery = Delivery(account_id=company, event_id=record.id, config_id=config_id, topic=TOPIC,
-                                event_type=event_type, event_timestamp=_iso_ms(record.ts), fields=fields,
-                                created_ms=now, updated_ms=now, due_ms=now)
+            delivery = Delivery(
+                account_id=company,
+                event_id=record.id,
+                config_id=config_id,
+                topic=TOPIC,
+                event_type=event_type,
+                event_timestamp=_iso_ms(record.ts),
+                fields=fields,
+                created_ms=now,
+                updated_ms=now,
+                due_ms=now,
+            )
             self._deliveries.create(delivery, wake_ms=now + self._grace_ms)
             tasks.append(DeliverTask(account_id=company, event_id=record.id, config_id=config_id, attempt=1))
         self._tasks.send_many(tasks)
 
-    def _ensure(self, company: str, name: str, spec: DeliveryConfigurationInput,
-                basic: BasicSettings | None = None) -> str:
+    def _ensure(
+        self, company: str, name: str, spec: DeliveryConfigurationInput, basic: BasicSettings | None = None
+    ) -> str:
         existing = self._events.configuration_id_by_name(company, name)
         if existing is not None:
             config = self._configs.managed(company, existing)
@@ -117,15 +145,24 @@ class DeliveryNotifier:
         basic = None
         if parts.username is not None:
             basic = BasicSettings(username=unquote(parts.username), password=unquote(parts.password or ""))
-        spec = DeliveryConfigurationInput.model_validate({
-            "del-cfg-nm": hook_configuration_name(hook_uid), "addr": address, "del-fmt-cd": "AIRVANTAGE",
-            "timeout-seconds": 10})
+        spec = DeliveryConfigurationInput.model_validate(
+            {
+                "del-cfg-nm": hook_configuration_name(hook_uid),
+                "addr": address,
+                "del-fmt-cd": "AIRVANTAGE",
+                "timeout-seconds": 10,
+            }
+        )
         return self._ensure(company, hook_configuration_name(hook_uid), spec, basic)
 
     def _email_configuration(self, rule: AlertRule) -> str:
-        spec = DeliveryConfigurationInput.model_validate({
-            "del-cfg-nm": email_configuration_name(rule.id), "del-prtcl-cd": "EMAIL",
-            "addr": "mailto:" + ",".join(rule.emails)})
+        spec = DeliveryConfigurationInput.model_validate(
+            {
+                "del-cfg-nm": email_configuration_name(rule.id),
+                "del-prtcl-cd": "EMAIL",
+                "addr": "mailto:" + ",".join(rule.emails),
+            }
+        )
         return self._ensure(rule.company_id, email_configuration_name(rule.id), spec)
 
     def forget_hook(self, company: str, hook_uid: str) -> None:

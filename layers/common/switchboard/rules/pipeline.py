@@ -22,8 +22,7 @@ def state_store() -> StateStore:
 
 @cache
 def ingest() -> IngestService:
-    return IngestService(rules.accounts(), rules.repository().get_system, settings().telemetry_queue_url,
-                         clock.now_ms)
+    return IngestService(rules.accounts(), rules.repository().get_system, settings().telemetry_queue_url, clock.now_ms)
 
 
 @cache
@@ -34,9 +33,16 @@ def notifier() -> DeliveryNotifier:
     def rule_exists(company_id: str, rule_id: str) -> bool:
         return rules.repository().get_rule(company_id, rule_id) is not None
 
-    return DeliveryNotifier(rules.hooks().callbacks, events.configurations(), events.repository(),
-                            delivery.repository(), delivery.tasks(), clock.now_ms, settings().wake_grace_s,
-                            rule_exists=rule_exists)
+    return DeliveryNotifier(
+        rules.hooks().callbacks,
+        events.configurations(),
+        events.repository(),
+        delivery.repository(),
+        delivery.tasks(),
+        clock.now_ms,
+        settings().wake_grace_s,
+        rule_exists=rule_exists,
+    )
 
 
 @cache

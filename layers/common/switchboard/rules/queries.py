@@ -37,8 +37,12 @@ class StateCriteria(BaseModel):
     target_type: str | None = None
 
     def given(self) -> frozenset[str]:
-        names = {"targetId": self.target_id, "ruleId": self.rule_id, "state": self.state,
-                 "targetType": self.target_type}
+        names = {
+            "targetId": self.target_id,
+            "ruleId": self.rule_id,
+            "state": self.state,
+            "targetType": self.target_type,
+        }
         return frozenset(name for name, value in names.items() if value is not None)
 
 
@@ -61,8 +65,9 @@ class AlertQueries:
     def _company(self, caller: Caller, company: str | None) -> str:
         return self._accounts.scope_for(caller, company, "company").id
 
-    def states(self, caller: Caller, company: str | None, criteria: StateCriteria, offset: int,
-               size: int) -> tuple[list[AlertState], int]:
+    def states(
+        self, caller: Caller, company: str | None, criteria: StateCriteria, offset: int, size: int
+    ) -> tuple[list[AlertState], int]:
         """Current states matching one allowed combination, by stateChangeTs (newest first), one page and
         the total."""
         company_id = self._company(caller, company)
@@ -70,8 +75,12 @@ class AlertQueries:
             raise CodedError("invalid.parameter", ["targetType", "must be SYSTEM or COMPANY"], 400)
         given = criteria.given()
         if given not in ALLOWED_CRITERIA:
-            raise CodedError(INVALID_CRITERIA, [",".join(sorted(given)) or "none"], 400,
-                             "use targetId[, ruleId] or state[, targetType[, ruleId]]")
+            raise CodedError(
+                INVALID_CRITERIA,
+                [",".join(sorted(given)) or "none"],
+                400,
+                "use targetId[, ruleId] or state[, targetType[, ruleId]]",
+            )
         if criteria.target_id is not None:
             found = self._store.states_of_target(company_id, criteria.target_id)
             found = [s for s in found if criteria.rule_id is None or s.rule_id == criteria.rule_id]
@@ -82,15 +91,31 @@ class AlertQueries:
                 prefix = f"{criteria.target_type}#" + (f"{criteria.rule_id}#" if criteria.rule_id else "")
             found = self._store.states_by_state(company_id, criteria.state, prefix)
         found.sort(key=lambda state: (-state.state_change_ts, state.target_id, state.rule_id))
-        return found[offset:offset + size], len(found)
+        return found[offset : offset + size], len(found)
 
     def alerts(self, caller: Caller, company: str | None, query: HistoryQuery) -> list[Any]:
-        return self._store.timeline("ALERTS", self._company(caller, company), query.target_id, query.rule_ids,
-                                    query.from_ms, query.to_ms, query.ascending, query.size)
+        return self._store.timeline(
+            "ALERTS",
+            self._company(caller, company),
+            query.target_id,
+            query.rule_ids,
+            query.from_ms,
+            query.to_ms,
+            query.ascending,
+            query.size,
+        )
 
     def state_changes(self, caller: Caller, company: str | None, query: HistoryQuery) -> list[Any]:
-        return self._store.timeline("SHISTORY", self._company(caller, company), query.target_id, query.rule_ids,
-                                    query.from_ms, query.to_ms, query.ascending, query.size)
+        return self._store.timeline(
+            "SHISTORY",
+            self._company(caller, company),
+            query.target_id,
+            query.rule_ids,
+            query.from_ms,
+            query.to_ms,
+            query.ascending,
+            query.size,
+        )
 
     def alert(self, caller: Caller, company: str | None, alert_id: str) -> Any:
         record = self._store.alert(self._company(caller, company), alert_id) if len(alert_id) <= 64 else None

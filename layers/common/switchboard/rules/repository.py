@@ -126,12 +126,26 @@ class RulesRepository:
         transaction as the write, so concurrent creations cannot pass the quota)."""
         company = rule.company_id
         operations = [
-            dynamo.update(self._name, _stats(company), "ADD #rules :one, rules_version :one",
-                          {":one": 1, ":max": validation.MAX_RULES_PER_COMPANY},
-                          condition="attribute_not_exists(#rules) OR #rules < :max", names={"#rules": "rules"}),
-            dynamo.put(self._name, {**_rule_key(company, rule.id), "id": rule.id, "name": rule.name,
-                                    "doc": self._rule_doc(rule), "hook_count": 0, "updated_ms": rule.updated_ms},
-                       condition="attribute_not_exists(pk)"),
+            dynamo.update(
+                self._name,
+                _stats(company),
+                "ADD #rules :one, rules_version :one",
+                {":one": 1, ":max": validation.MAX_RULES_PER_COMPANY},
+                condition="attribute_not_exists(#rules) OR #rules < :max",
+                names={"#rules": "rules"},
+            ),
+            dynamo.put(
+                self._name,
+                {
+                    **_rule_key(company, rule.id),
+                    "id": rule.id,
+                    "name": rule.name,
+                    "doc": self._rule_doc(rule),
+                    "hook_count": 0,
+                    "updated_ms": rule.updated_ms,
+                },
+                condition="attribute_not_exists(pk)",
+            ),
         ]
         try:
             _transact(operations)
@@ -156,10 +170,14 @@ class RulesRepository:
     def replace_rule(self, rule: AlertRule) -> None:
         """Write `rule` over the stored one; alert.rule.unknown.id when it was deleted meanwhile."""
         operations = [
-            dynamo.update(self._name, _rule_key(rule.company_id, rule.id),
-                          "SET doc = :doc, #name = :name, updated_ms = :updated",
-                          {":doc": self._rule_doc(rule), ":name": rule.name, ":updated": rule.updated_ms},
-                          condition="attribute_exists(pk)", names={"#name": "name"}),
+            dynamo.update(
+                self._name,
+                _rule_key(rule.company_id, rule.id),
+                "SET doc = :doc, #name = :name, updated_ms = :updated",
+                {":doc": self._rule_doc(rule), ":name": rule.name, ":updated": rule.updated_ms},
+                condition="attribute_exists(pk)",
+                names={"#name": "name"},
+            ),
             dynamo.update(self._name, _stats(rule.company_id), "ADD rules_version :one", {":one": 1}),
         ]
         try:
@@ -172,10 +190,19 @@ class RulesRepository:
         for _ in range(_DELETE_RETRIES):
             found = list(self._query(_co(company_id), f"HOOK#{rule_id}#"))
             operations = [
-                dynamo.delete(self._name, _rule_key(company_id, rule_id),
-                              condition="attribute_exists(pk) AND hook_count = :hooks", values={":hooks": len(found)}),
-                dynamo.update(self._name, _stats(company_id), "ADD #rules :minus, rules_version :one",
-                              {":minus": -1, ":one": 1}, names={"#rules": "rules"}),
+                dynamo.delete(
+                    self._name,
+                    _rule_key(company_id, rule_id),
+                    condition="attribute_exists(pk) AND hook_count = :hooks",
+                    values={":hooks": len(found)},
+                ),
+                dynamo.update(
+                    self._name,
+                    _stats(company_id),
+                    "ADD #rules :minus, rules_version :one",
+                    {":minus": -1, ":one": 1},
+                    names={"#rules": "rules"},
+                ),
                 *(dynamo.delete(self._name, {"pk": item["pk"], "sk": item["sk"]}) for item in found),
             ]
             try:
@@ -190,21 +217,35 @@ class RulesRepository:
     # ------------------------------------------------------------ hooks
     @staticmethod
     def _hook_from(item: dict[str, Any], company_id: str) -> HookRecord:
-        return HookRecord(uid=item["uid"], company_id=company_id, rule_id=item["rule_id"],
-                          callback=item["callback"], sealed_password=item.get("sealed_password"),
-                          created_ms=int(item["created_ms"]))
+        return HookRecord(
+            uid=item["uid"],
+            company_id=company_id,
+            rule_id=item["rule_id"],
+            callback=item["callback"],
+            sealed_password=item.get("sealed_password"),
+            created_ms=int(item["created_ms"]),
+        )
 
     def add_hook(self, hook: HookRecord) -> None:
         """Store a hook of an existing rule: alert.rule.unknown when the rule is gone (checked in the same
         transaction), notification.endpoint.too.many when it has MAX_HOOKS_PER_RULE hooks already."""
-        item: dict[str, Any] = {**_hook_key(hook.company_id, hook.rule_id, hook.uid), "uid": hook.uid,
-                                "rule_id": hook.rule_id, "callback": hook.callback, "created_ms": hook.created_ms}
+        item: dict[str, Any] = {
+            **_hook_key(hook.company_id, hook.rule_id, hook.uid),
+            "uid": hook.uid,
+            "rule_id": hook.rule_id,
+            "callback": hook.callback,
+            "created_ms": hook.created_ms,
+        }
         if hook.sealed_password is not None:
             item["sealed_password"] = hook.sealed_password
         operations = [
-            dynamo.update(self._name, _rule_key(hook.company_id, hook.rule_id), "ADD hook_count :one",
-                          {":one": 1, ":max": MAX_HOOKS_PER_RULE},
-                          condition="attribute_exists(pk) AND hook_count < :max"),
+            dynamo.update(
+                self._name,
+                _rule_key(hook.company_id, hook.rule_id),
+                "ADD hook_count :one",
+                {":one": 1, ":max": MAX_HOOKS_PER_RULE},
+                condition="attribute_exists(pk) AND hook_count < :max",
+            ),
             dynamo.put(self._name, item, condition="attribute_not_exists(pk)"),
         ]
         try:
@@ -223,8 +264,13 @@ class RulesRepository:
         """Delete one hook; False when the rule has no such hook."""
         operations = [
             dynamo.delete(self._name, _hook_key(company_id, rule_id, hook_uid), condition="attribute_exists(pk)"),
-            dynamo.update(self._name, _rule_key(company_id, rule_id), "ADD hook_count :minus", {":minus": -1},
-                          condition="attribute_exists(pk)"),
+            dynamo.update(
+                self._name,
+                _rule_key(company_id, rule_id),
+                "ADD hook_count :minus",
+                {":minus": -1},
+                condition="attribute_exists(pk)",
+            ),
         ]
         try:
             _transact(operations)
@@ -237,20 +283,29 @@ class RulesRepository:
     def _system_from(item: dict[str, Any], company_id: str) -> System:
         fields = json.loads(item["doc"])
         last = item.get("last_comm_ms")
-        return System.model_validate({**fields, "uid": item["uid"], "company": company_id,
-                                      "lastCommDate": None if last is None else int(last)})
+        return System.model_validate(
+            {**fields, "uid": item["uid"], "company": company_id, "lastCommDate": None if last is None else int(last)}
+        )
 
     @staticmethod
     def _system_doc(spec: SystemInput) -> str:
         return spec.model_dump_json(by_alias=True, exclude_none=True)
 
     def create_system(self, company_id: str, uid: str, spec: SystemInput) -> None:
-        item = {**_system_key(company_id, uid), "uid": uid, "name": spec.name, "doc": self._system_doc(spec),
-                "gsi1pk": f"SYSNAME#{company_id}", "gsi1sk": name_key(spec.name, uid)}
-        _transact([
-            dynamo.put(self._name, item, condition="attribute_not_exists(pk)"),
-            dynamo.update(self._name, _stats(company_id), "ADD systems :one", {":one": 1}),
-        ])
+        item = {
+            **_system_key(company_id, uid),
+            "uid": uid,
+            "name": spec.name,
+            "doc": self._system_doc(spec),
+            "gsi1pk": f"SYSNAME#{company_id}",
+            "gsi1sk": name_key(spec.name, uid),
+        }
+        _transact(
+            [
+                dynamo.put(self._name, item, condition="attribute_not_exists(pk)"),
+                dynamo.update(self._name, _stats(company_id), "ADD systems :one", {":one": 1}),
+            ]
+        )
 
     def get_system(self, company_id: str, uid: str) -> System | None:
         item = self._table.get_item(Key=_system_key(company_id, uid), ConsistentRead=True).get("Item")
@@ -264,8 +319,10 @@ class RulesRepository:
         """One page of the company's systems sorted by name (then uid)."""
         from boto3.dynamodb.conditions import Key
 
-        params: dict[str, Any] = {"IndexName": "gsi1",
-                                  "KeyConditionExpression": Key("gsi1pk").eq(f"SYSNAME#{company_id}")}
+        params: dict[str, Any] = {
+            "IndexName": "gsi1",
+            "KeyConditionExpression": Key("gsi1pk").eq(f"SYSNAME#{company_id}"),
+        }
         items: list[dict[str, Any]] = []
         wanted = offset + size
         while len(items) < wanted:
@@ -286,8 +343,11 @@ class RulesRepository:
                 UpdateExpression="SET doc = :doc, #name = :name, gsi1sk = :sort",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeNames={"#name": "name"},
-                ExpressionAttributeValues={":doc": self._system_doc(spec), ":name": spec.name,
-                                           ":sort": name_key(spec.name, uid)},
+                ExpressionAttributeValues={
+                    ":doc": self._system_doc(spec),
+                    ":name": spec.name,
+                    ":sort": name_key(spec.name, uid),
+                },
             )
             return True
         except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
@@ -296,10 +356,12 @@ class RulesRepository:
     def delete_system(self, company_id: str, uid: str) -> bool:
         """Delete a system; False when it does not exist."""
         try:
-            _transact([
-                dynamo.delete(self._name, _system_key(company_id, uid), condition="attribute_exists(pk)"),
-                dynamo.update(self._name, _stats(company_id), "ADD systems :minus", {":minus": -1}),
-            ])
+            _transact(
+                [
+                    dynamo.delete(self._name, _system_key(company_id, uid), condition="attribute_exists(pk)"),
+                    dynamo.update(self._name, _stats(company_id), "ADD systems :minus", {":minus": -1}),
+                ]
+            )
             return True
         except dynamo.TransactionFailed:
             return False
@@ -308,8 +370,10 @@ class RulesRepository:
     def _query(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
 
-        params: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
-                                  "ConsistentRead": True}
+        params: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
+            "ConsistentRead": True,
+        }
         while True:
             response = self._table.query(**params)
             yield from response["Items"]
@@ -317,4 +381,3 @@ class RulesRepository:
             if not last:
                 return
             params["ExclusiveStartKey"] = last
-

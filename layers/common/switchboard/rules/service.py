@@ -35,8 +35,9 @@ HookDeleted = Callable[[str, str], None]  # (company, hook uid)
 
 
 class RuleService:
-    def __init__(self, repository: RulesRepository, accounts: AccountService,
-                 on_deleted: RuleDeleted | None = None) -> None:
+    def __init__(
+        self, repository: RulesRepository, accounts: AccountService, on_deleted: RuleDeleted | None = None
+    ) -> None:
         self._repo = repository
         self._accounts = accounts
         self._on_deleted = on_deleted
@@ -145,8 +146,13 @@ def _shown(record: HookRecord) -> Hook:
 
 
 class HookService:
-    def __init__(self, repository: RulesRepository, accounts: AccountService, allow_private_targets: bool,
-                 on_deleted: HookDeleted | None = None) -> None:
+    def __init__(
+        self,
+        repository: RulesRepository,
+        accounts: AccountService,
+        allow_private_targets: bool,
+        on_deleted: HookDeleted | None = None,
+    ) -> None:
         self._repo = repository
         self._accounts = accounts
         self._allow_private = allow_private_targets
@@ -167,8 +173,14 @@ class HookService:
         sealed = None
         if callback.password is not None:
             sealed = secrets.seal(callback.password, rule.company_id, password_purpose(uid))
-        record = HookRecord(uid=uid, company_id=rule.company_id, rule_id=rule.id, callback=callback.url,
-                            sealed_password=sealed, created_ms=clock.now_ms())
+        record = HookRecord(
+            uid=uid,
+            company_id=rule.company_id,
+            rule_id=rule.id,
+            callback=callback.url,
+            sealed_password=sealed,
+            created_ms=clock.now_ms(),
+        )
         self._repo.add_hook(record)
         return _shown(record)
 
@@ -185,8 +197,10 @@ class HookService:
 
     def callbacks(self, company_id: str, rule_id: str) -> list[tuple[str, str]]:
         """(hook uid, callback URL with its password) of a rule's hooks, for the delivery of its alerts."""
-        return [(record.uid, hooks.with_password(record.callback, _unsealed(record)))
-                for record in self._repo.list_hooks(company_id, rule_id)]
+        return [
+            (record.uid, hooks.with_password(record.callback, _unsealed(record)))
+            for record in self._repo.list_hooks(company_id, rule_id)
+        ]
 
 
 def password_purpose(hook_uid: str) -> str:

@@ -49,8 +49,9 @@ def systems() -> SystemService:
 
 @cache
 def hooks() -> HookService:
-    return HookService(repository(), accounts(), settings().allow_private_targets,
-                       _hook_deleted if settings().events_table else None)
+    return HookService(
+        repository(), accounts(), settings().allow_private_targets, _hook_deleted if settings().events_table else None
+    )
 
 
 def reset() -> None:

@@ -80,23 +80,33 @@ class StateStore:
 
     # ------------------------------------------------------------ values and aggregates
     def values(self, company_id: str, target_id: str) -> TargetValues:
-        item = self._table.get_item(Key={"pk": f"TGT#{company_id}#{target_id}", "sk": "VALUES"},
-                                    ConsistentRead=True).get("Item")
+        item = self._table.get_item(
+            Key={"pk": f"TGT#{company_id}#{target_id}", "sk": "VALUES"}, ConsistentRead=True
+        ).get("Item")
         if not item:
             return TargetValues({}, None)
-        current = {name: AttributeValue(value, ref_time)
-                   for name, (value, ref_time) in json.loads(item["current"]).items()}
+        current = {
+            name: AttributeValue(value, ref_time) for name, (value, ref_time) in json.loads(item["current"]).items()
+        }
         return TargetValues(current, item.get("last_message"), tuple(item.get("recent") or ()))
 
-    def aggregates(self, company_id: str, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str],
-                                                                                        Aggregate]:
+    def aggregates(
+        self, company_id: str, keys: Iterable[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], Aggregate]:
         """Aggregates by (target, data id, bucket); missing ones are left out."""
         wanted = sorted(set(keys))
         found: dict[tuple[str, str, str], Aggregate] = {}
         for start in range(0, len(wanted), 100):
-            chunk = wanted[start:start + 100]
-            request = {self._name: {"Keys": [{"pk": f"TGT#{company_id}#{target}", "sk": f"AGG#{data_id}#{bucket}"}
-                                             for target, data_id, bucket in chunk], "ConsistentRead": True}}
+            chunk = wanted[start : start + 100]
+            request = {
+                self._name: {
+                    "Keys": [
+                        {"pk": f"TGT#{company_id}#{target}", "sk": f"AGG#{data_id}#{bucket}"}
+                        for target, data_id, bucket in chunk
+                    ],
+                    "ConsistentRead": True,
+                }
+            }
             while request:
                 response = aws.dynamodb().batch_get_item(RequestItems=request)
                 for item in response["Responses"].get(self._name, []):
@@ -106,37 +116,60 @@ class StateStore:
                     found[(target, data_id, bucket)] = Aggregate(
                         min=_number(item["min"]) if "min" in item else None,
                         max=_number(item["max"]) if "max" in item else None,
-                        sum=_number(item.get("sum", 0)), cnt=int(item.get("cnt", 0)))
+                        sum=_number(item.get("sum", 0)),
+                        cnt=int(item.get("cnt", 0)),
+                    )
                 request = response.get("UnprocessedKeys") or {}
         return found
 
-    def apply_message(self, company_id: str, system_id: str, message_id: str, previous_message: str | None,
-                      values: dict[str, AttributeValue], system_aggregates: dict[tuple[str, str], Aggregate],
-                      company_deltas: dict[tuple[str, str], Aggregate], recent: Iterable[str] = ()) -> bool:
+    def apply_message(
+        self,
+        company_id: str,
+        system_id: str,
+        message_id: str,
+        previous_message: str | None,
+        values: dict[str, AttributeValue],
+        system_aggregates: dict[tuple[str, str], Aggregate],
+        company_deltas: dict[tuple[str, str], Aggregate],
+        recent: Iterable[str] = (),
+    ) -> bool:
         """Store a system's new values and aggregates and add its points to the company's, once per message.
         False when the message was applied already (its redelivery). `recent`: the ids of the messages applied
         before (TargetValues.recent), kept with this one so that a re-post of one is not applied twice."""
-        values_item = {"pk": f"TGT#{company_id}#{system_id}", "sk": "VALUES", "last_message": message_id,
-                       "recent": [*(r for r in recent if r != message_id), message_id][-RECENT_MESSAGES:],
-                       "current": json.dumps({name: [_to_json(v.value), v.ref_time] for name, v in values.items()},
-                                             separators=(",", ":"))}
+        values_item = {
+            "pk": f"TGT#{company_id}#{system_id}",
+            "sk": "VALUES",
+            "last_message": message_id,
+            "recent": [*(r for r in recent if r != message_id), message_id][-RECENT_MESSAGES:],
+            "current": json.dumps(
+                {name: [_to_json(v.value), v.ref_time] for name, v in values.items()}, separators=(",", ":")
+            ),
+        }
         # The guard: the values still follow the message read before this one (FIFO: one writer per system).
-        operations = [dynamo.put(self._name, values_item, condition="attribute_not_exists(last_message)")
-                      if previous_message is None else
-                      dynamo.put(self._name, values_item, condition="last_message = :previous",
-                                 values={":previous": previous_message})]
+        operations = [
+            dynamo.put(self._name, values_item, condition="attribute_not_exists(last_message)")
+            if previous_message is None
+            else dynamo.put(
+                self._name, values_item, condition="last_message = :previous", values={":previous": previous_message}
+            )
+        ]
         for (data_id, bucket), aggregate in system_aggregates.items():
-            operations.append(dynamo.put(self._name, self._aggregate_item(company_id, system_id, data_id, bucket,
-                                                                          aggregate)))
+            operations.append(
+                dynamo.put(self._name, self._aggregate_item(company_id, system_id, data_id, bucket, aggregate))
+            )
         for (data_id, bucket), delta in company_deltas.items():
-            operations.append(dynamo.update(
-                self._name, {"pk": f"TGT#{company_id}#{company_id}", "sk": f"AGG#{data_id}#{bucket}"},
-                "ADD #sum :sum, cnt :cnt SET #ttl = :ttl", {":sum": _decimal(delta.sum), ":cnt": delta.cnt,
-                                                           ":ttl": self._aggregate_ttl()},
-                names={"#sum": "sum", "#ttl": "ttl"}))
+            operations.append(
+                dynamo.update(
+                    self._name,
+                    {"pk": f"TGT#{company_id}#{company_id}", "sk": f"AGG#{data_id}#{bucket}"},
+                    "ADD #sum :sum, cnt :cnt SET #ttl = :ttl",
+                    {":sum": _decimal(delta.sum), ":cnt": delta.cnt, ":ttl": self._aggregate_ttl()},
+                    names={"#sum": "sum", "#ttl": "ttl"},
+                )
+            )
         for start in range(0, len(operations), 100):  # the VALUES write (the guard) goes in the first chunk
             try:
-                dynamo.transact_retrying(operations[start:start + 100])
+                dynamo.transact_retrying(operations[start : start + 100])
             except dynamo.TransactionFailed:
                 if start == 0:
                     return False
@@ -154,20 +187,28 @@ class StateStore:
                     continue
                 with contextlib.suppress(failed):  # failed: the stored extreme already goes further
                     self._table.update_item(
-                        Key=key, UpdateExpression=f"SET #{field} = :v",
+                        Key=key,
+                        UpdateExpression=f"SET #{field} = :v",
                         ConditionExpression=f"attribute_not_exists(#{field}) OR #{field} {comparison} :v",
                         ExpressionAttributeNames={f"#{field}": field},
-                        ExpressionAttributeValues={":v": _decimal(value)})
+                        ExpressionAttributeValues={":v": _decimal(value)},
+                    )
 
     def _aggregate_ttl(self) -> int:
         from switchboard import clock
 
         return clock.now_ms() // 1000 + AGGREGATE_RETENTION_S
 
-    def _aggregate_item(self, company_id: str, target_id: str, data_id: str, bucket: str,
-                        aggregate: Aggregate) -> dict[str, Any]:
-        item: dict[str, Any] = {"pk": f"TGT#{company_id}#{target_id}", "sk": f"AGG#{data_id}#{bucket}",
-                                "sum": _decimal(aggregate.sum), "cnt": aggregate.cnt, "ttl": self._aggregate_ttl()}
+    def _aggregate_item(
+        self, company_id: str, target_id: str, data_id: str, bucket: str, aggregate: Aggregate
+    ) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "pk": f"TGT#{company_id}#{target_id}",
+            "sk": f"AGG#{data_id}#{bucket}",
+            "sum": _decimal(aggregate.sum),
+            "cnt": aggregate.cnt,
+            "ttl": self._aggregate_ttl(),
+        }
         if aggregate.min is not None:
             item["min"] = _decimal(aggregate.min)
         if aggregate.max is not None:
@@ -176,44 +217,71 @@ class StateStore:
 
     # ------------------------------------------------------------ states, history, alerts
     def state(self, company_id: str, target_id: str, rule_id: str) -> StoredState | None:
-        item = self._table.get_item(Key={"pk": f"STATE#{company_id}#{target_id}", "sk": f"RULE#{rule_id}"},
-                                    ConsistentRead=True).get("Item")
+        item = self._table.get_item(
+            Key={"pk": f"STATE#{company_id}#{target_id}", "sk": f"RULE#{rule_id}"}, ConsistentRead=True
+        ).get("Item")
         return StoredState(AlertState.model_validate_json(item["doc"]), int(item["version"])) if item else None
 
     def _state_item(self, state: AlertState, version: int) -> dict[str, Any]:
-        return {"pk": f"STATE#{state.company_id}#{state.target_id}", "sk": f"RULE#{state.rule_id}",
-                "doc": state.model_dump_json(), "version": version, "rule_id": state.rule_id,
-                "target_id": state.target_id, "target_type": state.target_type,
-                "gsi1pk": f"STATES#{state.company_id}#{'true' if state.state else 'false'}",
-                "gsi1sk": f"{state.target_type}#{state.rule_id}#{state.target_id}"}
+        return {
+            "pk": f"STATE#{state.company_id}#{state.target_id}",
+            "sk": f"RULE#{state.rule_id}",
+            "doc": state.model_dump_json(),
+            "version": version,
+            "rule_id": state.rule_id,
+            "target_id": state.target_id,
+            "target_type": state.target_type,
+            "gsi1pk": f"STATES#{state.company_id}#{'true' if state.state else 'false'}",
+            "gsi1sk": f"{state.target_type}#{state.rule_id}#{state.target_id}",
+        }
 
     def _alert_item(self, alert: AlertRecord) -> dict[str, Any]:
         key = f"{_ms(alert.ts)}#{alert.id}"
-        return {"pk": f"ALERT#{alert.company_id}#{alert.id}", "sk": "ALERT", "doc": alert.model_dump_json(),
-                "rule_id": alert.rule_id, "target_id": alert.target_id,
-                "gsi1pk": f"ALERTS#{alert.company_id}", "gsi1sk": key,
-                "gsi2pk": f"ALERTS#{alert.company_id}#{alert.target_id}", "gsi2sk": key,
-                "ttl": alert.ts // 1000 + self._history_retention_s}
+        return {
+            "pk": f"ALERT#{alert.company_id}#{alert.id}",
+            "sk": "ALERT",
+            "doc": alert.model_dump_json(),
+            "rule_id": alert.rule_id,
+            "target_id": alert.target_id,
+            "gsi1pk": f"ALERTS#{alert.company_id}",
+            "gsi1sk": key,
+            "gsi2pk": f"ALERTS#{alert.company_id}#{alert.target_id}",
+            "gsi2sk": key,
+            "ttl": alert.ts // 1000 + self._history_retention_s,
+        }
 
     def _history_item(self, row: StateHistoryRow) -> dict[str, Any]:
         key = f"{_ms(row.ts)}#{row.id}"
-        return {"pk": f"SHIST#{row.company_id}#{row.id}", "sk": "SHIST", "doc": row.model_dump_json(),
-                "rule_id": row.rule_id, "target_id": row.target_id,
-                "gsi1pk": f"SHISTORY#{row.company_id}", "gsi1sk": key,
-                "gsi2pk": f"SHISTORY#{row.company_id}#{row.target_id}", "gsi2sk": key,
-                "ttl": row.ts // 1000 + self._history_retention_s}
+        return {
+            "pk": f"SHIST#{row.company_id}#{row.id}",
+            "sk": "SHIST",
+            "doc": row.model_dump_json(),
+            "rule_id": row.rule_id,
+            "target_id": row.target_id,
+            "gsi1pk": f"SHISTORY#{row.company_id}",
+            "gsi1sk": key,
+            "gsi2pk": f"SHISTORY#{row.company_id}#{row.target_id}",
+            "gsi2sk": key,
+            "ttl": row.ts // 1000 + self._history_retention_s,
+        }
 
-    def write_state(self, state: AlertState, seen_version: int | None, history: StateHistoryRow | None,
-                    alert: AlertRecord | None) -> bool:
+    def write_state(
+        self, state: AlertState, seen_version: int | None, history: StateHistoryRow | None, alert: AlertRecord | None
+    ) -> bool:
         """The new state (if nobody changed it since `seen_version` was read), its history row and its alert,
         all or nothing. False on a concurrent change: read again and decide again."""
         version = (seen_version or 0) + 1
         condition = "attribute_not_exists(pk)" if seen_version is None else "version = :seen"
-        operations = [dynamo.put(self._name, self._state_item(state, version), condition=condition,
-                                 values=None if seen_version is None else {":seen": seen_version})]
+        operations = [
+            dynamo.put(
+                self._name,
+                self._state_item(state, version),
+                condition=condition,
+                values=None if seen_version is None else {":seen": seen_version},
+            )
+        ]
         if history is not None:
-            operations.append(dynamo.put(self._name, self._history_item(history),
-                                         condition="attribute_not_exists(pk)"))
+            operations.append(dynamo.put(self._name, self._history_item(history), condition="attribute_not_exists(pk)"))
         if alert is not None:
             operations.append(dynamo.put(self._name, self._alert_item(alert), condition="attribute_not_exists(pk)"))
         try:
@@ -227,11 +295,16 @@ class StateStore:
         deleted = 0
         for state in (True, False):
             for target_type in ("SYSTEM", "COMPANY"):
-                for item in self._query({"IndexName": "gsi1",
-                                         "KeyConditionExpression": "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
-                                         "ExpressionAttributeValues": {
-                                             ":pk": f"STATES#{company_id}#{'true' if state else 'false'}",
-                                             ":prefix": f"{target_type}#{rule_id}#"}}):
+                for item in self._query(
+                    {
+                        "IndexName": "gsi1",
+                        "KeyConditionExpression": "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)",
+                        "ExpressionAttributeValues": {
+                            ":pk": f"STATES#{company_id}#{'true' if state else 'false'}",
+                            ":prefix": f"{target_type}#{rule_id}#",
+                        },
+                    }
+                ):
                     self._table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
                     deleted += 1
         return deleted
@@ -251,34 +324,56 @@ class StateStore:
 
     def state_change(self, company_id: str, row_id: str) -> bool:
         """Whether the state-history row `row_id` was written."""
-        return "Item" in self._table.get_item(Key={"pk": f"SHIST#{company_id}#{row_id}", "sk": "SHIST"},
-                                              ConsistentRead=True, ProjectionExpression="pk")
+        return "Item" in self._table.get_item(
+            Key={"pk": f"SHIST#{company_id}#{row_id}", "sk": "SHIST"}, ConsistentRead=True, ProjectionExpression="pk"
+        )
 
     def states_of_target(self, company_id: str, target_id: str) -> list[AlertState]:
-        return [AlertState.model_validate_json(item["doc"])
-                for item in self._query({"KeyConditionExpression": "pk = :pk",
-                                         "ExpressionAttributeValues": {":pk": f"STATE#{company_id}#{target_id}"}})]
+        return [
+            AlertState.model_validate_json(item["doc"])
+            for item in self._query(
+                {
+                    "KeyConditionExpression": "pk = :pk",
+                    "ExpressionAttributeValues": {":pk": f"STATE#{company_id}#{target_id}"},
+                }
+            )
+        ]
 
     def states_by_state(self, company_id: str, state: bool, prefix: str = "") -> list[AlertState]:
         values = {":pk": f"STATES#{company_id}#{'true' if state else 'false'}", ":prefix": prefix}
         expression = "gsi1pk = :pk AND begins_with(gsi1sk, :prefix)" if prefix else "gsi1pk = :pk"
         if not prefix:
             values.pop(":prefix")
-        return [AlertState.model_validate_json(item["doc"])
-                for item in self._query({"IndexName": "gsi1", "KeyConditionExpression": expression,
-                                         "ExpressionAttributeValues": values})]
+        return [
+            AlertState.model_validate_json(item["doc"])
+            for item in self._query(
+                {"IndexName": "gsi1", "KeyConditionExpression": expression, "ExpressionAttributeValues": values}
+            )
+        ]
 
-    def timeline(self, kind: str, company_id: str, target_id: str | None, rule_ids: list[str] | None,
-                 from_ms: int, to_ms: int, ascending: bool, size: int) -> list[Any]:
+    def timeline(
+        self,
+        kind: str,
+        company_id: str,
+        target_id: str | None,
+        rule_ids: list[str] | None,
+        from_ms: int,
+        to_ms: int,
+        ascending: bool,
+        size: int,
+    ) -> list[Any]:
         """Alerts (`ALERTS`) or state changes (`SHISTORY`) with from ≤ ts < to (ascending) or from < ts ≤ to
         (descending), as the seed's brackets say; at most `size`, narrowed by target and rules."""
-        index, partition = ("gsi2", f"{kind}#{company_id}#{target_id}") if target_id else (
-            "gsi1", f"{kind}#{company_id}")
+        index, partition = (
+            ("gsi2", f"{kind}#{company_id}#{target_id}") if target_id else ("gsi1", f"{kind}#{company_id}")
+        )
         low, high = (_ms(from_ms), _ms(to_ms)) if ascending else (_ms(from_ms + 1), _ms(to_ms + 1))
         params: dict[str, Any] = {
-            "IndexName": index, "ScanIndexForward": ascending,
+            "IndexName": index,
+            "ScanIndexForward": ascending,
             "KeyConditionExpression": f"{index}pk = :pk AND {index}sk BETWEEN :low AND :high",
-            "ExpressionAttributeValues": {":pk": partition, ":low": low, ":high": high}}
+            "ExpressionAttributeValues": {":pk": partition, ":low": low, ":high": high},
+        }
         if rule_ids:
             names = {f":r{i}": rule for i, rule in enumerate(rule_ids)}
             params["FilterExpression"] = f"rule_id IN ({', '.join(names)})"
@@ -309,4 +404,3 @@ def _to_json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return list(value) if isinstance(value, tuple | frozenset | set) else value
-

@@ -18,22 +18,30 @@ def serialize(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _serializer.serialize(value) for key, value in item.items()}
 
 
-def put(table: str, item: dict[str, Any], condition: str | None = None,
-        values: dict[str, Any] | None = None) -> dict[str, Any]:
+def put(
+    table: str, item: dict[str, Any], condition: str | None = None, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
     op: dict[str, Any] = {"TableName": table, "Item": serialize(item)}
     _condition(op, condition, values)
     return {"Put": op}
 
 
-def delete(table: str, key: dict[str, Any], condition: str | None = None,
-           values: dict[str, Any] | None = None) -> dict[str, Any]:
+def delete(
+    table: str, key: dict[str, Any], condition: str | None = None, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
     op: dict[str, Any] = {"TableName": table, "Key": serialize(key)}
     _condition(op, condition, values)
     return {"Delete": op}
 
 
-def update(table: str, key: dict[str, Any], expression: str, values: dict[str, Any] | None = None,
-           condition: str | None = None, names: dict[str, str] | None = None) -> dict[str, Any]:
+def update(
+    table: str,
+    key: dict[str, Any],
+    expression: str,
+    values: dict[str, Any] | None = None,
+    condition: str | None = None,
+    names: dict[str, str] | None = None,
+) -> dict[str, Any]:
     op: dict[str, Any] = {"TableName": table, "Key": serialize(key), "UpdateExpression": expression}
     _condition(op, condition, values)
     if names:
