@@ -334,10 +334,7 @@ class _CountedLookup:
 def _moto_delivery_tables():
     """Tables, KMS key and queues of the template on moto; the environment is restored afterwards."""
     from moto import mock_aws
-    from switchboard import aws
-    from switchboard.config import settings
-    from switchboard.delivery import services as delivery_services
-    from switchboard.events import services as event_services
+    from switchboard import aws, wiring
 
     from tests.support import create_template_resources
 
@@ -357,29 +354,26 @@ def _moto_delivery_tables():
         with mock_aws():
             aws.use_session(None)
             os.environ.update(create_template_resources())
-            settings.cache_clear()
-            event_services.reset()
-            delivery_services.reset()
+            wiring.reset()
+            wiring.reset()
             yield
     finally:
         aws.use_session(None)
         os.environ.clear()
         os.environ.update(saved)
-        settings.cache_clear()
-        event_services.reset()
-        delivery_services.reset()
+        wiring.reset()
+        wiring.reset()
 
 
 def _stored_configuration(url: str, numbers: list[str], **spec: Any) -> str:
     """A delivery configuration (signing secret sealed with KMS, as the API stores it) subscribed to
     each of `numbers` with a criteria pinning `number`, the NIS case; returns its id."""
-    from switchboard import clock, secrets
+    from switchboard import clock, secrets, wiring
     from switchboard.events import matching
-    from switchboard.events import services as event_services
     from switchboard.events.configurations import SIGNING_SECRET_PURPOSE
     from switchboard.events.models import DeliveryConfiguration, DeliveryConfigurationInput, Subscription
 
-    repo = event_services.repository()
+    repo = wiring.events_repository()
     now = clock.now_ms()
     config_id = repo.next_id("delivery-configuration")
     repo.create_configuration(
@@ -433,12 +427,10 @@ def count_requests(events: int = 50) -> dict[str, dict[str, Any]]:
     """Fanout + deliver of `events` events on moto, each matching one configuration, without and with
     throttling; DynamoDB calls counted by phase after one warm-up event per configuration."""
     import boto3
-    from switchboard import aws, clock
-    from switchboard.delivery import services as delivery_services
+    from switchboard import aws, clock, wiring
     from switchboard.delivery.engine import Engine
     from switchboard.delivery.fanout import Fanout
     from switchboard.delivery.sender import Sender
-    from switchboard.events import services as event_services
 
     from bench.memory_store import QueuedTasks, SilentNotices
 
@@ -449,17 +441,17 @@ def count_requests(events: int = 50) -> dict[str, dict[str, Any]]:
         session.events.register("before-call.dynamodb", counter)
         aws.use_session(session)  # every repository now draws counted clients
         tasks = QueuedTasks()
-        configurations = delivery_services.configurations()
+        configurations = wiring.cached_configurations()
         fanout = Fanout(
-            _CountedLookup(event_services.subscriptions(), counter),
+            _CountedLookup(wiring.subscriptions(), counter),
             configurations,
-            delivery_services.repository(),
+            wiring.deliveries_repository(),
             tasks,
             clock.now_ms,
             300,
         )
         engine = Engine(
-            delivery_services.repository(), configurations, tasks, Sender(allow_private=True), SilentNotices()
+            wiring.deliveries_repository(), configurations, tasks, Sender(allow_private=True), SilentNotices()
         )
         variants = {"plain": {}, "throttled": {"throttling": 1000, "throttling-unit": "SECOND"}}
         for variant, spec in variants.items():

@@ -14,9 +14,7 @@ import boto3
 @contextmanager
 def _moto_tables():
     from moto import mock_aws
-    from switchboard import aws
-    from switchboard.alerts.service import alert_service
-    from switchboard.config import settings
+    from switchboard import aws, wiring
 
     from tests.support import create_template_tables
 
@@ -27,8 +25,7 @@ def _moto_tables():
     with mock_aws():
         aws.use_session(None)
         os.environ.update(create_template_tables())
-        settings.cache_clear()
-        alert_service.cache_clear()
+        wiring.reset()
         yield
 
 
@@ -44,22 +41,19 @@ class RequestCounter:
 
 
 def count_list_requests() -> list[dict[str, Any]]:
-    from switchboard import aws
-    from switchboard.accounts.service import account_service
+    from switchboard import aws, wiring
     from switchboard.alerts.models import AlertInput
-    from switchboard.alerts.service import alert_service
     from switchboard.alerts.visibility import visibility_keys
-    from switchboard.config import settings
     from switchboard.store.pages import PageRequest
 
     rows = []
     with _moto_tables():
-        accounts = account_service(settings().accounts_table)
+        accounts = wiring.accounts()
         root = accounts.create_account("Root", is_reseller=True)
         middle = accounts.create_account("Middle", parent_id=root.account_id, is_reseller=True)
         leaf = accounts.create_account("Leaf", parent_id=middle.account_id)
         plain = accounts.issue_token(leaf.account_id)
-        service = alert_service()
+        service = wiring.alerts()
         admin = accounts.resolve(leaf.token)
         for audience in ("admins", "all"):
             service.create(

@@ -53,9 +53,8 @@ def _lookup_figures(total: int, lookups: int = 300) -> dict[str, float]:
     """Median lookup time and requests per lookup with `total` subscriptions of one company."""
     import os
 
-    from switchboard import aws
-    from switchboard.config import settings
-    from switchboard.events import matching, services
+    from switchboard import aws, wiring
+    from switchboard.events import matching
 
     os.environ.update(
         {
@@ -66,8 +65,7 @@ def _lookup_figures(total: int, lookups: int = 300) -> dict[str, float]:
         }
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    settings.cache_clear()
-    services.reset()
+    wiring.reset()
     stub = DynamoStub()
     session = boto3.session.Session()
     stub.attach(session)
@@ -84,8 +82,9 @@ def _lookup_figures(total: int, lookups: int = 300) -> dict[str, float]:
             )
             for sub in _subscriptions(3, 1)
         ]  # three subscriptions on the event's number...
-        services.repository().bulk_load_subscriptions(target + _subscriptions(total - 3, 10_000))  # ...among `total`
-        finder = services.subscriptions()
+        # ...among `total`
+        wiring.events_repository().bulk_load_subscriptions(target + _subscriptions(total - 3, 10_000))
+        finder = wiring.subscriptions()
         stub.calls.clear()
         samples = []
         for _ in range(lookups):
@@ -100,7 +99,7 @@ def _lookup_figures(total: int, lookups: int = 300) -> dict[str, float]:
         }
     finally:
         aws.use_session(None)
-        services.reset()
+        wiring.reset()
 
 
 class _BareDeactivation(BaseModel):

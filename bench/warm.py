@@ -12,8 +12,7 @@ import time
 from typing import Any
 
 import boto3
-from switchboard import aws
-from switchboard.config import settings
+from switchboard import aws, wiring
 
 from bench.baselines import minimal_dynamodb_handler as baseline
 from bench.stub import DynamoStub
@@ -32,7 +31,7 @@ def _setup() -> tuple[Any, DynamoStub, dict[str, Any]]:
         }
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    settings.cache_clear()
+    wiring.reset()
     aws.reset()
     stub = DynamoStub()
     stub.put({"pk": f"ALERT#{ALERT}", "sk": "ALERT", "doc": sample_alert().model_dump_json()})

@@ -29,7 +29,6 @@ def aws():
     """moto in-process with every table of template.yaml, and the functions' table variables set."""
     from moto import mock_aws
     from switchboard import aws as aws_access
-    from switchboard.config import settings
 
     from tests.support import create_template_resources
 
@@ -38,7 +37,6 @@ def aws():
         names = create_template_resources()
         previous = {key: os.environ.get(key) for key in names}
         os.environ.update(names)
-        settings.cache_clear()
         _clear_service_caches()
         yield names
         for key, value in previous.items():
@@ -46,19 +44,11 @@ def aws():
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        settings.cache_clear()
         _clear_service_caches()
         aws_access.reset()
 
 
 def _clear_service_caches() -> None:
-    from switchboard.alerts.service import alert_service
-    from switchboard.delivery import services as delivery
-    from switchboard.events import services, subscriptions
-    from switchboard.rules import services as rules
+    from switchboard import wiring
 
-    alert_service.cache_clear()
-    services.reset()
-    delivery.reset()
-    subscriptions._compiled_criteria.clear()
-    rules.reset()
+    wiring.reset()

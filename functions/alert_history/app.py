@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -11,8 +13,14 @@ from switchboard.dialects import airvantage, http
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
-queries = lazy_import("switchboard.rules.queries")
-pipeline = lazy_import("switchboard.rules.pipeline")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.rules import queries
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    queries = lazy_import("switchboard.rules.queries")
+
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -47,14 +55,14 @@ def _history():
 @app.get("/api/v3/alerts/current")
 def current_alerts() -> Response:
     offset, size = airvantage.page(app)
-    states, count = pipeline.queries().states(caller(app), airvantage.company(app), _criteria(), offset, size)
+    states, count = wiring.alert_queries().states(caller(app), airvantage.company(app), _criteria(), offset, size)
     return airvantage.listing([state.wire_current() for state in states], count)
 
 
 @app.get("/api/v2/alertstates")
 def alert_states() -> Response:
     offset, size = airvantage.page(app)
-    states, count = pipeline.queries().states(caller(app), airvantage.company(app), _criteria(), offset, size)
+    states, count = wiring.alert_queries().states(caller(app), airvantage.company(app), _criteria(), offset, size)
     return airvantage.listing([state.wire() for state in states], count)
 
 
@@ -62,7 +70,7 @@ def alert_states() -> Response:
 def alert_history_v3() -> Response:
     company, query = _history()
     return airvantage.listing(
-        [a.wire() for a in pipeline.queries().alerts(caller(app), company, query)], with_count=False
+        [a.wire() for a in wiring.alert_queries().alerts(caller(app), company, query)], with_count=False
     )
 
 
@@ -70,21 +78,21 @@ def alert_history_v3() -> Response:
 def alert_history_v2() -> Response:
     company, query = _history()
     return airvantage.listing(
-        [a.wire_v2() for a in pipeline.queries().alerts(caller(app), company, query)], with_count=False
+        [a.wire_v2() for a in wiring.alert_queries().alerts(caller(app), company, query)], with_count=False
     )
 
 
 @app.get("/api/v2/alertstates/history")
 def state_history() -> Response:
     company, query = _history()
-    rows = pipeline.queries().state_changes(caller(app), company, query)
+    rows = wiring.alert_queries().state_changes(caller(app), company, query)
     return airvantage.listing([row.wire() for row in rows], with_count=False)
 
 
 @app.get("/api/v2/alerts/<uid>")
 def get_alert(uid: str) -> Response:
     company = airvantage.company(app, required=True)
-    return airvantage.reply([pipeline.queries().alert(caller(app), company, uid).wire_v2()])
+    return airvantage.reply([wiring.alert_queries().alert(caller(app), company, uid).wire_v2()])
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -10,8 +12,12 @@ from switchboard.dialects import airvantage
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
-# The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
-services = lazy_import("switchboard.rules.services")
+if TYPE_CHECKING:
+    from switchboard import wiring
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -22,18 +28,18 @@ BASE = "/api/v1/alerts/rules/<uid>/hooks"
 @app.post(BASE)
 def create_hook(uid: str) -> Response:
     data = airvantage.json_body(app)
-    return airvantage.reply(services.hooks().create(caller(app), airvantage.company(app), uid, data).wire())
+    return airvantage.reply(wiring.hooks().create(caller(app), airvantage.company(app), uid, data).wire())
 
 
 @app.get(BASE)
 def list_hooks(uid: str) -> Response:
-    hooks = services.hooks().list(caller(app), airvantage.company(app), uid)
+    hooks = wiring.hooks().list(caller(app), airvantage.company(app), uid)
     return airvantage.reply([hook.wire() for hook in hooks])
 
 
 @app.delete(f"{BASE}/<hook_uid>")
 def delete_hook(uid: str, hook_uid: str) -> Response:
-    services.hooks().delete(caller(app), airvantage.company(app), uid, hook_uid)
+    wiring.hooks().delete(caller(app), airvantage.company(app), uid, hook_uid)
     # The seed answers 200 with an empty body (Content-Length: 0).
     return Response(status_code=200, body="")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -10,9 +12,14 @@ from switchboard.dialects import airvantage
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
-# The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
-validation = lazy_import("switchboard.rules.validation")
-services = lazy_import("switchboard.rules.services")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.rules import validation
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    validation = lazy_import("switchboard.rules.validation")
+
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -23,13 +30,13 @@ BASE = "/api/v2/alertrules"
 @app.post(BASE)
 def create_rule() -> Response:
     spec = validation.parse_rule(airvantage.json_body(app))
-    return airvantage.reply(services.rules().create(caller(app), airvantage.company(app), spec).wire())
+    return airvantage.reply(wiring.rules().create(caller(app), airvantage.company(app), spec).wire())
 
 
 @app.get(BASE)
 def list_rules() -> Response:
     # The seed answers a bare JSON array, sorted by name.
-    return airvantage.reply([rule.wire() for rule in services.rules().list(caller(app), airvantage.company(app))])
+    return airvantage.reply([rule.wire() for rule in wiring.rules().list(caller(app), airvantage.company(app))])
 
 
 @app.put(BASE)
@@ -40,18 +47,18 @@ def rule_without_id() -> Response:
 
 @app.get(f"{BASE}/<uid>")
 def get_rule(uid: str) -> Response:
-    return airvantage.reply(services.rules().get(caller(app), airvantage.company(app), uid).wire())
+    return airvantage.reply(wiring.rules().get(caller(app), airvantage.company(app), uid).wire())
 
 
 @app.put(f"{BASE}/<uid>")
 def replace_rule(uid: str) -> Response:
     spec = validation.parse_rule(airvantage.json_body(app))
-    return airvantage.reply(services.rules().replace(caller(app), airvantage.company(app), uid, spec).wire())
+    return airvantage.reply(wiring.rules().replace(caller(app), airvantage.company(app), uid, spec).wire())
 
 
 @app.delete(f"{BASE}/<uid>")
 def delete_rule(uid: str) -> Response:
-    services.rules().delete(caller(app), airvantage.company(app), uid)
+    wiring.rules().delete(caller(app), airvantage.company(app), uid)
     return airvantage.reply("success")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -10,9 +12,14 @@ from switchboard.dialects import crossbar
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
-# The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
-models = lazy_import("switchboard.alerts.models")
-service = lazy_import("switchboard.alerts.service")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.alerts import models
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    models = lazy_import("switchboard.alerts.models")
+
 
 logger = Logger()
 metrics = Metrics()
@@ -22,14 +29,14 @@ crossbar.install(app)
 
 @app.get("/v2/accounts/<account_id>/alerts")
 def list_alerts(account_id: str) -> Response:
-    page = service.alert_service().list_for(caller(app), account_id, crossbar.page_request(app))
+    page = wiring.alerts().list_for(caller(app), account_id, crossbar.page_request(app))
     return crossbar.page(app, page)
 
 
 @app.put("/v2/accounts/<account_id>/alerts")
 def create_alert(account_id: str) -> Response:
     data = crossbar.request_data(app, models.AlertInput)
-    alert = service.alert_service().create(caller(app), account_id, data)
+    alert = wiring.alerts().create(caller(app), account_id, data)
     metrics.add_metric(name="AlertsCreated", unit="Count", value=1)
     return crossbar.created(
         app, alert.document(), location=f"/v2/accounts/{account_id}/alerts/{alert.id}", revision=alert.revision
@@ -38,13 +45,13 @@ def create_alert(account_id: str) -> Response:
 
 @app.get("/v2/accounts/<account_id>/alerts/<alert_id>")
 def get_alert(account_id: str, alert_id: str) -> Response:
-    alert = service.alert_service().get(caller(app), account_id, alert_id)
+    alert = wiring.alerts().get(caller(app), account_id, alert_id)
     return crossbar.ok(app, alert.document(), revision=alert.revision)
 
 
 @app.delete("/v2/accounts/<account_id>/alerts/<alert_id>")
 def delete_alert(account_id: str, alert_id: str) -> Response:
-    alert = service.alert_service().clear(caller(app), account_id, alert_id)
+    alert = wiring.alerts().clear(caller(app), account_id, alert_id)
     return crossbar.ok(app, {**alert.document(), "_read_only": {"deleted": True}}, revision=alert.revision)
 
 

@@ -9,6 +9,7 @@ the caller may touch.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import event_source
@@ -20,9 +21,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.accounts.keys import hash_token
 from switchboard.lazy import lazy_import
 
-# Key look-ups (pydantic, boto3) load on the first miss of the cache below.
-accounts = lazy_import("switchboard.accounts.service")
-config = lazy_import("switchboard.config")
+if TYPE_CHECKING:
+    from switchboard import wiring
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+
 
 logger = Logger()
 
@@ -50,7 +54,7 @@ def resolve(token: str) -> dict[str, str] | None:
     cached = _resolved.get(digest)
     if cached and cached[0] > time.monotonic():
         return cached[1]
-    caller = accounts.account_service(config.settings().accounts_table).resolve(token)
+    caller = wiring.accounts().resolve(token)
     if caller is None:
         return None
     context = caller.to_context()

@@ -3,14 +3,22 @@ releasing deliveries after a reactivation, bulk redelivery)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
 
-models = lazy_import("switchboard.delivery.models")
-services = lazy_import("switchboard.delivery.services")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.delivery import models
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    models = lazy_import("switchboard.delivery.models")
+
 
 logger = Logger()
 metrics = Metrics()
@@ -23,20 +31,20 @@ RESERVE_MS = 75_000
 def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
     task = models.TaskEnvelope.model_validate({"task": record.json_body}).task
     if lambda_context.get_remaining_time_in_millis() < RESERVE_MS:
-        services.tasks().send(task, 0)
+        wiring.delivery_tasks().send(task, 0)
         return
     if isinstance(task, models.DeliverTask):
-        outcome = services.engine().deliver(task)
+        outcome = wiring.engine().deliver(task)
         metrics.add_metric(name=f"Delivery_{outcome.split(':')[0]}", unit="Count", value=1)
         logger.debug(
             "delivery task",
             extra={"delivery": f"{task.event_id}:{task.config_id}", "attempt": task.attempt, "outcome": outcome},
         )
     elif isinstance(task, models.ReleaseTask):
-        released = services.jobs().release(task)
+        released = wiring.releaser().release(task)
         logger.info("released waiting deliveries", extra={"config_id": task.config_id, "released": released})
     else:
-        reopened = services.jobs().redeliver(task)
+        reopened = wiring.reopener().redeliver(task)
         logger.info("bulk redelivery page", extra={"config_id": task.config_id, "reopened": reopened})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -10,8 +12,14 @@ from switchboard.dialects import ess
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
-models = lazy_import("switchboard.events.models")
-services = lazy_import("switchboard.events.services")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.events import models
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    models = lazy_import("switchboard.events.models")
+
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -22,50 +30,50 @@ BASE = "/ess/v1/delivery-configurations"
 @app.get(BASE)
 def list_configurations() -> Response:
     offset, limit = ess.page(app)
-    configs = services.configurations().list(caller(app), ess.company(app), offset, limit)
+    configs = wiring.configurations().list(caller(app), ess.company(app), offset, limit)
     return ess.paged("delivery-configurations", [c.wire() for c in configs], offset, limit)
 
 
 @app.post(BASE)
 def create_configuration() -> Response:
     spec = ess.body(app, models.DeliveryConfigurationInput)
-    config, secret = services.configurations().create(caller(app), ess.company(app), spec)
+    config, secret = wiring.configurations().create(caller(app), ess.company(app), spec)
     return ess.reply({**config.wire(), "signing-secret": secret}, 201, {"Location": f"{BASE}/{config.id}"})
 
 
 @app.get(f"{BASE}/<config_id>")
 def get_configuration(config_id: str) -> Response:
-    return ess.reply(services.configurations().get(caller(app), ess.company(app), config_id).wire())
+    return ess.reply(wiring.configurations().get(caller(app), ess.company(app), config_id).wire())
 
 
 @app.put(f"{BASE}/<config_id>")
 def replace_configuration(config_id: str) -> Response:
     spec = ess.body(app, models.DeliveryConfigurationInput)
-    return ess.reply(services.configurations().replace(caller(app), ess.company(app), config_id, spec).wire())
+    return ess.reply(wiring.configurations().replace(caller(app), ess.company(app), config_id, spec).wire())
 
 
 @app.delete(f"{BASE}/<config_id>")
 def delete_configuration(config_id: str) -> Response:
-    services.configurations().delete(caller(app), ess.company(app), config_id)
+    wiring.configurations().delete(caller(app), ess.company(app), config_id)
     return Response(status_code=204)
 
 
 @app.get(f"{BASE}/<config_id>/authentication")
 def get_authentication(config_id: str) -> Response:
-    config = services.configurations().get(caller(app), ess.company(app), config_id)
+    config = wiring.configurations().get(caller(app), ess.company(app), config_id)
     return ess.reply(config.authentication.wire())
 
 
 @app.put(f"{BASE}/<config_id>/authentication")
 def set_authentication(config_id: str) -> Response:
     data = ess.body(app, models.AuthenticationInput)
-    config = services.configurations().set_authentication(caller(app), ess.company(app), config_id, data)
+    config = wiring.configurations().set_authentication(caller(app), ess.company(app), config_id, data)
     return ess.reply(config.authentication.wire())
 
 
 @app.post(f"{BASE}/<config_id>/signing-secret/rotate")
 def rotate_signing_secret(config_id: str) -> Response:
-    config, secret = services.configurations().rotate_signing_secret(caller(app), ess.company(app), config_id)
+    config, secret = wiring.configurations().rotate_signing_secret(caller(app), ess.company(app), config_id)
     return ess.reply(
         {
             "id": config.id,

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
 
-services = lazy_import("switchboard.delivery.services")
+if TYPE_CHECKING:
+    from switchboard import wiring
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+
 
 logger = Logger()
 metrics = Metrics()
@@ -15,7 +22,7 @@ metrics = Metrics()
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    sent = services.jobs().sweep()
+    sent = wiring.reopener().sweep()
     metrics.add_metric(name="DeliveriesWoken", unit="Count", value=sent)
     logger.info("sweep", extra={"requeued": sent})
     return {"requeued": sent}

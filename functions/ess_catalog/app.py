@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -11,7 +11,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.dialects import ess
 from switchboard.lazy import lazy_import
 
-services = lazy_import("switchboard.events.services")
+if TYPE_CHECKING:
+    from switchboard import wiring
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -25,28 +30,28 @@ def _wire(items: list[Any]) -> list[dict[str, Any]]:
 @app.get("/ess/v1/topics")
 def list_topics() -> Response:
     offset, limit = ess.page(app)
-    return ess.paged("topics", _wire(services.catalog().topics_page(offset, limit)), offset, limit)
+    return ess.paged("topics", _wire(wiring.catalog().topics_page(offset, limit)), offset, limit)
 
 
 @app.get("/ess/v1/topics/<topic_id>/event-types")
 def topic_event_types(topic_id: str) -> Response:
-    return ess.reply({"event-types": _wire(services.catalog().event_types_of(topic_id))})
+    return ess.reply({"event-types": _wire(wiring.catalog().event_types_of(topic_id))})
 
 
 @app.get("/ess/v1/event-types")
 def list_event_types() -> Response:
     offset, limit = ess.page(app)
-    return ess.paged("event-types", _wire(services.catalog().event_types_page(offset, limit)), offset, limit)
+    return ess.paged("event-types", _wire(wiring.catalog().event_types_page(offset, limit)), offset, limit)
 
 
 @app.get("/ess/v1/event-types/<code>")
 def get_event_type(code: str) -> Response:
-    return ess.reply(_wire([services.catalog().event_type(code)])[0])
+    return ess.reply(_wire([wiring.catalog().event_type(code)])[0])
 
 
 @app.get("/ess/v1/dictionaries/<code>")
 def get_dictionary(code: str) -> Response:
-    return ess.reply({code: services.catalog().dictionary(code)})
+    return ess.reply({code: wiring.catalog().dictionary(code)})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
 
-evaluation = lazy_import("switchboard.rules.evaluation")
-pipeline = lazy_import("switchboard.rules.pipeline")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.rules import evaluation
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    evaluation = lazy_import("switchboard.rules.evaluation")
+
 
 logger = Logger()
 metrics = Metrics()
@@ -19,7 +27,7 @@ processor = SqsFifoPartialProcessor()
 
 def evaluate(record: SQSRecord) -> None:
     message = evaluation.TelemetryMessage.model_validate_json(record.body)
-    result = pipeline.evaluator().handle(message)
+    result = wiring.evaluator().handle(message)
     metrics.add_metric(name="RuleEvaluations", unit="Count", value=result.evaluations)
     metrics.add_metric(name="AlertsRaised", unit="Count", value=len(result.alerts))
     logger.debug(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
@@ -12,9 +13,16 @@ from switchboard.dialects import ess, http
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
-models = lazy_import("switchboard.delivery.models")
-services = lazy_import("switchboard.delivery.services")
-validation = lazy_import("switchboard.dialects.validation")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.delivery import models
+    from switchboard.dialects import validation
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    models = lazy_import("switchboard.delivery.models")
+    validation = lazy_import("switchboard.dialects.validation")
+
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -35,7 +43,7 @@ def list_deliveries() -> Response:
     offset, limit = ess.page(app, default_limit=50)
     filters = _query(FILTERS)
     query = validation.parse(models.DeliveryFilter, filters)
-    rows, more = services.queries().list(caller(app), ess.company(app), query, offset, limit)
+    rows, more = wiring.event_deliveries().list(caller(app), ess.company(app), query, offset, limit)
     next_page = _next_page("/ess/v1/event-deliveries", filters, offset, limit, more)
     return ess.paged("event-deliveries", rows, offset, limit, **{"next-page-uri": next_page})
 
@@ -43,12 +51,12 @@ def list_deliveries() -> Response:
 @app.get("/ess/v1/event-deliveries/summary")
 def delivery_summary() -> Response:
     window = validation.parse(models.SummaryWindow, _query(("from", "to")))
-    return ess.reply(services.queries().summary(caller(app), ess.company(app), window))
+    return ess.reply(wiring.event_deliveries().summary(caller(app), ess.company(app), window))
 
 
 @app.get("/ess/v1/event-deliveries/<delivery_id>/tracking")
 def delivery_tracking(delivery_id: str) -> Response:
-    return ess.reply(services.queries().tracking(caller(app), ess.company(app), delivery_id))
+    return ess.reply(wiring.event_deliveries().tracking(caller(app), ess.company(app), delivery_id))
 
 
 @app.get("/ess/v1/event-delivery-attempts")
@@ -56,7 +64,7 @@ def attempt_log() -> Response:
     offset, limit = ess.page(app, default_limit=50)
     filters = _query(("from", "to"))
     window = validation.parse(models.DeliveryFilter, filters)
-    rows, more = services.queries().attempt_log(
+    rows, more = wiring.event_deliveries().attempt_log(
         caller(app), ess.company(app), window.from_ms, window.to_ms, offset, limit
     )
     next_page = _next_page("/ess/v1/event-delivery-attempts", filters, offset, limit, more)
@@ -66,19 +74,19 @@ def attempt_log() -> Response:
 @app.post("/ess/v1/handled-event-deliveries")
 def handled_deliveries() -> Response:
     data = ess.body(app, models.HandledInput)
-    updated = services.queries().mark_handled(caller(app), ess.company(app), data)
+    updated = wiring.event_deliveries().mark_handled(caller(app), ess.company(app), data)
     return ess.reply({"number-of-updated-event-deliveries": updated})
 
 
 @app.post("/ess/v1/event-deliveries/<delivery_id>/redeliver")
 def redeliver(delivery_id: str) -> Response:
-    return ess.reply(services.queries().redeliver(caller(app), ess.company(app), delivery_id), 202)
+    return ess.reply(wiring.event_deliveries().redeliver(caller(app), ess.company(app), delivery_id), 202)
 
 
 @app.post("/ess/v1/event-deliveries/redeliver")
 def redeliver_bulk() -> Response:
     data = ess.body(app, models.RedeliverInput)
-    return ess.reply(services.queries().redeliver_bulk(caller(app), ess.company(app), data), 202)
+    return ess.reply(wiring.event_deliveries().redeliver_bulk(caller(app), ess.company(app), data), 202)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -10,8 +11,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
 
-models = lazy_import("switchboard.delivery.models")
-services = lazy_import("switchboard.delivery.services")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.delivery import models
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    models = lazy_import("switchboard.delivery.models")
+
 
 logger = Logger()
 metrics = Metrics()
@@ -20,7 +27,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def fan_out(record: SQSRecord) -> None:
     event = models.PublishedEvent.model_validate(json.loads(record.body))
-    configurations = services.fanout().handle(event)
+    configurations = wiring.fanout().handle(event)
     logger.info("fanned out", extra={"event_id": event.event_id, "deliveries": len(configurations)})
     metrics.add_metric(name="DeliveriesCreated", unit="Count", value=len(configurations))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -10,8 +12,14 @@ from switchboard.dialects import ess
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
-models = lazy_import("switchboard.events.models")
-services = lazy_import("switchboard.events.services")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.events import models
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    models = lazy_import("switchboard.events.models")
+
 
 logger = Logger()
 metrics = Metrics()
@@ -22,7 +30,7 @@ ess.install(app)
 @app.post("/ess/v1/events")
 def publish_event() -> Response:
     data = ess.body(app, models.PublishInput)
-    event = services.publishing().publish(caller(app), ess.company(app), data)
+    event = wiring.publishing().publish(caller(app), ess.company(app), data)
     metrics.add_metric(name="EventsPublished", unit="Count", value=1)
     return ess.reply({"event-id": event.id}, 202)
 

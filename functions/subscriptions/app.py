@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -10,8 +12,14 @@ from switchboard.dialects import ess, http
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
-models = lazy_import("switchboard.events.models")
-services = lazy_import("switchboard.events.services")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.events import models
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    models = lazy_import("switchboard.events.models")
+
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -22,32 +30,32 @@ TOPIC = "/ess/v1/topics/<topic_id>/subscriptions"
 @app.post(TOPIC)
 def create_subscription(topic_id: str) -> Response:
     data = ess.body(app, models.SubscriptionInput)
-    subscription = services.subscriptions().create(caller(app), ess.company(app), topic_id, data)
+    subscription = wiring.subscriptions().create(caller(app), ess.company(app), topic_id, data)
     location = f"/ess/v1/topics/{topic_id}/subscriptions/{subscription.id}"
     return ess.reply(subscription.wire(), 201, {"Location": location})
 
 
 @app.get(f"{TOPIC}/<sub_id>")
 def get_subscription(topic_id: str, sub_id: str) -> Response:
-    return ess.reply(services.subscriptions().get(caller(app), ess.company(app), topic_id, sub_id).wire())
+    return ess.reply(wiring.subscriptions().get(caller(app), ess.company(app), topic_id, sub_id).wire())
 
 
 @app.put(f"{TOPIC}/<sub_id>")
 def replace_subscription(topic_id: str, sub_id: str) -> Response:
     data = ess.body(app, models.SubscriptionInput)
-    return ess.reply(services.subscriptions().replace(caller(app), ess.company(app), topic_id, sub_id, data).wire())
+    return ess.reply(wiring.subscriptions().replace(caller(app), ess.company(app), topic_id, sub_id, data).wire())
 
 
 @app.delete(f"{TOPIC}/<sub_id>")
 def delete_subscription(topic_id: str, sub_id: str) -> Response:
-    services.subscriptions().delete(caller(app), ess.company(app), topic_id, sub_id)
+    wiring.subscriptions().delete(caller(app), ess.company(app), topic_id, sub_id)
     return Response(status_code=204)
 
 
 @app.get("/ess/v1/topic-subscriptions")
 def list_subscriptions() -> Response:
     offset, limit = ess.page(app)
-    rows = services.subscriptions().list(caller(app), ess.company(app), offset, limit)
+    rows = wiring.subscriptions().list(caller(app), ess.company(app), offset, limit)
     return ess.paged("topic-subscriptions", rows, offset, limit)
 
 
@@ -55,14 +63,14 @@ def list_subscriptions() -> Response:
 def subscriptions_for_number() -> Response:
     offset, limit = ess.page(app, default_limit=50)
     topic, criteria = http.required_query(app, "topicId"), http.required_query(app, "matchingCriteria")
-    rows = services.subscriptions().for_criteria(caller(app), ess.company(app), topic, criteria, limit)
+    rows = wiring.subscriptions().for_criteria(caller(app), ess.company(app), topic, criteria, limit)
     return ess.paged("subscriptions", rows, offset, limit, **{"mdn": criteria, "topic-name": topic})
 
 
 @app.get("/ess/v1/topic-subscriptions/uniqueMdnCount")
 def unique_number_count() -> Response:
     topic = http.query(app, "topicId") or "NIS-Events"
-    count = services.subscriptions().unique_numbers(caller(app), ess.company(app), topic)
+    count = wiring.subscriptions().unique_numbers(caller(app), ess.company(app), topic)
     return ess.reply({"topic-name": topic, "activeCount": count})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -10,9 +12,14 @@ from switchboard.dialects import airvantage
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
-# The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
-models = lazy_import("switchboard.rules.models")
-services = lazy_import("switchboard.rules.services")
+if TYPE_CHECKING:
+    from switchboard import wiring
+    from switchboard.rules import models
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+    models = lazy_import("switchboard.rules.models")
+
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -23,30 +30,30 @@ BASE = "/api/v1/systems"
 @app.post(BASE)
 def create_system() -> Response:
     spec = airvantage.body(app, models.SystemInput)
-    return airvantage.reply(services.systems().create(caller(app), airvantage.company(app), spec).wire())
+    return airvantage.reply(wiring.systems().create(caller(app), airvantage.company(app), spec).wire())
 
 
 @app.get(BASE)
 def list_systems() -> Response:
     offset, size = airvantage.page(app)
-    systems, count = services.systems().list(caller(app), airvantage.company(app), offset, size)
+    systems, count = wiring.systems().list(caller(app), airvantage.company(app), offset, size)
     return airvantage.listing([system.wire() for system in systems], count)
 
 
 @app.get(f"{BASE}/<uid>")
 def get_system(uid: str) -> Response:
-    return airvantage.reply(services.systems().get(caller(app), airvantage.company(app), uid).wire())
+    return airvantage.reply(wiring.systems().get(caller(app), airvantage.company(app), uid).wire())
 
 
 @app.put(f"{BASE}/<uid>")
 def replace_system(uid: str) -> Response:
     spec = airvantage.body(app, models.SystemInput)
-    return airvantage.reply(services.systems().replace(caller(app), airvantage.company(app), uid, spec).wire())
+    return airvantage.reply(wiring.systems().replace(caller(app), airvantage.company(app), uid, spec).wire())
 
 
 @app.delete(f"{BASE}/<uid>")
 def delete_system(uid: str) -> Response:
-    services.systems().delete(caller(app), airvantage.company(app), uid)
+    wiring.systems().delete(caller(app), airvantage.company(app), uid)
     return Response(status_code=200, body="")  # as AirVantage's v1 deletes: 200, empty body
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
@@ -10,7 +12,12 @@ from switchboard.dialects import airvantage
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
-pipeline = lazy_import("switchboard.rules.pipeline")
+if TYPE_CHECKING:
+    from switchboard import wiring
+else:
+    # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
+    wiring = lazy_import("switchboard.wiring")
+
 
 logger = Logger()
 metrics = Metrics()
@@ -20,7 +27,7 @@ airvantage.install(app)
 
 @app.post("/api/v1/systems/<uid>/data")
 def post_data(uid: str) -> Response:
-    accepted = pipeline.ingest().ingest(caller(app), airvantage.company(app), uid, airvantage.json_body(app))
+    accepted = wiring.ingest().ingest(caller(app), airvantage.company(app), uid, airvantage.json_body(app))
     metrics.add_metric(name="DataPointsAccepted", unit="Count", value=accepted)
     return airvantage.reply({"accepted": accepted}, 202)
 

@@ -93,7 +93,7 @@ def _tokens_create(args: argparse.Namespace) -> int:
 
 
 def _catalog_import(args: argparse.Namespace) -> int:
-    from switchboard.events.catalogs import CatalogProvider
+    from switchboard.events.catalog_provider import CatalogProvider
     from switchboard.events.repository import EventsRepository
 
     try:

@@ -8,11 +8,8 @@ import time
 
 import boto3
 import pytest
-from switchboard.config import settings
-from switchboard.delivery import services as delivery_services
-from switchboard.events import services as event_services
+from switchboard import config, wiring
 from switchboard.rules import evaluation
-from switchboard.rules import services as rule_services
 
 from tests.receivers import Receiver, Reply
 from tests.support import call, load_function, rest_event
@@ -213,17 +210,15 @@ def av(aws, monkeypatch):
     # trusting its index for a second (test_a_rule_deleted_while_the_rules_index_is_cached covers that).
     monkeypatch.setattr(evaluation, "RULE_INDEX_CHECK_S", 0.0)
     monkeypatch.setenv("ALLOW_PRIVATE_TARGETS", "true")
-    settings.cache_clear()
-    event_services.reset()
-    delivery_services.reset()
-    rule_services.reset()
+    wiring.reset()
+    wiring.reset()
     return Alerts(aws)
 
 
 @pytest.fixture
 def ses(av):
     client = boto3.client("ses")
-    client.verify_email_identity(EmailAddress=settings().alert_email_sender)
+    client.verify_email_identity(EmailAddress=config.load(config.EngineSettings).alert_email_sender)
     return client
 
 
@@ -411,7 +406,7 @@ def _fail_once(monkeypatch, owner, name: str) -> list[int]:
 
 
 def test_a_retry_after_a_failure_past_the_state_write_notifies_once(av, receiver, ses, world, aws, monkeypatch):
-    from switchboard.rules import pipeline
+    from switchboard import wiring
 
     who = world.child_admin
     system = av.system(who)
@@ -422,7 +417,7 @@ def test_a_retry_after_a_failure_past_the_state_write_notifies_once(av, receiver
     before = sent_emails(ses)
     ts = now_ms() - 60_000
     # the alert is recorded, then queueing its notifications fails: the retry must still notify
-    calls = _fail_once(monkeypatch, pipeline.notifier(), "alert")
+    calls = _fail_once(monkeypatch, wiring.notifier(), "alert")
     av.send(who, system, temps((ts, 45)))
     av.evaluate_failing()
     assert _recorded(aws)[1] >= 1 and av.queued("DELIVERY_QUEUE_URL") == 0
@@ -432,7 +427,7 @@ def test_a_retry_after_a_failure_past_the_state_write_notifies_once(av, receiver
     assert sent_emails(ses) == before + 1
     # back to normal; the message fails after its notifications went out: the retry sends nothing again, and
     # nothing that the rule's notifMode did not want the first time (WHEN_STATE_TRUE: no true → false)
-    _fail_once(monkeypatch, pipeline.state_store(), "apply_message")
+    _fail_once(monkeypatch, wiring.alert_states(), "apply_message")
     av.send(who, system, temps((ts + 1000, 20)))
     av.evaluate_failing()
     av.run()

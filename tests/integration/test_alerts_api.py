@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from switchboard import clock
-from switchboard.alerts.service import alert_service
+from switchboard import clock, wiring
 
 from tests.support import call, rest_event
 
@@ -227,27 +226,25 @@ def test_bad_paging_parameters(alerts_fn, world, query, field):
 
 def test_system_alerts_are_not_clearable(alerts_fn, world):
     admin = world.child_admin
-    alert = alert_service().raise_system_alert(
+    alert = wiring.alerts().raise_system_alert(
         admin.account_id, "Low balance", "Balance below $5", category="low_balance"
     )
     [row] = [r for r in call(alerts_fn, rest_event("GET", alerts_path(admin.account_id), admin.context))[1]["data"]]
     assert row["clearable"] is False
     status, body, _ = call(alerts_fn, rest_event("DELETE", alerts_path(admin.account_id, alert.id), admin.context))
     assert status == 403 and "cannot be cleared" in body["data"]["message"]
-    assert alert_service().retire_system_alerts(admin.account_id, "low_balance") == 1
+    assert wiring.alerts().retire_system_alerts(admin.account_id, "low_balance") == 1
     assert list_ids(alerts_fn, admin, admin.account_id) == []
 
 
 def test_disabled_alert_system_refuses_creation(alerts_fn, world, monkeypatch, aws):
-    from switchboard.config import settings
 
     monkeypatch.setenv("ALERTS_ENABLED", "false")
-    settings.cache_clear()
-    alert_service.cache_clear()
+    wiring.reset()
     admin = world.child_admin
     status, body, _ = put_alert(alerts_fn, admin, admin.account_id, seed_alert(admin.account_id))
     assert status == 400 and body["message"] == "disabled"
-    assert alert_service().raise_system_alert(admin.account_id, "t", "m", category="c") is None
+    assert wiring.alerts().raise_system_alert(admin.account_id, "t", "m", category="c") is None
     assert item_count(aws["ALERTS_TABLE"]) == 0
 
 

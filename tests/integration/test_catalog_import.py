@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from switchboard.events import services
+from switchboard import wiring
 from switchboard.events.models import PublishInput
 from switchboard_local import admin
 
@@ -39,9 +39,9 @@ def run(monkeypatch, aws, tmp_path, document) -> int:
 def test_imported_topic_is_served_and_validated(monkeypatch, aws, tmp_path, world, capsys):
     assert run(monkeypatch, aws, tmp_path, ADDITIONS) == 0
     assert json.loads(capsys.readouterr().out)["topics"] == 11
-    services.catalog()._cached = None
-    assert services.catalog().topic("IoT-Telemetry").event_types == ["battery_low"]
-    event = services.publishing().publish(
+    wiring.catalog()._cached = None
+    assert wiring.catalog().topic("IoT-Telemetry").event_types == ["battery_low"]
+    event = wiring.publishing().publish(
         world.child_admin.caller,
         None,
         PublishInput.model_validate(
@@ -66,4 +66,4 @@ def test_imported_topic_is_served_and_validated(monkeypatch, aws, tmp_path, worl
 def test_bad_additions_are_refused(monkeypatch, aws, tmp_path, document, capsys):
     assert run(monkeypatch, aws, tmp_path, document) == 1
     assert "error" in capsys.readouterr().err
-    assert services.repository().catalog_additions() is None
+    assert wiring.events_repository().catalog_additions() is None

@@ -10,9 +10,7 @@ import time
 import boto3
 import pytest
 from standardwebhooks import Webhook
-from switchboard.config import settings
-from switchboard.delivery import services as delivery_services
-from switchboard.events import services as event_services
+from switchboard import config, wiring
 
 from tests.receivers import Receiver, Reply, token_endpoint
 from tests.support import call, load_function, rest_event
@@ -155,9 +153,8 @@ def receiver():
 @pytest.fixture
 def pipeline(aws, monkeypatch):
     monkeypatch.setenv("ALLOW_PRIVATE_TARGETS", "true")
-    settings.cache_clear()
-    event_services.reset()
-    delivery_services.reset()
+    wiring.reset()
+    wiring.reset()
     return Pipeline(aws)
 
 
@@ -370,8 +367,7 @@ def test_configuration_failing_for_the_window_is_deactivated_and_its_admins_aler
     pipeline, receiver, world, alerts_fn, monkeypatch
 ):
     monkeypatch.setenv("ENDPOINT_FAILURE_WINDOW_SECONDS", "1")
-    settings.cache_clear()
-    delivery_services.reset()
+    wiring.reset()
     who = world.child_admin
     config = pipeline.config(who, receiver.script("/broken", Reply(500)), **{"retry-schedule": [1, 1, 1, 1]})
     pipeline.subscribe(who, config["id"])
@@ -456,8 +452,7 @@ def test_private_targets_are_refused_at_send_time(pipeline, receiver, world, mon
     config = pipeline.config(who, receiver.script("/internal"))
     pipeline.subscribe(who, config["id"])
     monkeypatch.setenv("ALLOW_PRIVATE_TARGETS", "false")  # the deliver function of a real deployment
-    settings.cache_clear()
-    delivery_services.reset()
+    wiring.reset()
     event_id = pipeline.publish(who)
     pipeline.run()
     assert receiver.at("/internal") == []
@@ -564,7 +559,7 @@ def test_attempt_log_lists_every_attempt(pipeline, receiver, world):
 def test_held_retries_wake_through_the_sweeper(pipeline, receiver, world):
     """A retry further off than SQS can delay is held in the table and re-queued once due."""
     from switchboard.delivery.engine import Engine
-    from switchboard.delivery.jobs import Jobs
+    from switchboard.delivery.jobs import Reopener
 
     who = world.child_admin
     config = pipeline.config(who, receiver.script("/held", Reply(503), Reply(200)), **{"retry-schedule": [3600]})
@@ -577,16 +572,16 @@ def test_held_retries_wake_through_the_sweeper(pipeline, receiver, world):
     ]
     assert queued["ApproximateNumberOfMessagesDelayed"] == "0"  # held in the table, not on the queue
     later = lambda: int(time.time() * 1000) + 4400 * 1000  # noqa: E731 - past 3600 s + 20 % jitter
-    store, tasks = delivery_services.repository(), delivery_services.tasks()
-    jobs = Jobs(store, delivery_services.configurations(), tasks, delivery_services.notices(), later, 300)
-    assert jobs.sweep() == 1
-    engine = delivery_services.engine()
+    store, tasks = wiring.deliveries_repository(), wiring.delivery_tasks()
+    reopener = Reopener(store, tasks, later, 300)
+    assert reopener.sweep() == 1
+    engine = wiring.engine()
     shifted = Engine(
         store,
-        delivery_services.configurations(),
+        wiring.cached_configurations(),
         tasks,
         engine._sender,
-        delivery_services.notices(),
+        wiring.notices(),
         engine._settings,
         clock=later,
     )
@@ -716,7 +711,7 @@ def _managed_delivery(pipeline, principal, spec: dict, fields: dict, event_id: s
     from switchboard.delivery.models import DeliverTask, Delivery
     from switchboard.events.models import DeliveryConfigurationInput
 
-    config = event_services.configurations().create_managed(
+    config = wiring.configurations().create_managed(
         principal.account_id, DeliveryConfigurationInput.model_validate(spec)
     )
     now = int(time.time() * 1000)
@@ -732,8 +727,8 @@ def _managed_delivery(pipeline, principal, spec: dict, fields: dict, event_id: s
         updated_ms=now,
         due_ms=now,
     )
-    assert delivery_services.repository().create(delivery, wake_ms=now + 300_000)
-    delivery_services.tasks().send(
+    assert wiring.deliveries_repository().create(delivery, wake_ms=now + 300_000)
+    wiring.delivery_tasks().send(
         DeliverTask(account_id=principal.account_id, event_id=event_id, config_id=config.id, attempt=1)
     )
     return config.id
@@ -763,7 +758,7 @@ def test_airvantage_hook_body_and_redirects_count_as_delivered(pipeline, receive
 def test_rule_emails_go_through_ses_and_are_tracked(pipeline, world):
     who = world.child_admin
     ses = boto3.client("ses")
-    ses.verify_email_identity(EmailAddress=settings().alert_email_sender)
+    ses.verify_email_identity(EmailAddress=config.load(config.EngineSettings).alert_email_sender)
     before = ses.get_send_quota()["SentLast24Hours"]
     config_id = _managed_delivery(
         pipeline,

@@ -45,8 +45,7 @@ from typing import Any
 import boto3
 import pytest
 from switchboard import aws as aws_access
-from switchboard.config import settings
-from switchboard.delivery import services as delivery_services
+from switchboard import wiring
 from switchboard.delivery.models import Attempt, Delivery, Status
 from switchboard.delivery.sender import Sender
 
@@ -335,7 +334,7 @@ def moto_server() -> Iterator[dict[str, Any]]:
                 env.setenv(key, value)
             env.setenv("ALLOW_PRIVATE_TARGETS", "true")
             env.setenv("WAKE_GRACE_SECONDS", "60")  # the sweeper re-sends an open delivery idle this long
-            settings.cache_clear()
+            wiring.reset()
             _clear_service_caches()
             try:
                 yield {**names, "endpoint": endpoint}
@@ -357,7 +356,7 @@ def moto_server() -> Iterator[dict[str, Any]]:
             process.terminate()
             process.join(5)
         connection.close()
-        settings.cache_clear()
+        wiring.reset()
         _clear_service_caches()
         aws_access.reset()
         service_logger.setLevel(level)
@@ -519,8 +518,8 @@ class Worker(threading.Thread):
 
 
 def _per_worker_engines(run: Run, patch: pytest.MonkeyPatch) -> None:
-    """services.engine() gives each worker thread an engine of its own, built as the function builds it."""
-    build = delivery_services.engine.__wrapped__
+    """wiring.engine() gives each worker thread an engine of its own, built as the function builds it."""
+    build = wiring.engine.__wrapped__
     local = threading.local()
 
     def engine():
@@ -530,8 +529,8 @@ def _per_worker_engines(run: Run, patch: pytest.MonkeyPatch) -> None:
                 run.engines.append(local.engine)
         return local.engine
 
-    engine.cache_clear = lambda: None  # services.reset() clears it
-    patch.setattr(delivery_services, "engine", engine)
+    engine.cache_clear = lambda: None  # wiring.reset() clears it
+    patch.setattr(wiring, "engine", engine)
 
 
 def _kill_switch(run: Run, patch: pytest.MonkeyPatch) -> None:
@@ -669,7 +668,7 @@ def test_a_thousand_events_through_a_faulty_receiver_and_a_killed_worker(moto_se
         }
 
         sweeper = load_quietly("delivery_sweeper")
-        store = delivery_services.repository()
+        store = wiring.deliveries_repository()
         sqs = boto3.client("sqs")
         swept = 0
         with pytest.MonkeyPatch.context() as patch:

@@ -6,7 +6,7 @@ import json
 
 import boto3
 import pytest
-from switchboard.events import services
+from switchboard import wiring
 
 from tests.support import call, load_function, rest_event
 
@@ -89,8 +89,8 @@ def test_configuration_round_trip_and_signing_secret(fns, world):
     assert status == 409 and body["error"]["code"] == "CONFLICT"
     status, rotated, _ = ess(fn, who, "POST", f"/ess/v1/delivery-configurations/{created['id']}/signing-secret/rotate")
     assert status == 200 and rotated["signing-secret"] != created["signing-secret"]
-    config = services.configurations().get(who.caller, None, created["id"])
-    assert services.configurations().signing_secrets(config, 0) == [
+    config = wiring.configurations().get(who.caller, None, created["id"])
+    assert wiring.configurations().signing_secrets(config, 0) == [
         rotated["signing-secret"],
         created["signing-secret"],
     ]
@@ -254,7 +254,7 @@ def test_bad_subscriptions(fns, world, topic, change, status_code, field):
     assert status == status_code, reply
     if field:
         assert field in {d["field"] for d in reply["error"].get("details", [])}, reply
-    assert services.repository().list_subscriptions(who.account_id, 0, 10) == []
+    assert wiring.events_repository().list_subscriptions(who.account_id, 0, 10) == []
 
 
 def test_syntax_error_names_the_position(fns, world):
@@ -302,7 +302,7 @@ def test_pinned_number_index_serves_mdn_and_unique_count(fns, world):
     )
     assert status == 400
     # deleting one of two subscriptions on a number keeps it counted; deleting the last drops it
-    subs = services.repository().list_subscriptions(who.account_id, 0, 10)
+    subs = wiring.events_repository().list_subscriptions(who.account_id, 0, 10)
     for sub in subs[:2]:
         ess(fn, who, "DELETE", f"/ess/v1/topics/NIS-Events/subscriptions/{sub.id}")
     assert ess(fn, who, "GET", "/ess/v1/topic-subscriptions/uniqueMdnCount")[1]["activeCount"] == 1
@@ -313,11 +313,11 @@ def test_matching_lookup_uses_the_index(fns, world):
     config = make_config(fns, who)
     for criteria in ("number = '+1'", "number = '+2'", "", "previous_carrier_id = '9'"):
         subscribe(fns, who, **{"del-cfg-id": config["id"], "match-crt": criteria, "start-date": "2020-01-01T00:00:00Z"})
-    found = services.subscriptions().matching(
+    found = wiring.subscriptions().matching(
         who.account_id, "NIS-Events", "porting_event", {"number": "+1", "previous_carrier_id": "9"}, 1_800_000_000_000
     )
     assert sorted(s.match_criteria for s in found) == ["", "number = '+1'", "previous_carrier_id = '9'"]
-    before = services.subscriptions().matching(
+    before = wiring.subscriptions().matching(
         who.account_id, "NIS-Events", "porting_event", {"number": "+1"}, 1_000_000_000_000
     )
     assert before == []  # before start-date

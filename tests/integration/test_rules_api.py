@@ -8,7 +8,7 @@ import json
 
 import boto3
 import pytest
-from switchboard.rules import services
+from switchboard import wiring
 from switchboard.rules.repository import name_key
 
 from tests.support import call, load_function, rest_event
@@ -498,7 +498,7 @@ def test_hook_passwords_are_sealed_and_masked(fns, world, aws):
     assert "s3cr3t-pw" not in stored
     assert "s3cr3t-pw" not in json.dumps(hook_call(fns, who, "GET", path)[1])
     # what the delivery of the rule's alerts calls: the whole callback, password unsealed
-    callbacks = dict(services.hooks().callbacks(who.account_id, made["id"]))
+    callbacks = dict(wiring.hooks().callbacks(who.account_id, made["id"]))
     assert callbacks[body["uid"]] == "https://bob:s3cr3t-pw@hooks.example.com/x"
     assert callbacks[listed["uid"]] == "http://alice@hooks.example.com:8080/y"
 
@@ -552,11 +552,9 @@ def test_bad_hook_bodies(fns, world, aws):
 
 
 def test_private_targets_when_allowed(fns, world, monkeypatch):
-    from switchboard.config import settings
 
     monkeypatch.setenv("ALLOW_PRIVATE_TARGETS", "true")
-    settings.cache_clear()
-    services.reset()
+    wiring.reset()
     try:
         who = world.child_admin
         made = make_rule(fns, who)
@@ -564,8 +562,7 @@ def test_private_targets_when_allowed(fns, world, monkeypatch):
         assert status == 200 and body["callback"] == "http://127.0.0.1:9/x"
     finally:
         monkeypatch.delenv("ALLOW_PRIVATE_TARGETS")
-        settings.cache_clear()
-        services.reset()
+        wiring.reset()
 
 
 def test_unknown_rule_for_hooks(fns, world):
@@ -662,7 +659,7 @@ def test_hook_tenancy(fns, world, aws):
 
 def test_counters_follow_creations_and_deletions(fns, world):
     who = world.child_admin
-    repo = services.repository()
+    repo = wiring.rules_repository()
     made = [make_rule(fns, who, name=f"r{index}") for index in range(3)]
     version = repo.rules_version(who.account_id)
     rule(fns, who, "PUT", f"{RULES}/{made[0]['id']}", SEED_PUT)
@@ -675,7 +672,7 @@ def test_counters_follow_creations_and_deletions(fns, world):
     system_call(fns, who, "DELETE", f"{SYSTEMS}/{systems[0]['uid']}")
     system_call(fns, who, "DELETE", f"{SYSTEMS}/{systems[0]['uid']}")
     assert system_call(fns, who, "GET")[1]["count"] == 2
-    assert [r.id for r in services.rules().company_rules(who.account_id)] == [
+    assert [r.id for r in wiring.rules().company_rules(who.account_id)] == [
         r["id"] for r in sorted([made[0] | {"name": SEED_PUT["name"]}, made[2]], key=lambda r: r["name"])
     ]
 
@@ -716,7 +713,7 @@ def test_a_hook_added_while_its_rule_is_deleted_goes_too(fns, world, aws, monkey
     who = world.child_admin
     made = make_rule(fns, who)
     hook_call(fns, who, "POST", hooks_path(made["id"]), {"callback": "https://a.example.com/"})
-    repo = services.repository()
+    repo = wiring.rules_repository()
     original = RulesRepository._query
     calls = []
 
@@ -748,7 +745,7 @@ def test_a_hook_on_a_rule_deleted_meanwhile_is_refused(fns, world, aws):
     made = make_rule(fns, who)
     rule(fns, who, "DELETE", f"{RULES}/{made['id']}")
     with pytest.raises(Exception) as caught:
-        services.repository().add_hook(
+        wiring.rules_repository().add_hook(
             HookRecord(
                 uid="e" * 32,
                 company_id=who.account_id,

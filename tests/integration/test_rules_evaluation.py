@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 from switchboard.rules.evaluation import Evaluator, TelemetryMessage, TelemetryPoint
 from switchboard.rules.models import AlertRecord, AlertRule, System
-from switchboard.rules.state_store import StateStore
+from switchboard.rules.states_repository import StatesRepository
 from switchboard.rules.validation import parse_rule
 
 COMPANY = "c0ffee00c0ffee00c0ffee00c0ffee00"
@@ -60,7 +60,7 @@ class Notified:
 @pytest.fixture
 def world(aws):
     rules, notified = FakeRules(), Notified()
-    store = StateStore(aws["RULES_TABLE"], 90 * 86_400)
+    store = StatesRepository(aws["RULES_TABLE"], 90 * 86_400)
     evaluator = Evaluator(store, rules, FakeSystems(), notified, clock=lambda: T0)
     evaluator._indexes._clock = lambda: next(_ids) * 10.0  # never trust a cached rules version in tests
     return rules, store, evaluator, notified

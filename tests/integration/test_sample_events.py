@@ -53,12 +53,12 @@ def seeded(aws):
     )
     AlertsRepository(aws["ALERTS_TABLE"]).create(sample_alert())
     # delivery configuration 1001, which the sample subscription names
-    from switchboard.events import services
+    from switchboard import wiring
     from switchboard.events.models import DeliveryConfigurationInput
     from switchboard.tenancy import Caller
 
     owner = Caller(account_id=ACCOUNT, user_id=USER, priv_level="admin")
-    config, _ = services.configurations().create(
+    config, _ = wiring.configurations().create(
         owner,
         None,
         DeliveryConfigurationInput.model_validate({"del-cfg-nm": "sample", "addr": "https://hooks.example.com/sample"}),

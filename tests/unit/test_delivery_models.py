@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pydantic import ValidationError
+from switchboard.delivery.event_deliveries import split_delivery_id
 from switchboard.delivery.models import (
     DeliveryFilter,
     HandledInput,
@@ -13,7 +14,6 @@ from switchboard.delivery.models import (
     event_key,
     timestamp_range,
 )
-from switchboard.delivery.queries import split_delivery_id
 from switchboard.errors import NotFound
 from switchboard.events.models import parse_time
 

@@ -7,7 +7,7 @@ import itertools
 import pytest
 from switchboard.rules.index import RuleIndex, index_key, index_keys
 from switchboard.rules.models import AlertRule
-from switchboard.rules.notify import (
+from switchboard.rules.notification_modes import (
     Transition,
     notifies_stateless_alert,
     notifies_transition,

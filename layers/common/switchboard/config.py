@@ -1,45 +1,122 @@
-"""Runtime configuration, read once from the function's environment (set by template.yaml)."""
+"""Runtime configuration: one settings class per concern, read from the function's environment.
+
+template.yaml gives each function exactly the variables of the objects it builds. A field
+without a default is required: building an object whose settings are missing fails at once
+with the variable's name (pydantic-settings' ValidationError), never with an empty table name
+discovered on the first request. `switchboard.wiring` is the only reader.
+"""
 
 from __future__ import annotations
 
-import os
 from functools import cache
+from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class _Environment(BaseSettings):
+    # Variable names are the field names in upper case (ACCOUNTS_TABLE), or the alias given.
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=False, extra="ignore", populate_by_name=True)
 
-    accounts_table: str = Field(default="", alias="ACCOUNTS_TABLE")
-    alerts_table: str = Field(default="", alias="ALERTS_TABLE")
-    alerts_enabled: bool = Field(default=True, alias="ALERTS_ENABLED")
-    events_table: str = Field(default="", alias="EVENTS_TABLE")
-    rules_table: str = Field(default="", alias="RULES_TABLE")
-    events_queue_url: str = Field(default="", alias="EVENTS_QUEUE_URL")
-    data_key_id: str = Field(default="", alias="DATA_KEY_ID")
+
+class AccountsSettings(_Environment):
+    accounts_table: str = Field(min_length=1)
+
+
+class AlertsSettings(_Environment):
+    alerts_table: str = Field(min_length=1)
+    # The KAZOO alert system switch (seed 000: "enabled" under the alert system configuration).
+    alerts_enabled: bool = True
+
+
+class EventsSettings(_Environment):
+    """The ESS table: catalog additions, delivery configurations, subscriptions."""
+
+    events_table: str = Field(min_length=1)
+
+
+class PublishingSettings(_Environment):
+    events_queue_url: str = Field(min_length=1)
+
+
+class SecretsSettings(_Environment):
+    """The KMS key secrets at rest are sealed with."""
+
+    data_key_id: str = Field(min_length=1)
+
+
+class NetworkSettings(_Environment):
     # Webhook targets on private networks (the local runtime's receivers live on loopback).
-    allow_private_targets: bool = Field(default=False, alias="ALLOW_PRIVATE_TARGETS")
-    stage: str = Field(default="dev", alias="STAGE")
-    # Delivery engine (docs/delivery.md)
-    deliveries_table: str = Field(default="", alias="DELIVERIES_TABLE")
-    delivery_queue_url: str = Field(default="", alias="DELIVERY_QUEUE_URL")
-    retry_schedule: str = Field(default="5,30,120,600,1800,3600,7200,14400,28800", alias="RETRY_SCHEDULE")
-    failure_window_s: int = Field(default=86_400, alias="ENDPOINT_FAILURE_WINDOW_SECONDS", ge=1)
-    delivery_retention_days: int = Field(default=30, alias="DELIVERY_RETENTION_DAYS", ge=1, le=3650)
-    wake_grace_s: int = Field(default=300, alias="WAKE_GRACE_SECONDS", ge=1)
-    configuration_cache_s: float = Field(default=5.0, alias="CONFIGURATION_CACHE_SECONDS", ge=0)
-    # AirVantage rules: telemetry waits on a FIFO queue (per system); history is kept this long.
-    telemetry_queue_url: str = Field(default="", alias="TELEMETRY_QUEUE_URL")
-    history_retention_days: int = Field(default=90, alias="HISTORY_RETENTION_DAYS", ge=1, le=3650)
+    allow_private_targets: bool = False
+
+
+class DeliveriesSettings(_Environment):
+    """The deliveries table and the queue its workers read (docs/delivery.md)."""
+
+    deliveries_table: str = Field(min_length=1)
+    delivery_queue_url: str = Field(min_length=1)
+    delivery_retention_days: int = Field(default=30, ge=1, le=3650)
+    wake_grace_s: int = Field(default=300, ge=1, validation_alias=AliasChoices("WAKE_GRACE_SECONDS", "wake_grace_s"))
+    configuration_cache_s: float = Field(
+        default=5.0, ge=0, validation_alias=AliasChoices("CONFIGURATION_CACHE_SECONDS", "configuration_cache_s")
+    )
+
+
+class DeliveryQueueSettings(_Environment):
+    """Only the delivery queue: functions that hand work to the delivery workers (release jobs)."""
+
+    delivery_queue_url: str = Field(min_length=1)
+
+
+class EngineSettings(_Environment):
+    """What only the deliver function needs: the retry schedule, endpoint health, the email sender."""
+
+    retry_schedule: str = Field(default="5,30,120,600,1800,3600,7200,14400,28800", pattern=r"^\s*\d+(\s*,\s*\d+)*\s*$")
+    failure_window_s: int = Field(
+        default=86_400,
+        ge=1,
+        validation_alias=AliasChoices("ENDPOINT_FAILURE_WINDOW_SECONDS", "failure_window_s"),
+    )
     # The verified SES identity rule emails come from.
-    alert_email_sender: str = Field(default="alerts@switchboard.invalid", alias="ALERT_EMAIL_SENDER")
+    alert_email_sender: str = "alerts@switchboard.invalid"
 
     def retry_delays(self) -> tuple[float, ...]:
         return tuple(float(part) for part in self.retry_schedule.split(",") if part.strip())
 
 
+class RulesSettings(_Environment):
+    """AirVantage rules: systems, rules, hooks, states, history (kept this long)."""
+
+    rules_table: str = Field(min_length=1)
+    history_retention_days: int = Field(default=90, ge=1, le=3650)
+
+
+class TelemetrySettings(_Environment):
+    # Telemetry waits on a FIFO queue (one message group per system).
+    telemetry_queue_url: str = Field(min_length=1)
+
+
+class StageSettings(_Environment):
+    stage: str = "dev"
+
+
+Settings = TypeVar("Settings", bound=_Environment)
+
+
+class MissingSetting(RuntimeError):
+    """The function's environment lacks a variable an object it builds needs (a template bug)."""
+
+
 @cache
-def settings() -> Settings:
-    """The settings of this process; tests that change the environment call `settings.cache_clear()`."""
-    return Settings.model_validate({key: value for key, value in os.environ.items() if key.isupper()})
+def load(kind: type[Settings]) -> Settings:
+    """`kind` read from the environment once per process; `switchboard.wiring.reset()` forgets it."""
+    try:
+        return kind()
+    except ValidationError as exc:
+        problems = ", ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise MissingSetting(f"{kind.__name__} cannot be read from the environment ({problems})") from None
+
+
+def reset() -> None:
+    load.cache_clear()

@@ -10,7 +10,7 @@ import base64
 import secrets as random
 
 from switchboard import aws
-from switchboard.config import settings
+from switchboard.config import SecretsSettings, load
 
 SIGNING_SECRET_PREFIX = "whsec_"
 MASK = "********"
@@ -18,7 +18,7 @@ MASK = "********"
 
 def seal(plaintext: str, account_id: str, purpose: str) -> str:
     response = aws.client("kms").encrypt(
-        KeyId=settings().data_key_id,
+        KeyId=load(SecretsSettings).data_key_id,
         Plaintext=plaintext.encode("utf-8"),
         EncryptionContext={"account": account_id, "purpose": purpose},
     )

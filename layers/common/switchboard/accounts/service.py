@@ -95,7 +95,3 @@ class AccountService:
             scopes=key.scopes,
             ancestry=key.ancestry,
         )
-
-
-def account_service(table_name: str) -> AccountService:
-    return AccountService(AccountsRepository(table_name))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from switchboard import clock, ids
 from switchboard.accounts.models import Account
 from switchboard.accounts.repository import AccountsRepository
@@ -11,7 +9,6 @@ from switchboard.accounts.service import AccountService
 from switchboard.alerts.models import Alert, AlertInput, Originator, Recipient, Slot
 from switchboard.alerts.repository import AlertsRepository
 from switchboard.alerts.visibility import is_visible, visibility_keys
-from switchboard.config import settings
 from switchboard.errors import FeatureDisabled, FieldError, Forbidden, InvalidInput, NotFound
 from switchboard.store.pages import Page, PageRequest
 from switchboard.tenancy import AccountScope, Caller
@@ -159,11 +156,3 @@ class AlertService:
     @staticmethod
     def _in_tree(root: Account | AccountScope, other: Account) -> bool:
         return other.id == root.id or root.id in other.ancestry
-
-
-@cache
-def alert_service() -> AlertService:
-    config = settings()
-    return AlertService(
-        AlertsRepository(config.alerts_table), AccountsRepository(config.accounts_table), enabled=config.alerts_enabled
-    )

@@ -14,9 +14,9 @@ from pydantic import BaseModel
 from switchboard import aws, secrets
 from switchboard.alerts.models import Recipient
 from switchboard.alerts.service import AlertService
-from switchboard.delivery.models import DeliverTask
+from switchboard.delivery.models import DeliverTask, ReleaseTask
 from switchboard.errors import DomainError
-from switchboard.events.configurations import DeliveryConfigurationService, endpoint_auth_purpose
+from switchboard.events.configurations import DeliveryConfigurationService, deactivate, endpoint_auth_purpose
 from switchboard.events.models import DeliveryConfiguration
 from switchboard.events.repository import EventsRepository
 
@@ -103,9 +103,8 @@ class CachedConfigurations:
     """Delivery configurations for the engine: read through a short cache (a warm worker delivers
     many events per configuration), secrets unsealed once per ciphertext."""
 
-    def __init__(self, repository: EventsRepository, service: DeliveryConfigurationService, ttl_s: float) -> None:
+    def __init__(self, repository: EventsRepository, ttl_s: float) -> None:
         self._repo = repository
-        self._service = service
         self._ttl_s = ttl_s
         self._cache: dict[tuple[str, str], tuple[float, DeliveryConfiguration | None]] = {}
         self._plain: dict[tuple[str, str, str], str] = {}
@@ -139,7 +138,7 @@ class CachedConfigurations:
         return plain
 
     def signing_secrets(self, config: DeliveryConfiguration, now_ms: int) -> list[str]:
-        return self._service.signing_secrets(config, now_ms, self._unseal)
+        return DeliveryConfigurationService.signing_secrets(config, now_ms, self._unseal)
 
     def basic_credentials(self, config: DeliveryConfiguration) -> tuple[str, str]:
         auth = config.authentication
@@ -153,7 +152,18 @@ class CachedConfigurations:
 
     def deactivate(self, config: DeliveryConfiguration, reason: str) -> bool:
         self.forget(config.account_id, config.id)
-        return self._service.deactivate(config.account_id, config.id)
+        return deactivate(self._repo, config.account_id, config.id)
+
+
+class DeliveryRelease:
+    """The ActivationPort of delivery configurations: a release job on the delivery queue sends what
+    waited while the configuration was inactive (and retires its deactivation alert)."""
+
+    def __init__(self, tasks: SqsTasks) -> None:
+        self._tasks = tasks
+
+    def activated(self, config: DeliveryConfiguration) -> None:
+        self._tasks.send(ReleaseTask(account_id=config.account_id, config_id=config.id))
 
 
 class AlertNotices:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from switchboard import clock, secrets
 from switchboard.accounts.service import AccountService
@@ -29,19 +30,40 @@ def endpoint_auth_purpose(config_id: str) -> str:
 PREVIOUS_SECRET_GRACE_MS = 24 * 3600 * 1000
 
 
+def deactivate(repository: EventsRepository, account_id: str, config_id: str) -> bool:
+    """Switch a configuration off (endpoint gone or failing); True when this call switched it off."""
+    for _ in range(5):
+        current = repository.get_configuration(account_id, config_id)
+        if current is None or not current.spec.is_active:
+            return False
+        spec = current.spec.model_copy(update={"is_active": False})
+        updated = current.model_copy(update={"spec": spec, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
+        try:
+            repository.replace_configuration(current, updated)
+            return True
+        except Conflict:
+            continue  # changed meanwhile: look again
+    return False
+
+
+class ActivationPort(Protocol):
+    """Told after every write that leaves a configuration active: the delivery engine releases what
+    waited while it was inactive (and retires its deactivation alert)."""
+
+    def activated(self, config: DeliveryConfiguration) -> None: ...
+
+
 class DeliveryConfigurationService:
     def __init__(
         self,
         repository: EventsRepository,
         accounts: AccountService,
         allow_private_targets: bool,
-        on_active: Callable[[DeliveryConfiguration], None] | None = None,
+        on_active: ActivationPort,
     ) -> None:
         self._repo = repository
         self._accounts = accounts
         self._allow_private = allow_private_targets
-        # Called after every write that leaves a configuration active: the delivery engine releases
-        # what waited while it was inactive (and clears its deactivation alert).
         self._on_active = on_active
 
     def _check_address(self, spec: DeliveryConfigurationInput) -> None:
@@ -104,9 +126,9 @@ class DeliveryConfigurationService:
         self._check_address(spec)
         updated = current.model_copy(update={"spec": spec, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
         self._repo.replace_configuration(current, updated)
-        if updated.spec.is_active and self._on_active is not None:
+        if updated.spec.is_active:
             try:
-                self._on_active(updated)
+                self._on_active.activated(updated)
             except Exception as exc:  # the configuration is saved; a repeated PUT releases the deliveries
                 raise Unavailable(
                     f"delivery configuration {config_id} was saved, but its waiting deliveries "
@@ -115,21 +137,7 @@ class DeliveryConfigurationService:
         return updated
 
     def deactivate(self, account_id: str, config_id: str) -> bool:
-        """Switch a configuration off (endpoint gone or failing); True when this call switched it off."""
-        for _ in range(5):
-            current = self._repo.get_configuration(account_id, config_id)
-            if current is None or not current.spec.is_active:
-                return False
-            spec = current.spec.model_copy(update={"is_active": False})
-            updated = current.model_copy(
-                update={"spec": spec, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)}
-            )
-            try:
-                self._repo.replace_configuration(current, updated)
-                return True
-            except Conflict:
-                continue  # changed meanwhile: look again
-        return False
+        return deactivate(self._repo, account_id, config_id)
 
     def delete(self, caller: Caller, company: str | None, config_id: str) -> DeliveryConfiguration:
         config = self.get(caller, company, config_id)

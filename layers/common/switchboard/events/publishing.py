@@ -17,7 +17,7 @@ from switchboard import aws, clock
 from switchboard.accounts.service import AccountService
 from switchboard.errors import FieldError, InvalidInput, Unavailable
 from switchboard.events.catalog import EventType
-from switchboard.events.catalogs import CatalogProvider
+from switchboard.events.catalog_provider import CatalogProvider
 from switchboard.events.models import Event, PublishInput, parse_time
 from switchboard.events.repository import EventsRepository
 from switchboard.tenancy import Caller

@@ -13,7 +13,7 @@ from switchboard import clock
 from switchboard.accounts.service import AccountService
 from switchboard.errors import InvalidInput, NotFound
 from switchboard.events import matching
-from switchboard.events.catalogs import CatalogProvider
+from switchboard.events.catalog_provider import CatalogProvider
 from switchboard.events.models import Subscription, SubscriptionInput, parse_time
 from switchboard.events.repository import EventsRepository
 from switchboard.tenancy import Caller
@@ -33,6 +33,11 @@ def index_key(pins: dict[str, str]) -> tuple[str | None, str | None]:
 
 _compiled_criteria: dict[str, Any] = {}
 COMPILED_CACHE_SIZE = 4096
+
+
+def forget_compiled_criteria() -> None:
+    """Tests start each case with an empty cache."""
+    _compiled_criteria.clear()
 
 
 def matches(subscription: Subscription, fields: dict[str, Any]) -> bool:

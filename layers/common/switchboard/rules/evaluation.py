@@ -31,9 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from switchboard.rules.aggregates import Aggregate, bucket_key, is_aggregable
 from switchboard.rules.index import RuleIndex
 from switchboard.rules.models import AlertRecord, AlertRule, AlertState, StateHistoryRow, System, parse_attribute_name
-from switchboard.rules.notify import should_notify
+from switchboard.rules.notification_modes import should_notify
 from switchboard.rules.operators import AttributeValue, RuleResult, compiled_rule
-from switchboard.rules.state_store import StateStore
+from switchboard.rules.states_repository import StatesRepository
 
 RULE_INDEX_CHECK_S = 1.0  # how stale a cached rules version may be before it is read again
 
@@ -153,7 +153,7 @@ class _Source:
 
 class Evaluator:
     def __init__(
-        self, store: StateStore, rules: Rules, systems: Systems, notifier: Notifier, clock: Callable[[], int]
+        self, store: StatesRepository, rules: Rules, systems: Systems, notifier: Notifier, clock: Callable[[], int]
     ) -> None:
         self._store = store
         self._indexes = RuleIndexCache(rules)

@@ -585,7 +585,7 @@ class Sample(_Wire):
     value: TelemetryValue
 
 
-class TelemetryMessage(RootModel[list[dict[DataId, list[Sample]]]]):
+class TelemetryBody(RootModel[list[dict[DataId, list[Sample]]]]):
     """AirVantage's device message: `[{"room.temp": [{"timestamp": 1466859976000, "value": 45}]}]`."""
 
     model_config = ConfigDict(strict=True, frozen=True)
@@ -634,7 +634,7 @@ def parse_telemetry(data: Any) -> list[DataPoint]:
             MAX_POINTS_PER_REQUEST,
         )
     try:
-        message = TelemetryMessage.model_validate(data)
+        message = TelemetryBody.model_validate(data)
     except ValidationError as exc:
         errors = invalid_input(exc).errors
         raise InvalidInput([replace(item, path=item.path or ("body",)) for item in errors]) from None

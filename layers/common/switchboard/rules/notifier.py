@@ -12,27 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from switchboard.delivery.models import DeliverTask, Delivery
 from switchboard.delivery.repository import DeliveriesRepository
-from switchboard.errors import Conflict
-from switchboard.events.configurations import DeliveryConfigurationService
-from switchboard.events.models import BasicSettings, DeliveryConfigurationInput
-from switchboard.events.repository import EventsRepository
+from switchboard.rules.hook_configurations import HookConfigurations, email_configuration_name, hook_configuration_name
 from switchboard.rules.models import AlertRecord, AlertRule
 
 TOPIC = "AirVantage-Alerts"
+__all__ = ["DeliveryNotifier", "email_configuration_name", "email_text", "hook_configuration_name"]
 HOOK_EVENT = "event.alert.rule.triggered"
 EMAIL_EVENT = "alert.rule.email"
-
-
-def hook_configuration_name(hook_uid: str) -> str:
-    return f"airvantage-hook-{hook_uid}"
-
-
-def email_configuration_name(rule_id: str) -> str:
-    return f"airvantage-rule-{rule_id}-emails"
 
 
 def _iso_ms(epoch_ms: int) -> str:
@@ -68,8 +57,7 @@ class DeliveryNotifier:
     def __init__(
         self,
         hooks: Callable[[str, str], list[tuple[str, str]]],
-        configurations: DeliveryConfigurationService,
-        events: EventsRepository,
+        configurations: HookConfigurations,
         deliveries: DeliveriesRepository,
         tasks,
         clock: Callable[[], int],
@@ -79,7 +67,6 @@ class DeliveryNotifier:
         self._hooks = hooks  # (company, rule) -> [(hook uid, callback URL with its password)]
         self._rule_exists = rule_exists
         self._configs = configurations
-        self._events = events
         self._deliveries = deliveries
         self._tasks = tasks
         self._clock = clock
@@ -93,12 +80,10 @@ class DeliveryNotifier:
         targets: list[tuple[str, dict[str, object], str]] = []
         content = record.hook_payload(record.ts)["content"]
         for hook_uid, callback in self._hooks(company, rule.id):
-            targets.append((self._hook_configuration(company, hook_uid, callback), content, HOOK_EVENT))
+            targets.append((self._configs.for_hook(company, hook_uid, callback), content, HOOK_EVENT))
         if rule.emails:
             subject, text = email_text(rule, record)
-            targets.append(
-                (self._email_configuration(rule), {"subject": subject, "text": text, **content}, EMAIL_EVENT)
-            )
+            targets.append((self._configs.for_emails(rule), {"subject": subject, "text": text, **content}, EMAIL_EVENT))
         now = self._clock()
         tasks = []
         for config_id, fields, event_type in targets:
@@ -117,61 +102,3 @@ class DeliveryNotifier:
             self._deliveries.create(delivery, wake_ms=now + self._grace_ms)
             tasks.append(DeliverTask(account_id=company, event_id=record.id, config_id=config_id, attempt=1))
         self._tasks.send_many(tasks)
-
-    def _ensure(
-        self, company: str, name: str, spec: DeliveryConfigurationInput, basic: BasicSettings | None = None
-    ) -> str:
-        existing = self._events.configuration_id_by_name(company, name)
-        if existing is not None:
-            config = self._configs.managed(company, existing)
-            if config is not None and config.spec.address != spec.address:
-                self._configs.replace_managed(config, config.spec.model_copy(update={"address": spec.address}))
-            return existing
-        try:
-            return self._configs.create_managed(company, spec, basic).id
-        except Conflict:  # another worker made it a moment ago
-            made = self._events.configuration_id_by_name(company, name)
-            if made is None:
-                raise
-            return made
-
-    def _hook_configuration(self, company: str, hook_uid: str, callback: str) -> str:
-        parts = urlsplit(callback)
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.port is not None:
-            netloc += f":{parts.port}"
-        address = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        basic = None
-        if parts.username is not None:
-            basic = BasicSettings(username=unquote(parts.username), password=unquote(parts.password or ""))
-        spec = DeliveryConfigurationInput.model_validate(
-            {
-                "del-cfg-nm": hook_configuration_name(hook_uid),
-                "addr": address,
-                "del-fmt-cd": "AIRVANTAGE",
-                "timeout-seconds": 10,
-            }
-        )
-        return self._ensure(company, hook_configuration_name(hook_uid), spec, basic)
-
-    def _email_configuration(self, rule: AlertRule) -> str:
-        spec = DeliveryConfigurationInput.model_validate(
-            {
-                "del-cfg-nm": email_configuration_name(rule.id),
-                "del-prtcl-cd": "EMAIL",
-                "addr": "mailto:" + ",".join(rule.emails),
-            }
-        )
-        return self._ensure(rule.company_id, email_configuration_name(rule.id), spec)
-
-    def forget_hook(self, company: str, hook_uid: str) -> None:
-        """The hook was deleted: so is its configuration (its recorded deliveries stay until they expire)."""
-        config_id = self._events.configuration_id_by_name(company, hook_configuration_name(hook_uid))
-        if config_id is not None:
-            self._configs.delete_managed(company, config_id)
-
-    def forget_rule(self, company: str, rule_id: str) -> None:
-        config_id = self._events.configuration_id_by_name(company, email_configuration_name(rule_id))
-        if config_id is not None:
-            self._configs.delete_managed(company, config_id)

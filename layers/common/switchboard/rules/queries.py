@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from switchboard.accounts.service import AccountService
 from switchboard.errors import CodedError, NotFound
 from switchboard.rules.models import AlertState
-from switchboard.rules.state_store import StateStore
+from switchboard.rules.states_repository import StatesRepository
 from switchboard.tenancy import Caller
 
 INVALID_CRITERIA = "alert.state.invalid.criteria"
@@ -58,7 +58,7 @@ class HistoryQuery(BaseModel):
 
 
 class AlertQueries:
-    def __init__(self, store: StateStore, accounts: AccountService) -> None:
+    def __init__(self, store: StatesRepository, accounts: AccountService) -> None:
         self._store = store
         self._accounts = accounts
 

@@ -7,8 +7,8 @@ that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from switchboard import clock, ids, secrets
 from switchboard.accounts.service import AccountService
@@ -29,15 +29,17 @@ def _rule_id(rule_id: str) -> str:
     return rule_id
 
 
-# What else goes with a deleted rule or hook: the delivery configurations its alerts went out through.
-RuleDeleted = Callable[[str, str, list[str]], None]  # (company, rule id, its hook uids)
-HookDeleted = Callable[[str, str], None]  # (company, hook uid)
+class DeletionPort(Protocol):
+    """What else goes with a deleted rule or hook: the delivery configurations its alerts went out
+    through, and a rule's current states (`rules.hook_configurations.RuleCleanup`)."""
+
+    def rule_deleted(self, company_id: str, rule_id: str, hook_uids: list[str]) -> None: ...
+
+    def hook_deleted(self, company_id: str, hook_uid: str) -> None: ...
 
 
 class RuleService:
-    def __init__(
-        self, repository: RulesRepository, accounts: AccountService, on_deleted: RuleDeleted | None = None
-    ) -> None:
+    def __init__(self, repository: RulesRepository, accounts: AccountService, on_deleted: DeletionPort) -> None:
         self._repo = repository
         self._accounts = accounts
         self._on_deleted = on_deleted
@@ -79,8 +81,7 @@ class RuleService:
             raise validation.unknown_id(rule_id)
         hook_uids = [hook.uid for hook in self._repo.list_hooks(company_id, rule_id)]
         self._repo.delete_rule(company_id, rule_id)
-        if self._on_deleted is not None:
-            self._on_deleted(company_id, rule_id, hook_uids)
+        self._on_deleted.rule_deleted(company_id, rule_id, hook_uids)
 
     def company_rules(self, company_id: str) -> list[AlertRule]:
         """A company's rules, for the evaluation worker (no caller: the company comes from stored data)."""
@@ -151,7 +152,7 @@ class HookService:
         repository: RulesRepository,
         accounts: AccountService,
         allow_private_targets: bool,
-        on_deleted: HookDeleted | None = None,
+        on_deleted: DeletionPort,
     ) -> None:
         self._repo = repository
         self._accounts = accounts
@@ -192,8 +193,7 @@ class HookService:
         rule = self._rule(caller, company, rule_id)
         if not ids.is_hex_id(hook_uid) or not self._repo.delete_hook(rule.company_id, rule.id, hook_uid):
             raise hooks.unknown_hook(hook_uid)
-        if self._on_deleted is not None:
-            self._on_deleted(rule.company_id, hook_uid)
+        self._on_deleted.hook_deleted(rule.company_id, hook_uid)
 
     def callbacks(self, company_id: str, rule_id: str) -> list[tuple[str, str]]:
         """(hook uid, callback URL with its password) of a rule's hooks, for the delivery of its alerts."""

@@ -69,7 +69,7 @@ class StoredState:
     version: int
 
 
-class StateStore:
+class StatesRepository:
     def __init__(self, table_name: str, history_retention_s: int) -> None:
         self._name = table_name
         self._history_retention_s = history_retention_s

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from switchboard.accounts.service import AccountService
-from switchboard.delivery.jobs import Jobs
+from switchboard.delivery.jobs import Reopener
 from switchboard.delivery.models import (
     Delivery,
     DeliveryFilter,
@@ -32,20 +32,20 @@ def split_delivery_id(wire_id: str) -> tuple[str, str]:
     return event_id, config_id
 
 
-class DeliveryQueries:
+class EventDeliveriesService:
     def __init__(
         self,
         store: DeliveriesRepository,
         events: EventsRepository,
         accounts: AccountService,
-        jobs: Jobs,
+        reopener: Reopener,
         tasks,
         clock: Callable[[], int],
     ) -> None:
         self._store = store
         self._events = events
         self._accounts = accounts
-        self._jobs = jobs
+        self._reopener = reopener
         self._tasks = tasks
         self._clock = clock
 
@@ -155,7 +155,7 @@ class DeliveryQueries:
         delivery = self._delivery(account_id, wire_id)
         if delivery.status is Status.PENDING and not delivery.handled:
             raise Conflict(f"event delivery {wire_id} is pending already")
-        if not self._jobs.redeliver_one(delivery):
+        if not self._reopener.redeliver_one(delivery):
             raise Conflict(f"event delivery {wire_id} is being attempted right now; try again shortly")
         reopened = self._store.get(account_id, delivery.event_id, delivery.config_id) or delivery
         return reopened.wire(self._names(account_id, {delivery.config_id}).get(delivery.config_id))
