@@ -443,7 +443,7 @@ def count_requests(events: int = 50) -> dict[str, dict[str, Any]]:
         tasks = QueuedTasks()
         configurations = wiring.cached_configurations()
         fanout = Fanout(
-            _CountedLookup(wiring.subscriptions(), counter),
+            _CountedLookup(wiring.subscription_matcher(), counter),
             configurations,
             wiring.deliveries_repository(),
             tasks,

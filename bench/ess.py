@@ -84,7 +84,7 @@ def _lookup_figures(total: int, lookups: int = 300) -> dict[str, float]:
         ]  # three subscriptions on the event's number...
         # ...among `total`
         wiring.events_repository().bulk_load_subscriptions(target + _subscriptions(total - 3, 10_000))
-        finder = wiring.subscriptions()
+        finder = wiring.subscription_matcher()
         stub.calls.clear()
         samples = []
         for _ in range(lookups):

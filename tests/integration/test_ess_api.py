@@ -313,11 +313,11 @@ def test_matching_lookup_uses_the_index(fns, world):
     config = make_config(fns, who)
     for criteria in ("number = '+1'", "number = '+2'", "", "previous_carrier_id = '9'"):
         subscribe(fns, who, **{"del-cfg-id": config["id"], "match-crt": criteria, "start-date": "2020-01-01T00:00:00Z"})
-    found = wiring.subscriptions().matching(
+    found = wiring.subscription_matcher().matching(
         who.account_id, "NIS-Events", "porting_event", {"number": "+1", "previous_carrier_id": "9"}, 1_800_000_000_000
     )
     assert sorted(s.match_criteria for s in found) == ["", "number = '+1'", "previous_carrier_id = '9'"]
-    before = wiring.subscriptions().matching(
+    before = wiring.subscription_matcher().matching(
         who.account_id, "NIS-Events", "porting_event", {"number": "+1"}, 1_000_000_000_000
     )
     assert before == []  # before start-date

@@ -760,11 +760,25 @@ def test_a_hook_on_a_rule_deleted_meanwhile_is_refused(fns, world, aws):
 
 
 def test_concurrent_transactions_answer_503(fns, world, monkeypatch):
+    """The store's one conflict policy: a transaction that keeps colliding is retried, then Unavailable."""
+    from switchboard import aws
     from switchboard.store import dynamo
 
-    def clash(operations):
-        raise dynamo.TransactionConflict("TransactionConflict")
+    client = aws.client("dynamodb")
+    tries = []
 
-    monkeypatch.setattr(dynamo, "transact", clash)
+    def clash(**_request):
+        tries.append(1)
+        raise client.exceptions.TransactionCanceledException(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}],
+            },
+            "TransactWriteItems",
+        )
+
+    monkeypatch.setattr(client, "transact_write_items", clash)
+    monkeypatch.setattr(dynamo, "_backoff", lambda attempt: None)
     status, body, _ = rule(fns, world.child_admin, "POST", body=SEED_RULE)
     assert status == 503 and body == {"error": "service.unavailable", "errorParameters": []}
+    assert len(tries) == 6

@@ -136,6 +136,11 @@ def subscriptions() -> events_subscriptions.SubscriptionService:
 
 
 @cache
+def subscription_matcher() -> events_subscriptions.SubscriptionMatcher:
+    return events_subscriptions.SubscriptionMatcher(events_repository())
+
+
+@cache
 def publishing() -> events_publishing.PublishingService:
     queue_url = config.load(config.PublishingSettings).events_queue_url
     return events_publishing.PublishingService(events_repository(), accounts(), catalog(), queue_url)
@@ -193,7 +198,12 @@ def engine() -> delivery_engine.Engine:
 def fanout() -> delivery_fanout.Fanout:
     grace_s = config.load(config.DeliveriesSettings).wake_grace_s
     return delivery_fanout.Fanout(
-        subscriptions(), cached_configurations(), deliveries_repository(), delivery_tasks(), clock.now_ms, grace_s
+        subscription_matcher(),
+        cached_configurations(),
+        deliveries_repository(),
+        delivery_tasks(),
+        clock.now_ms,
+        grace_s,
     )
 
 
@@ -311,6 +321,7 @@ _BUILDERS = (
     delivery_release,
     configurations,
     subscriptions,
+    subscription_matcher,
     publishing,
     deliveries_repository,
     delivery_tasks,

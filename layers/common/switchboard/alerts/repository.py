@@ -133,12 +133,13 @@ class AlertsRepository:
             condition = Key("pk").eq(f"RCPT#{key.account_id}")
             if key.prefix:
                 condition = condition & Key("sk").begins_with(key.prefix)
-            params: dict[str, Any] = {"KeyConditionExpression": condition, "FilterExpression": unexpired}
-            if request.size is not None:
-                params["Limit"] = request.size - len(rows)
-            if after:
-                params["ExclusiveStartKey"] = {"pk": f"RCPT#{key.account_id}", "sk": after}
-            response = self._table.query(**params)
+            items, last = dynamo.query_page(
+                self._table,
+                None if request.size is None else request.size - len(rows),
+                {"pk": f"RCPT#{key.account_id}", "sk": after} if after else None,
+                KeyConditionExpression=condition,
+                FilterExpression=unexpired,
+            )
             rows.extend(
                 AlertRow(
                     id=item["alert_id"],
@@ -146,9 +147,8 @@ class AlertsRepository:
                     value=json.loads(item["view"]),
                     clearable=bool(item["clearable"]),
                 )
-                for item in response["Items"]
+                for item in items
             )
-            last = response.get("LastEvaluatedKey")
             if last:
                 after = last["sk"]
             else:

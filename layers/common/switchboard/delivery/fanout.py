@@ -14,13 +14,13 @@ from switchboard.delivery.engine import Configurations, Tasks
 from switchboard.delivery.models import DeliverTask, Delivery, PublishedEvent, Status
 from switchboard.delivery.repository import DeliveriesRepository
 from switchboard.events.models import parse_time
-from switchboard.events.subscriptions import SubscriptionService
+from switchboard.events.subscriptions import SubscriptionMatcher
 
 
 class Fanout:
     def __init__(
         self,
-        subscriptions: SubscriptionService,
+        subscriptions: SubscriptionMatcher,
         configurations: Configurations,
         store: DeliveriesRepository,
         tasks: Tasks,

@@ -302,7 +302,7 @@ class DeliveriesRepository:
             *self._counter_ops(delivery, delivery.status, status),
         ]
         try:
-            dynamo.transact_retrying(operations)
+            dynamo.transact(operations)
         except dynamo.TransactionFailed:
             return False
         return True
@@ -334,7 +334,7 @@ class DeliveriesRepository:
         if config_check is not None:
             operations.append(config_check)
         try:
-            dynamo.transact_retrying(operations)
+            dynamo.transact(operations)
         except dynamo.TransactionFailed:
             return False
         return True
@@ -490,10 +490,8 @@ class DeliveriesRepository:
             & Key("gsi2sk").between(_ms(from_ms), _ms(to_ms)),
             "FilterExpression": Attr("status").is_in([s.value for s in statuses]),
         }
-        if cursor:
-            params["ExclusiveStartKey"] = cursor
-        response = self._table.query(**params)
-        return [self._delivery_from(item) for item in response["Items"]], response.get("LastEvaluatedKey")
+        items, last = dynamo.query_page(self._table, params.pop("Limit"), cursor, **params)
+        return [self._delivery_from(item) for item in items], last
 
     def attempt_log(
         self, account_id: str, from_ms: int | None, to_ms: int | None, offset: int, limit: int
@@ -505,15 +503,9 @@ class DeliveriesRepository:
     def deliveries(self, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Delivery]:
         """Several deliveries by (account, event, configuration), batched."""
         found: dict[tuple[str, str, str], Delivery] = {}
-        ordered = sorted(keys)
-        for start in range(0, len(ordered), 100):
-            request = {self._name: {"Keys": [delivery_key(*key) for key in ordered[start : start + 100]]}}
-            while request:
-                response = aws.dynamodb().batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self._name, []):
-                    delivery = self._delivery_from(item)
-                    found[(delivery.account_id, delivery.event_id, delivery.config_id)] = delivery
-                request = response.get("UnprocessedKeys") or {}
+        for item in dynamo.batch_get(self._name, [delivery_key(*key) for key in sorted(keys)]):
+            delivery = self._delivery_from(item)
+            found[(delivery.account_id, delivery.event_id, delivery.config_id)] = delivery
         return found
 
     def summary_counters(self, account_id: str, from_ms: int, to_ms: int) -> Iterator[dict[str, Any]]:
@@ -523,12 +515,8 @@ class DeliveriesRepository:
             "KeyConditionExpression": Key("pk").eq(f"SUM#{account_id}")
             & Key("sk").between(hour_bucket(from_ms), hour_bucket(to_ms) + "~")
         }
-        while True:
-            response = self._table.query(**params)
-            yield from response["Items"]
-            if not response.get("LastEvaluatedKey"):
-                return
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for page in dynamo.query_pages(self._table, **params):
+            yield from page
 
     # ------------------------------------------------------------ API actions
     def mark_handled(self, delivery: Delivery, now_ms: int) -> bool:
@@ -552,7 +540,7 @@ class DeliveriesRepository:
         if delivery.status in (Status.PENDING, Status.RETRY):
             operations += self._counter_ops(delivery, delivery.status, None)
         try:
-            dynamo.transact_retrying(operations)
+            dynamo.transact(operations)
         except dynamo.TransactionFailed:
             return False
         return True
@@ -588,7 +576,7 @@ class DeliveriesRepository:
             ),
         ]
         try:
-            dynamo.transact_retrying(operations)
+            dynamo.transact(operations)
         except dynamo.TransactionFailed:
             return False
         return True
@@ -597,29 +585,17 @@ class DeliveriesRepository:
     def _query_all(self, pk: str, prefix: str) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
 
-        params: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix)}
-        items: list[dict[str, Any]] = []
-        while True:
-            response = self._table.query(**params)
-            items += response["Items"]
-            if not response.get("LastEvaluatedKey"):
-                return items
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return dynamo.query_all(self._table, KeyConditionExpression=Key("pk").eq(pk) & Key("sk").begins_with(prefix))
 
     def _page(
         self, index: str, key_name: str, partition: str, cursor: dict[str, Any] | None, limit: int
     ) -> tuple[list[Delivery], dict[str, Any] | None]:
         from boto3.dynamodb.conditions import Key
 
-        params: dict[str, Any] = {
-            "IndexName": index,
-            "Limit": limit,
-            "KeyConditionExpression": Key(key_name).eq(partition),
-        }
-        if cursor:
-            params["ExclusiveStartKey"] = cursor
-        response = self._table.query(**params)
-        return [self._delivery_from(item) for item in response["Items"]], response.get("LastEvaluatedKey")
+        items, last = dynamo.query_page(
+            self._table, limit, cursor, IndexName=index, KeyConditionExpression=Key(key_name).eq(partition)
+        )
+        return [self._delivery_from(item) for item in items], last
 
     def _window(
         self, index: str, partition: str, from_ms: int | None, to_ms: int | None, filters: dict[str, Any], wanted: int
@@ -639,12 +615,4 @@ class DeliveriesRepository:
             for condition in conditions[1:]:
                 expression &= condition
             params["FilterExpression"] = expression
-        items: list[dict[str, Any]] = []
-        while len(items) < wanted:
-            params["Limit"] = max(wanted - len(items), 25)
-            response = self._table.query(**params)
-            items += response["Items"]
-            if not response.get("LastEvaluatedKey"):
-                break
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return items[:wanted]
+        return dynamo.query_all(self._table, wanted=wanted, **params)

@@ -412,20 +412,10 @@ class EventsRepository:
         if not config_ids:
             return {}
         keys = [{"pk": _acct(account_id), "sk": f"DELCFG#{_padded(cid)}"} for cid in sorted(config_ids)]
-        names: dict[str, str] = {}
-        for start in range(0, len(keys), 100):
-            request = {
-                self._name: {
-                    "Keys": keys[start : start + 100],
-                    "ProjectionExpression": "id, #n",
-                    "ExpressionAttributeNames": {"#n": "name"},
-                }
-            }
-            while request:
-                response = aws.dynamodb().batch_get_item(RequestItems=request)
-                names.update({item["id"]: item["name"] for item in response["Responses"].get(self._name, [])})
-                request = response.get("UnprocessedKeys") or {}
-        return names
+        items = dynamo.batch_get(
+            self._name, keys, ProjectionExpression="id, #n", ExpressionAttributeNames={"#n": "name"}
+        )
+        return {item["id"]: item["name"] for item in items}
 
     # ------------------------------------------------------------ events
     def put_event(self, event: Event) -> bool:
@@ -469,17 +459,9 @@ class EventsRepository:
     def _query_prefix(self, pk: str, prefix: str, limit: int | None) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
 
-        params: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix)}
-        items: list[dict[str, Any]] = []
-        while True:
-            if limit is not None:
-                params["Limit"] = limit - len(items)
-            response = self._table.query(**params)
-            items += response["Items"]
-            last = response.get("LastEvaluatedKey")
-            if not last or (limit is not None and len(items) >= limit):
-                return items
-            params["ExclusiveStartKey"] = last
+        return dynamo.query_all(
+            self._table, wanted=limit, KeyConditionExpression=Key("pk").eq(pk) & Key("sk").begins_with(prefix)
+        )
 
 
 def _merge_replacement(operations: list[dict[str, Any]]) -> list[dict[str, Any]]:

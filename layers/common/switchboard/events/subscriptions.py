@@ -54,6 +54,26 @@ def matches(subscription: Subscription, fields: dict[str, Any]) -> bool:
     return bool(predicate(fields))
 
 
+class SubscriptionMatcher:
+    """Which subscriptions an event reaches (fanout's question): index reads only, no caller."""
+
+    def __init__(self, repository: EventsRepository) -> None:
+        self._repo = repository
+
+    def matching(
+        self, account_id: str, topic: str, event_type: str, fields: dict[str, Any], at_ms: int
+    ) -> list[Subscription]:
+        """The company's subscriptions an event matches, read through the index only."""
+        candidates = self._repo.indexed_subscriptions(account_id, topic, None, None)
+        for field in self._repo.pinned_fields(account_id, topic):
+            if field in fields and fields[field] is not None:
+                for key in matching.value_keys(fields[field]):
+                    candidates += self._repo.indexed_subscriptions(account_id, topic, field, key)
+        return [
+            s for s in candidates if s.event_type in (None, event_type) and s.active_at(at_ms) and matches(s, fields)
+        ]
+
+
 class SubscriptionService:
     def __init__(self, repository: EventsRepository, accounts: AccountService, catalog: CatalogProvider) -> None:
         self._repo = repository
@@ -132,19 +152,6 @@ class SubscriptionService:
         return self._repo.distinct_pinned_values(account.id, topic_name, MDN_FIELD)
 
     # ------------------------------------------------------------ fanout
-    def matching(
-        self, account_id: str, topic: str, event_type: str, fields: dict[str, Any], at_ms: int
-    ) -> list[Subscription]:
-        """The company's subscriptions an event matches, read through the index only."""
-        candidates = self._repo.indexed_subscriptions(account_id, topic, None, None)
-        for field in self._repo.pinned_fields(account_id, topic):
-            if field in fields and fields[field] is not None:
-                for key in matching.value_keys(fields[field]):
-                    candidates += self._repo.indexed_subscriptions(account_id, topic, field, key)
-        return [
-            s for s in candidates if s.event_type in (None, event_type) and s.active_at(at_ms) and matches(s, fields)
-        ]
-
     # ------------------------------------------------------------ internals
     @staticmethod
     def _parse(text: str, field: str) -> matching.Expr | None:

@@ -96,14 +96,6 @@ class HookRecord:
     created_ms: int = 0
 
 
-def _transact(operations: list[dict[str, Any]]) -> None:
-    """dynamo.transact; a clash with a concurrent transaction is Unavailable (503: send it again)."""
-    try:
-        dynamo.transact(operations)
-    except dynamo.TransactionConflict:
-        raise Unavailable("a concurrent change touched the same items; try again") from None
-
-
 class RulesRepository:
     def __init__(self, table_name: str) -> None:
         self._name = table_name
@@ -148,7 +140,7 @@ class RulesRepository:
             ),
         ]
         try:
-            _transact(operations)
+            dynamo.transact(operations)
         except dynamo.TransactionFailed as exc:
             if exc.failed(0):
                 validation.check_rule_quota(validation.MAX_RULES_PER_COMPANY)
@@ -181,7 +173,7 @@ class RulesRepository:
             dynamo.update(self._name, _stats(rule.company_id), "ADD rules_version :one", {":one": 1}),
         ]
         try:
-            _transact(operations)
+            dynamo.transact(operations)
         except dynamo.TransactionFailed:
             raise validation.unknown_id(rule.id) from None
 
@@ -206,7 +198,7 @@ class RulesRepository:
                 *(dynamo.delete(self._name, {"pk": item["pk"], "sk": item["sk"]}) for item in found),
             ]
             try:
-                _transact(operations)
+                dynamo.transact(operations)
                 return
             except dynamo.TransactionFailed:
                 if self.get_rule(company_id, rule_id) is None:
@@ -249,7 +241,7 @@ class RulesRepository:
             dynamo.put(self._name, item, condition="attribute_not_exists(pk)"),
         ]
         try:
-            _transact(operations)
+            dynamo.transact(operations)
         except dynamo.TransactionFailed:
             if self.get_rule(hook.company_id, hook.rule_id) is None:
                 raise hooks.unknown_rule(hook.rule_id) from None
@@ -273,7 +265,7 @@ class RulesRepository:
             ),
         ]
         try:
-            _transact(operations)
+            dynamo.transact(operations)
             return True
         except dynamo.TransactionFailed:
             return False
@@ -300,7 +292,7 @@ class RulesRepository:
             "gsi1pk": f"SYSNAME#{company_id}",
             "gsi1sk": name_key(spec.name, uid),
         }
-        _transact(
+        dynamo.transact(
             [
                 dynamo.put(self._name, item, condition="attribute_not_exists(pk)"),
                 dynamo.update(self._name, _stats(company_id), "ADD systems :one", {":one": 1}),
@@ -323,17 +315,8 @@ class RulesRepository:
             "IndexName": "gsi1",
             "KeyConditionExpression": Key("gsi1pk").eq(f"SYSNAME#{company_id}"),
         }
-        items: list[dict[str, Any]] = []
-        wanted = offset + size
-        while len(items) < wanted:
-            params["Limit"] = wanted - len(items)
-            response = self._table.query(**params)
-            items += response["Items"]
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                break
-            params["ExclusiveStartKey"] = last
-        return [self._system_from(item, company_id) for item in items[offset:wanted]]
+        items = dynamo.query_all(self._table, wanted=offset + size, **params)
+        return [self._system_from(item, company_id) for item in items[offset:]]
 
     def replace_system(self, company_id: str, uid: str, spec: SystemInput) -> bool:
         """Replace a system's fields; False when it does not exist."""
@@ -356,7 +339,7 @@ class RulesRepository:
     def delete_system(self, company_id: str, uid: str) -> bool:
         """Delete a system; False when it does not exist."""
         try:
-            _transact(
+            dynamo.transact(
                 [
                     dynamo.delete(self._name, _system_key(company_id, uid), condition="attribute_exists(pk)"),
                     dynamo.update(self._name, _stats(company_id), "ADD systems :minus", {":minus": -1}),
@@ -370,14 +353,6 @@ class RulesRepository:
     def _query(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
 
-        params: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(prefix),
-            "ConsistentRead": True,
-        }
-        while True:
-            response = self._table.query(**params)
-            yield from response["Items"]
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return
-            params["ExclusiveStartKey"] = last
+        condition = Key("pk").eq(pk) & Key("sk").begins_with(prefix)
+        for page in dynamo.query_pages(self._table, KeyConditionExpression=condition, ConsistentRead=True):
+            yield from page

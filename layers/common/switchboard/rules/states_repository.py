@@ -96,30 +96,19 @@ class StatesRepository:
         """Aggregates by (target, data id, bucket); missing ones are left out."""
         wanted = sorted(set(keys))
         found: dict[tuple[str, str, str], Aggregate] = {}
-        for start in range(0, len(wanted), 100):
-            chunk = wanted[start : start + 100]
-            request = {
-                self._name: {
-                    "Keys": [
-                        {"pk": f"TGT#{company_id}#{target}", "sk": f"AGG#{data_id}#{bucket}"}
-                        for target, data_id, bucket in chunk
-                    ],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                response = aws.dynamodb().batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self._name, []):
-                    target = item["pk"].split("#", 2)[2]
-                    _, rest = item["sk"].split("#", 1)
-                    data_id, bucket = rest.rsplit("#", 2)[0], "#".join(rest.rsplit("#", 2)[1:])
-                    found[(target, data_id, bucket)] = Aggregate(
-                        min=_number(item["min"]) if "min" in item else None,
-                        max=_number(item["max"]) if "max" in item else None,
-                        sum=_number(item.get("sum", 0)),
-                        cnt=int(item.get("cnt", 0)),
-                    )
-                request = response.get("UnprocessedKeys") or {}
+        item_keys = [
+            {"pk": f"TGT#{company_id}#{target}", "sk": f"AGG#{data_id}#{bucket}"} for target, data_id, bucket in wanted
+        ]
+        for item in dynamo.batch_get(self._name, item_keys, ConsistentRead=True):
+            target = item["pk"].split("#", 2)[2]
+            _, rest = item["sk"].split("#", 1)
+            data_id, bucket = rest.rsplit("#", 2)[0], "#".join(rest.rsplit("#", 2)[1:])
+            found[(target, data_id, bucket)] = Aggregate(
+                min=_number(item["min"]) if "min" in item else None,
+                max=_number(item["max"]) if "max" in item else None,
+                sum=_number(item.get("sum", 0)),
+                cnt=int(item.get("cnt", 0)),
+            )
         return found
 
     def apply_message(
@@ -169,7 +158,7 @@ class StatesRepository:
             )
         for start in range(0, len(operations), 100):  # the VALUES write (the guard) goes in the first chunk
             try:
-                dynamo.transact_retrying(operations[start : start + 100])
+                dynamo.transact(operations[start : start + 100])
             except dynamo.TransactionFailed:
                 if start == 0:
                     return False
@@ -285,7 +274,7 @@ class StatesRepository:
         if alert is not None:
             operations.append(dynamo.put(self._name, self._alert_item(alert), condition="attribute_not_exists(pk)"))
         try:
-            dynamo.transact_retrying(operations)
+            dynamo.transact(operations)
         except dynamo.TransactionFailed:
             return False
         return True
@@ -379,25 +368,11 @@ class StatesRepository:
             params["FilterExpression"] = f"rule_id IN ({', '.join(names)})"
             params["ExpressionAttributeValues"].update(names)
         model = AlertRecord if kind == "ALERTS" else StateHistoryRow
-        rows: list[Any] = []
-        while len(rows) < size:
-            params["Limit"] = max(size - len(rows), 50)
-            response = self._table.query(**params)
-            rows += [model.model_validate_json(item["doc"]) for item in response["Items"]]
-            if not response.get("LastEvaluatedKey"):
-                break
-            params["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        return rows[:size]
+        return [model.model_validate_json(item["doc"]) for item in dynamo.query_all(self._table, wanted=size, **params)]
 
     # ------------------------------------------------------------ helpers
     def _query(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        while True:
-            response = self._table.query(**params)
-            items += response["Items"]
-            if not response.get("LastEvaluatedKey"):
-                return items
-            params = {**params, "ExclusiveStartKey": response["LastEvaluatedKey"]}
+        return dynamo.query_all(self._table, **params)
 
 
 def _to_json(value: Any) -> Any:

@@ -1,10 +1,20 @@
-"""Typed transactions over the low-level client (the resource API has none)."""
+"""DynamoDB mechanics every repository shares: paging through a query, batched reads with
+backoff, and transactions with one conflict policy. Repositories say what to read and write;
+how to follow `LastEvaluatedKey`, retry `UnprocessedKeys` or survive a `TransactionConflict`
+is written once, here."""
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from switchboard import aws
+from switchboard.errors import Unavailable
+
+BATCH_GET_SIZE = 100  # DynamoDB's limit per BatchGetItem
+TRANSACTION_SIZE = 100  # DynamoDB's limit per TransactWriteItems
 
 _serializer: Any = None
 
@@ -73,34 +83,90 @@ class TransactionFailed(Exception):
         return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
 
 
-class TransactionConflict(Exception):
-    """Another transaction touched one of the items at the same moment; retrying may succeed."""
+def _backoff(attempt: int, base_s: float = 0.01, cap_s: float = 0.5) -> None:
+    # Full jitter: concurrent writers that collided do not collide again in lock-step.
+    time.sleep(random.uniform(0, min(cap_s, base_s * 2**attempt)))
 
 
-def transact(operations: list[dict[str, Any]]) -> None:
+def transact(operations: list[dict[str, Any]], tries: int = 6) -> None:
+    """TransactWriteItems with the layer's one conflict policy.
+
+    A failed condition raises `TransactionFailed` at once (the caller decides what it means). A
+    collision with a concurrent transaction on the same item (a counter many writers move) is
+    retried with jittered backoff; still colliding after `tries`, it is `Unavailable` (a 503 the
+    client may retry as it is: nothing was written)."""
     client = aws.client("dynamodb")
-    try:
-        client.transact_write_items(TransactItems=operations)
-    except client.exceptions.TransactionCanceledException as exc:
-        reasons = [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
-        if "ConditionalCheckFailed" in reasons:
-            raise TransactionFailed(reasons) from None
-        if "TransactionConflict" in reasons:
-            raise TransactionConflict(", ".join(reasons)) from None
-        raise
-
-
-def transact_retrying(operations: list[dict[str, Any]], tries: int = 6) -> None:
-    """`transact`, retried with a short random backoff while it only collides with concurrent transactions
-    on a shared item (a counter many writers move); a failed condition is not retried."""
-    import random
-    import time
-
     for attempt in range(tries):
         try:
-            transact(operations)
+            client.transact_write_items(TransactItems=operations)
             return
-        except TransactionConflict:
-            if attempt + 1 == tries:
+        except client.exceptions.TransactionCanceledException as exc:
+            reasons = [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                raise TransactionFailed(reasons) from None
+            if "TransactionConflict" not in reasons and "ThrottlingError" not in reasons:
                 raise
-            time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
+        except client.exceptions.TransactionInProgressException:
+            pass
+        if attempt + 1 < tries:
+            _backoff(attempt)
+    raise Unavailable("the write collided with concurrent writes of the same items; send it again")
+
+
+def query_pages(table: Any, **params: Any) -> Iterator[list[dict[str, Any]]]:
+    """The pages of a query (`table.query` parameters), following `LastEvaluatedKey`."""
+    while True:
+        response = table.query(**params)
+        yield response["Items"]
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return
+        params = {**params, "ExclusiveStartKey": last}
+
+
+def query_all(table: Any, *, wanted: int | None = None, **params: Any) -> list[dict[str, Any]]:
+    """Every item a query matches, or its first `wanted` (then each request asks for what is still
+    missing, at least 25 items, so a filtered query does not crawl one item at a time)."""
+    items: list[dict[str, Any]] = []
+    if wanted is not None:
+        params["Limit"] = max(wanted, 25)
+    for page in query_pages(table, **params):
+        items += page
+        if wanted is not None:
+            if len(items) >= wanted:
+                return items[:wanted]
+            params["Limit"] = max(wanted - len(items), 25)
+    return items
+
+
+def query_page(
+    table: Any, limit: int | None, cursor: dict[str, Any] | None = None, **params: Any
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One response of a query: at most `limit` items (None: DynamoDB's 1 MB) from `cursor` on, and the
+    cursor of the next page (None at the end)."""
+    if limit is not None:
+        params["Limit"] = limit
+    if cursor:
+        params["ExclusiveStartKey"] = cursor
+    response = table.query(**params)
+    return response["Items"], response.get("LastEvaluatedKey")
+
+
+def batch_get(table_name: str, keys: Sequence[dict[str, Any]], tries: int = 8, **options: Any) -> list[dict[str, Any]]:
+    """The items at `keys` (those that exist, in no particular order), 100 keys a request.
+    Keys DynamoDB leaves unprocessed (throttling) are asked again with jittered backoff; still
+    unprocessed after `tries`, the read is `Unavailable`."""
+    found: list[dict[str, Any]] = []
+    resource = aws.dynamodb()
+    for start in range(0, len(keys), BATCH_GET_SIZE):
+        request: dict[str, Any] = {table_name: {"Keys": list(keys[start : start + BATCH_GET_SIZE]), **options}}
+        for attempt in range(tries):
+            response = resource.batch_get_item(RequestItems=request)
+            found += response["Responses"].get(table_name, [])
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            _backoff(attempt)
+        if request:
+            raise Unavailable("the table is throttling reads; send the request again")
+    return found
