@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.dialects import crossbar
 from switchboard.dialects.http import caller
@@ -37,7 +38,7 @@ def list_alerts(account_id: str) -> Response:
 def create_alert(account_id: str) -> Response:
     data = crossbar.request_data(app, models.AlertInput)
     alert = wiring.alerts().create(caller(app), account_id, data)
-    metrics.add_metric(name="AlertsCreated", unit="Count", value=1)
+    metrics.add_metric(name="AlertsCreated", unit=MetricUnit.Count, value=1)
     return crossbar.created(
         app, alert.document(), location=f"/v2/accounts/{account_id}/alerts/{alert.id}", revision=alert.revision
     )

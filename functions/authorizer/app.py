@@ -66,18 +66,18 @@ def resolve(token: str) -> dict[str, str] | None:
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def lambda_handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict:
     token = presented_key(event)
-    context = resolve(token) if token else None
-    if context is None:
+    identity = resolve(token) if token else None
+    if identity is None:
         logger.info("rejected request", reason="missing key" if token is None else "unknown key")
         raise Exception("Unauthorized")  # API Gateway's way to answer 401
     arn = event.parsed_arn
     response = APIGatewayAuthorizerResponse(
-        principal_id=context["user_id"] or context["account_id"],
+        principal_id=identity["user_id"] or identity["account_id"],
         region=arn.region,
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context=context,
+        context=identity,
     )
     response.allow_all_routes()
     return response.asdict()

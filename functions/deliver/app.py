@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
@@ -34,11 +36,11 @@ def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
         wiring.delivery_tasks().send(task, 0)
         return
     if isinstance(task, models.DeliverTask):
-        outcome = wiring.engine().deliver(task)
-        metrics.add_metric(name=f"Delivery_{outcome.split(':')[0]}", unit="Count", value=1)
+        handled = wiring.engine().deliver(task)
+        metrics.add_metric(name=f"Delivery_{handled.outcome}", unit=MetricUnit.Count, value=1)
         logger.debug(
             "delivery task",
-            extra={"delivery": f"{task.event_id}:{task.config_id}", "attempt": task.attempt, "outcome": outcome},
+            extra={"delivery": f"{task.event_id}:{task.config_id}", "attempt": task.attempt, "outcome": str(handled)},
         )
     elif isinstance(task, models.ReleaseTask):
         released = wiring.releaser().release(task)
@@ -50,5 +52,5 @@ def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
 
@@ -23,6 +24,6 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     sent = wiring.reopener().sweep()
-    metrics.add_metric(name="DeliveriesWoken", unit="Count", value=sent)
+    metrics.add_metric(name="DeliveriesWoken", unit=MetricUnit.Count, value=sent)
     logger.info("sweep", extra={"requeued": sent})
     return {"requeued": sent}

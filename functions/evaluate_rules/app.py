@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
@@ -28,8 +30,8 @@ processor = SqsFifoPartialProcessor()
 def evaluate(record: SQSRecord) -> None:
     message = evaluation.TelemetryMessage.model_validate_json(record.body)
     result = wiring.evaluator().handle(message)
-    metrics.add_metric(name="RuleEvaluations", unit="Count", value=result.evaluations)
-    metrics.add_metric(name="AlertsRaised", unit="Count", value=len(result.alerts))
+    metrics.add_metric(name="RuleEvaluations", unit=MetricUnit.Count, value=result.evaluations)
+    metrics.add_metric(name="AlertsRaised", unit=MetricUnit.Count, value=len(result.alerts))
     logger.debug(
         "evaluated",
         extra={
@@ -43,5 +45,5 @@ def evaluate(record: SQSRecord) -> None:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=evaluate, processor=processor, context=context)

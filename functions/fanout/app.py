@@ -6,7 +6,9 @@ import json
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
@@ -29,10 +31,10 @@ def fan_out(record: SQSRecord) -> None:
     event = models.PublishedEvent.model_validate(json.loads(record.body))
     configurations = wiring.fanout().handle(event)
     logger.info("fanned out", extra={"event_id": event.event_id, "deliveries": len(configurations)})
-    metrics.add_metric(name="DeliveriesCreated", unit="Count", value=len(configurations))
+    metrics.add_metric(name="DeliveriesCreated", unit=MetricUnit.Count, value=len(configurations))
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=fan_out, processor=processor, context=context)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.dialects import ess
 from switchboard.dialects.http import caller
@@ -31,7 +32,7 @@ ess.install(app)
 def publish_event() -> Response:
     data = ess.body(app, models.PublishInput)
     event = wiring.publishing().publish(caller(app), ess.company(app), data)
-    metrics.add_metric(name="EventsPublished", unit="Count", value=1)
+    metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=1)
     return ess.reply({"event-id": event.id}, 202)
 
 

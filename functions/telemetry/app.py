@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.dialects import airvantage
 from switchboard.dialects.http import caller
@@ -28,7 +29,7 @@ airvantage.install(app)
 @app.post("/api/v1/systems/<uid>/data")
 def post_data(uid: str) -> Response:
     accepted = wiring.ingest().ingest(caller(app), airvantage.company(app), uid, airvantage.json_body(app))
-    metrics.add_metric(name="DataPointsAccepted", unit="Count", value=accepted)
+    metrics.add_metric(name="DataPointsAccepted", unit=MetricUnit.Count, value=accepted)
     return airvantage.reply({"accepted": accepted}, 202)
 
 

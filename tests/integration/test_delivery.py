@@ -588,7 +588,7 @@ def test_held_retries_wake_through_the_sweeper(pipeline, receiver, world):
     message = pipeline.sqs.receive_message(QueueUrl=pipeline.names["DELIVERY_QUEUE_URL"])["Messages"][0]
     from switchboard.delivery.models import TaskEnvelope
 
-    assert shifted.deliver(TaskEnvelope.model_validate({"task": json.loads(message["Body"])}).task) == "success"
+    assert str(shifted.deliver(TaskEnvelope.model_validate({"task": json.loads(message["Body"])}).task)) == "success"
     assert pipeline.status_of(who, event_id, config["id"]) == "SUCCESS"
 
 

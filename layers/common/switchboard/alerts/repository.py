@@ -130,9 +130,8 @@ class AlertsRepository:
         rows: list[AlertRow] = []
         while index < len(keys):
             key = keys[index]
-            condition = Key("pk").eq(f"RCPT#{key.account_id}")
-            if key.prefix:
-                condition = condition & Key("sk").begins_with(key.prefix)
+            partition = Key("pk").eq(f"RCPT#{key.account_id}")
+            condition = partition & Key("sk").begins_with(key.prefix) if key.prefix else partition
             items, last = dynamo.query_page(
                 self._table,
                 None if request.size is None else request.size - len(rows),

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from switchboard.delivery import payload, policy
@@ -101,14 +102,37 @@ class EngineSettings:
     health_write_interval_s: float = 60.0
 
 
+class TaskOutcome(StrEnum):
+    """What handling one deliver task came to (the deliver function's metric names)."""
+
+    SUCCESS = "success"
+    RETRY = "retry"
+    FAILED = "failed"
+    THROTTLED = "throttled"  # back on the queue for the throttle slot it holds
+    SKIPPED = "skipped"  # nothing to do (another task or the sweeper owns the delivery)
+    PARKED = "parked"  # waits for reactivation or the configuration's schedule
+    REQUEUED = "requeued"
+    LOST_LEASE = "lost-lease"  # another worker took over after the lease ran out; it records its own
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    outcome: TaskOutcome
+    reason: str | None = None  # why, for skipped, parked and requeued tasks
+
+    def __str__(self) -> str:
+        return f"{self.outcome}:{self.reason}" if self.reason else str(self.outcome)
+
+
 @dataclass
 class Outcomes:
-    """What a worker did, by kind (logged and asserted in tests)."""
+    """What a worker did, by outcome and reason (logged and asserted in tests)."""
 
     counts: dict[str, int] = field(default_factory=dict)
 
-    def add(self, kind: str) -> None:
-        self.counts[kind] = self.counts.get(kind, 0) + 1
+    def add(self, handled: Handled) -> None:
+        key = str(handled)
+        self.counts[key] = self.counts.get(key, 0) + 1
 
 
 class Engine:
@@ -143,13 +167,13 @@ class Engine:
         self.outcomes = Outcomes()
 
     # ------------------------------------------------------------ one task
-    def deliver(self, task: DeliverTask) -> str:
+    def deliver(self, task: DeliverTask) -> Handled:
         """Handle one deliver task; returns what happened (for logs and metrics)."""
-        kind = self._deliver(task)
-        self.outcomes.add(kind)
-        return kind
+        handled = self._deliver(task)
+        self.outcomes.add(handled)
+        return handled
 
-    def _deliver(self, task: DeliverTask) -> str:
+    def _deliver(self, task: DeliverTask) -> Handled:
         config = self._configs.get(task.account_id, task.config_id)
         if config is not None and (not config.spec.is_active or config.spec.cron_expression):
             return self._park(task, config)
@@ -162,7 +186,7 @@ class Engine:
                     # Too far to sleep for: come back when the slot (if one could be held) is due.
                     delay = min(max(1, math.ceil(wait_ms / 1000)), policy.SQS_MAX_DELAY_S)
                     self._tasks.send(task.model_copy(update={"slot_ms": slot}), delay)
-                    return "throttled"
+                    return Handled(TaskOutcome.THROTTLED)
             if wait_ms > 0:
                 self._sleep(wait_ms / 1000)
         now = self._clock()
@@ -180,7 +204,7 @@ class Engine:
         outcome = policy.classify(result.status, result.error_class, redirect_ok=config.spec.format == "AIRVANTAGE")
         return self._finish(claim.delivery, config, task.attempt, result, outcome, now)
 
-    def _refused(self, task: DeliverTask, claim: Claim, now: int) -> str:
+    def _refused(self, task: DeliverTask, claim: Claim, now: int) -> Handled:
         """A refused claim: come back when it can succeed, or drop a task that has nothing left to do."""
         delivery = claim.delivery
         if claim.reason == "not_due" and delivery is not None:
@@ -188,31 +212,31 @@ class Engine:
         elif claim.reason == "leased":
             self._requeue(task, claim.lease_until_ms - now + 1000)
         # missing, final, handled, parked, stale, ahead: another task or the sweeper owns it
-        return f"skipped:{claim.reason}"
+        return Handled(TaskOutcome.SKIPPED, claim.reason)
 
     def _requeue(self, task: DeliverTask, delay_ms: int) -> None:
         delay = policy.sqs_delay_or_hold(max(delay_ms, 0) / 1000)
         if delay is not None:  # anything further away is the sweeper's (the wake index)
             self._tasks.send(task, delay)
 
-    def _park(self, task: DeliverTask, config: DeliveryConfiguration) -> str:
+    def _park(self, task: DeliverTask, config: DeliveryConfiguration) -> Handled:
         reason = "scheduled" if config.spec.cron_expression else "inactive"
         for _ in range(3):
             claim = self._store.claim(
                 task.account_id, task.event_id, task.config_id, task.attempt, self._owner, self._clock(), 60_000
             )
             if not claim.claimed or claim.delivery is None:
-                return f"skipped:{claim.reason}"
+                return Handled(TaskOutcome.SKIPPED, claim.reason)
             if self._store.park(claim.delivery, reason, self._configs.version_check(config)):
-                return f"parked:{reason}"
+                return Handled(TaskOutcome.PARKED, reason)
             # The configuration changed since it was read (reactivated?): read it again.
             self._configs.forget(task.account_id, task.config_id)
             fresh = self._configs.get(task.account_id, task.config_id)
             if fresh is None or (fresh.spec.is_active and not fresh.spec.cron_expression):
                 self._tasks.send(task, 0)  # the lease taken for parking expires within a minute
-                return "requeued:reactivated"
+                return Handled(TaskOutcome.REQUEUED, "reactivated")
             config = fresh
-        return "requeued:park-conflict"
+        return Handled(TaskOutcome.REQUEUED, "park-conflict")
 
     # ------------------------------------------------------------ throttling
     def _throttle_slot(self, config: DeliveryConfiguration) -> tuple[int, int | None]:
@@ -311,7 +335,7 @@ class Engine:
         result: HttpResult,
         outcome: Outcome,
         started_ms: int,
-    ) -> str:
+    ) -> Handled:
         now = self._clock()
         delay_s: float | None = None
         if outcome is Outcome.RETRY:
@@ -344,7 +368,7 @@ class Engine:
             next_attempt_ms=due if status is Status.RETRY else None,
         )
         if not self._store.record(delivery, attempt, status, due, wake, self._owner):
-            return "lost-lease"  # another worker took over after our lease ran out; it records its own
+            return Handled(TaskOutcome.LOST_LEASE)
         if status is Status.RETRY and sqs_delay is not None:
             self._tasks.send(
                 DeliverTask(
@@ -357,7 +381,9 @@ class Engine:
             )
         if config is not None:
             self._health(config, status, outcome, result, now)
-        return {Status.SUCCESS: "success", Status.RETRY: "retry"}.get(status, "failed")
+        return Handled(
+            {Status.SUCCESS: TaskOutcome.SUCCESS, Status.RETRY: TaskOutcome.RETRY}.get(status, TaskOutcome.FAILED)
+        )
 
     def _health(
         self, config: DeliveryConfiguration, status: Status, outcome: Outcome, result: HttpResult, now: int

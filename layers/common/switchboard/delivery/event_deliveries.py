@@ -3,6 +3,7 @@ deliveries, and redelivery (one, or in bulk in the background)."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
@@ -116,7 +117,7 @@ class EventDeliveriesService:
 
     def attempt_log(
         self, caller: Caller, company: str | None, from_ms: int | None, to_ms: int | None, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], bool]:
+    ) -> tuple[builtins.list[dict[str, Any]], bool]:
         account_id = self._account(caller, company)
         attempts, more = self._store.attempt_log(account_id, from_ms, to_ms, offset, limit)
         deliveries = self._store.deliveries({(a.account_id, a.event_id, a.config_id) for a in attempts})

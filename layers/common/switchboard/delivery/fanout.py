@@ -9,6 +9,7 @@ is dropped), so a crash between storing and queueing loses nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from switchboard.delivery.engine import Configurations, Tasks
 from switchboard.delivery.models import DeliverTask, Delivery, PublishedEvent, Status
@@ -45,7 +46,8 @@ class Fanout:
         for config_id in config_ids:
             config = self._configs.get(event.account_id, config_id)
             # Scheduled (cron) configurations collect their deliveries for the buffer-file flush.
-            parked = "scheduled" if config is not None and config.spec.cron_expression else None
+            scheduled = config is not None and bool(config.spec.cron_expression)
+            parked: Literal["scheduled"] | None = "scheduled" if scheduled else None
             delivery = Delivery(
                 account_id=event.account_id,
                 event_id=event.event_id,

@@ -23,7 +23,10 @@ hour the delivery was created; counters move in the same transaction as the stat
 
 from __future__ import annotations
 
+import builtins
+import functools
 import json
+import operator
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -456,7 +459,7 @@ class DeliveriesRepository:
         event_type: str | None,
         offset: int,
         limit: int,
-    ) -> tuple[list[Delivery], bool]:
+    ) -> tuple[builtins.list[Delivery], bool]:
         """Deliveries oldest first (by creation), through the narrowest index; topic and event type
         (and status when a configuration is named) filter within it. Returns (page, more)."""
         if config_id is not None:
@@ -477,10 +480,10 @@ class DeliveriesRepository:
         config_id: str,
         from_ms: int,
         to_ms: int,
-        statuses: list[Status],
+        statuses: builtins.list[Status],
         cursor: dict[str, Any] | None,
         limit: int = 100,
-    ) -> tuple[list[Delivery], dict[str, Any] | None]:
+    ) -> tuple[builtins.list[Delivery], dict[str, Any] | None]:
         from boto3.dynamodb.conditions import Attr, Key
 
         params: dict[str, Any] = {
@@ -495,7 +498,7 @@ class DeliveriesRepository:
 
     def attempt_log(
         self, account_id: str, from_ms: int | None, to_ms: int | None, offset: int, limit: int
-    ) -> tuple[list[Attempt], bool]:
+    ) -> tuple[builtins.list[Attempt], bool]:
         rows = self._window("gsi1", f"ATT#{account_id}", from_ms, to_ms, {}, offset + limit + 1)
         attempts = [Attempt.model_validate_json(item["doc"]) for item in rows[offset : offset + limit]]
         return attempts, len(rows) > offset + limit
@@ -582,14 +585,14 @@ class DeliveriesRepository:
         return True
 
     # ------------------------------------------------------------ helpers
-    def _query_all(self, pk: str, prefix: str) -> list[dict[str, Any]]:
+    def _query_all(self, pk: str, prefix: str) -> builtins.list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
 
         return dynamo.query_all(self._table, KeyConditionExpression=Key("pk").eq(pk) & Key("sk").begins_with(prefix))
 
     def _page(
         self, index: str, key_name: str, partition: str, cursor: dict[str, Any] | None, limit: int
-    ) -> tuple[list[Delivery], dict[str, Any] | None]:
+    ) -> tuple[builtins.list[Delivery], dict[str, Any] | None]:
         from boto3.dynamodb.conditions import Key
 
         items, last = dynamo.query_page(
@@ -599,20 +602,16 @@ class DeliveriesRepository:
 
     def _window(
         self, index: str, partition: str, from_ms: int | None, to_ms: int | None, filters: dict[str, Any], wanted: int
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Up to `wanted` items of one index partition whose time lies in [from, to), filtered.
 
         Sort keys start with the 13-digit time, so `between(from, to)` ends just before `to`."""
         from boto3.dynamodb.conditions import Attr, Key
 
-        key = Key(f"{index}pk").eq(partition)
         low, high = _ms(from_ms or 0), _ms(to_ms) if to_ms is not None else "9" * 13 + "~"
-        key &= Key(f"{index}sk").between(low, high)
+        key = Key(f"{index}pk").eq(partition) & Key(f"{index}sk").between(low, high)
         params: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": key}
         conditions = [Attr(name).eq(value) for name, value in filters.items() if value is not None]
         if conditions:
-            expression = conditions[0]
-            for condition in conditions[1:]:
-                expression &= condition
-            params["FilterExpression"] = expression
+            params["FilterExpression"] = functools.reduce(operator.and_, conditions)
         return dynamo.query_all(self._table, wanted=wanted, **params)

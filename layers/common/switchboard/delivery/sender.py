@@ -83,7 +83,7 @@ class HttpResult:
 
 def resolve_with_getaddrinfo(host: str, port: int) -> list[str]:
     """The system resolver's addresses for `host`, best first (RFC 6724 order)."""
-    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
 class _AttemptFailed(Exception):

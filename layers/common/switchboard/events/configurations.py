@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Protocol
 
@@ -229,7 +230,7 @@ class DeliveryConfigurationService:
     @staticmethod
     def signing_secrets(
         config: DeliveryConfiguration, now_ms: int, unseal: Callable[[str, str, str], str] = secrets.unseal
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """The secrets a delivery is signed with: the current one, and the previous during its grace period.
         `unseal` lets the delivery engine put its per-container cache in front of KMS."""
         keys = [unseal(config.sealed_signing_secret, config.account_id, SIGNING_SECRET_PURPOSE)]

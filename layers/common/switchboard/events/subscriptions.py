@@ -7,6 +7,7 @@ the subscriptions of an event, `/mdn` and `uniqueMdnCount` never scan.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from switchboard import clock
@@ -123,7 +124,7 @@ class SubscriptionService:
 
     def for_criteria(
         self, caller: Caller, company: str | None, topic_name: str, criteria: str, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """`/topic-subscriptions/mdn`: the configurations subscribed to one pinned value, with their event types."""
         account = self._accounts.scope_for(caller, company, "company")
         topic = self._catalog.topic(topic_name)
@@ -135,7 +136,7 @@ class SubscriptionService:
                 "invalid",
                 "matchingCriteria must pin a field to one value, e.g. number = '+12345678901'",
             )
-        grouped: dict[str, list[str]] = {}
+        grouped: dict[str, builtins.list[str]] = {}
         for subscription in self._repo.indexed_subscriptions(account.id, topic.name, field, value, limit):
             events = [subscription.event_type] if subscription.event_type else list(topic.event_types)
             seen = grouped.setdefault(subscription.delivery_configuration_id, [])

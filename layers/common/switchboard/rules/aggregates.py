@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict
 
@@ -66,7 +66,7 @@ def bucket_keys(timestamp_ms: int) -> dict[TimeScale, str]:
     return {scale: f"{scale}#{moment.strftime(_BUCKET_FORMATS[scale])}" for scale in TIME_SCALES}
 
 
-def is_aggregable(value: object) -> bool:
+def is_aggregable(value: object) -> TypeGuard[int | float]:
     """Whether a data point value feeds aggregates: a finite int or float (bools are not numbers here)."""
     if isinstance(value, bool):
         return False
@@ -167,7 +167,7 @@ def updates_for(
     """The hour, day and month updates one data point implies for its target; [] when it is not a number."""
     if not is_aggregable(value):
         return []
-    number: int | float = value  # type: ignore[assignment]  # is_aggregable checked it
+    number: int | float = value
     return [
         AggregateUpdate(
             target_type=target_type, target_id=target_id, data_id=data_id, time_scale=scale, bucket=bucket, value=number

@@ -28,9 +28,17 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from switchboard.rules.aggregates import Aggregate, bucket_key, is_aggregable
+from switchboard.rules.aggregates import TIME_SCALES, Aggregate, TimeScale, bucket_key, is_aggregable
 from switchboard.rules.index import RuleIndex
-from switchboard.rules.models import AlertRecord, AlertRule, AlertState, StateHistoryRow, System, parse_attribute_name
+from switchboard.rules.models import (
+    AlertRecord,
+    AlertRule,
+    AlertState,
+    StateHistoryRow,
+    System,
+    TargetType,
+    parse_attribute_name,
+)
 from switchboard.rules.notification_modes import should_notify
 from switchboard.rules.operators import AttributeValue, RuleResult, compiled_rule
 from switchboard.rules.states_repository import StatesRepository
@@ -186,7 +194,7 @@ class Evaluator:
             (target, p.data_id, bucket_key(scale, p.timestamp))
             for p in numeric
             for target in (system_id, company)
-            for scale in ("H", "D", "M")
+            for scale in TIME_SCALES
         }
         wanted |= {
             (system_id, data_id, bucket_key(scale, moment))
@@ -220,7 +228,7 @@ class Evaluator:
                 if known is None or known.ref_time is None or known.ref_time <= point.timestamp:
                     current[name] = AttributeValue(point.value, point.timestamp)
                 if is_aggregable(point.value):
-                    for scale in ("H", "D", "M"):
+                    for scale in TIME_SCALES:
                         bucket = bucket_key(scale, point.timestamp)
                         key = (point.data_id, bucket)
                         base = system_buckets.get(key) or aggregates.get((system_id, point.data_id, bucket))
@@ -277,7 +285,7 @@ class Evaluator:
     def _evaluate(
         self,
         rule: AlertRule,
-        target_type: str,
+        target_type: TargetType,
         target_id: str,
         source: _Source,
         message: TelemetryMessage,
@@ -308,7 +316,7 @@ class Evaluator:
     def _stateful(
         self,
         rule: AlertRule,
-        target_type: str,
+        target_type: TargetType,
         target_id: str,
         result: RuleResult,
         message: TelemetryMessage,
@@ -401,7 +409,7 @@ class Evaluator:
         outcome.notified += 1
 
 
-def _aggregates_read(rules: Iterable[AlertRule]) -> set[tuple[str, str]]:
+def _aggregates_read(rules: Iterable[AlertRule]) -> set[tuple[str, TimeScale]]:
     """(data id, time scale) of every AGG.* attribute the rules' conditions read."""
     read = set()
     for rule in rules:

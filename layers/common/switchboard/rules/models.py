@@ -192,7 +192,7 @@ def parse_attribute_name(name: str) -> AttributeName | None:
     if name.startswith("AGG."):
         data_id, slash, scale = name[4:].rpartition("/")
         if slash and scale in TIME_SCALES and DATA_ID.fullmatch(data_id):
-            return AttributeName(name, "aggregate", data_id, scale)  # type: ignore[arg-type]
+            return AttributeName(name, "aggregate", data_id, scale)
     return None
 
 

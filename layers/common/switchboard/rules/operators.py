@@ -229,8 +229,8 @@ def _equal(a: Any, b: Any) -> bool:
     if _is_number(a) or _is_number(b):
         x, y = _number(a), _number(b)
         return x is not None and y is not None and x == y
-    x, y = _text(a), _text(b)
-    return x is not None and x == y
+    text_a, text_b = _text(a), _text(b)
+    return text_a is not None and text_a == text_b
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -322,7 +322,9 @@ def _effective(found: AttributeValue | None, function: str | None) -> Any:
 def _reader(operand: Operand) -> Reader:
     attribute = operand.attribute_id
     if attribute is None:
-        constant = operand.value_num if operand.value_num is not None else operand.value_str
+        constant: float | str | tuple[str, ...] | None = (
+            operand.value_num if operand.value_num is not None else operand.value_str
+        )
         if operand.values_str is not None:
             constant = tuple(operand.values_str)
         return lambda _source, _seen: constant
@@ -405,7 +407,7 @@ def _geo_distance(operands: list[Operand], too_far: bool) -> ConditionPredicate:
     if operands[1].attribute_id is None:
         fixed = parse_point_wkt(operands[1].value_str or "")
 
-        def other(_source: AttributeSource, _seen: Seen) -> Any:
+        def other(source: AttributeSource, seen: Seen) -> Any:
             return fixed
 
     else:

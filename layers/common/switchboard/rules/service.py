@@ -7,8 +7,9 @@ that does not exist.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from switchboard import clock, ids, secrets
 from switchboard.accounts.service import AccountService
@@ -83,7 +84,7 @@ class RuleService:
         self._repo.delete_rule(company_id, rule_id)
         self._on_deleted.rule_deleted(company_id, rule_id, hook_uids)
 
-    def company_rules(self, company_id: str) -> list[AlertRule]:
+    def company_rules(self, company_id: str) -> builtins.list[AlertRule]:
         """A company's rules, for the evaluation worker (no caller: the company comes from stored data)."""
         return self._repo.list_rules(company_id)
 
@@ -127,7 +128,7 @@ class SystemService:
             raise NotFound(uid, "system")
 
 
-def _fields(spec: SystemInput) -> dict[str, object]:
+def _fields(spec: SystemInput) -> dict[str, Any]:
     return {name: getattr(spec, name) for name in SystemInput.model_fields}
 
 
@@ -195,7 +196,7 @@ class HookService:
             raise hooks.unknown_hook(hook_uid)
         self._on_deleted.hook_deleted(rule.company_id, hook_uid)
 
-    def callbacks(self, company_id: str, rule_id: str) -> list[tuple[str, str]]:
+    def callbacks(self, company_id: str, rule_id: str) -> builtins.list[tuple[str, str]]:
         """(hook uid, callback URL with its password) of a rule's hooks, for the delivery of its alerts."""
         return [
             (record.uid, hooks.with_password(record.callback, _unsealed(record)))

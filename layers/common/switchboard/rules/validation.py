@@ -40,6 +40,7 @@ gets the same, first, error every time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -118,7 +119,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc if isinstance(part, int) or "[" not in str(part))
 
 
-def _reason(error: dict[str, Any]) -> str:
+def _reason(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", "invalid value"))
     return message.removeprefix("Value error, ")
 
