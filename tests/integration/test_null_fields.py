@@ -387,3 +387,25 @@ def test_null_in_any_field_is_never_a_server_error(aws, world, name):
             if changes:
                 problems.append(f"{label} = null: {status}, but it wrote {changes}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"evt-tp": "message_state_change"},  # not an event type of the topic
+        {"del-cfg-id": "999999"},  # no such configuration
+        {"match-crt": "colour = 'red'"},  # not a field of the topic
+        {"start-date": "2020-01-02T00:00:00Z", "end-date": "2020-01-01T00:00:00Z"},
+    ],
+)
+def test_a_refused_subscription_draws_no_id(aws, world, change):
+    """Checks that need the catalog or the configuration run before the id sequence moves."""
+    fns = {function: load_function(function) for function in ("delivery_configurations", "subscriptions")}
+    who = world.child_admin
+    body = {**seed_body("subscription_create.json"), "del-cfg-id": config_id(fns, who, 0), **change}
+    before = snapshot(aws)
+    status, reply, _ = call(
+        fns["subscriptions"], rest_event("POST", "/ess/v1/topics/NIS-Events/subscriptions", who.context, body=body)
+    )
+    assert 400 <= status < 500, reply
+    assert differences(before, snapshot(aws)) == []

@@ -1,6 +1,9 @@
 """The Crossbar (KAZOO) dialect: `{"data": …}` requests, the response envelope, its errors.
 
-Wire facts in ../shared/reference/kazoo.md: envelope keys, error table, paging keys.
+Wire facts in ../shared/reference/kazoo.md: envelope keys, error table, paging keys. Domain errors the
+reference does not list (*decisions*): 409 `conflict` / `limit_exceeded`, 413 `payload_too_large`, 400
+`disabled`, 503 `unavailable` with `Retry-After`, a coded error as its status with its code as `message`,
+400 `bad_request` for any other domain error; a bug is 500 `internal_error`, logged with the request id.
 """
 
 from __future__ import annotations

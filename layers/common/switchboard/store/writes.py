@@ -9,14 +9,14 @@ operations item by item and merges them:
   zero is left out, and so is its guard;
 - a `put` after a `delete` of the same item replaces it: the put keeps the delete's condition (the
   item must be there), since its own `attribute_not_exists` would hold on a deleted item anyway;
-- any other second write of one item (`update` included) is a programming error (ValueError), raised before anything
-  is sent.
+- any other second write of one item (`update` included) is a programming error (ValueError),
+  raised before anything is sent.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from switchboard.store import dynamo
 
@@ -32,7 +32,7 @@ class _Counter:
 
 @dataclass
 class _Write:
-    kind: str  # "put" | "delete" | "update"
+    kind: Literal["put", "delete", "update"]
     key: dict[str, Any]
     item: dict[str, Any] | None
     condition: str | None
