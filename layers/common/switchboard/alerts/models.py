@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from switchboard import clock
 
 RecipientType = Literal["admins", "user", "resellers", "all", "descendants"]
 MAX_GREGORIAN_SECONDS = 315_537_897_599
 MAX_RECIPIENTS = 25  # each recipient is one entry written in the create transaction (≤ 100 items)
+# Stored in the document and in every recipient entry: bounded so that each item stays far below
+# DynamoDB's 400 KB and the create transaction below its 4 MB.
+MAX_METADATA_BYTES = 65_536
 
 
 class Originator(BaseModel):
@@ -39,6 +43,15 @@ class AlertInput(BaseModel):
     expiration_date: int | None = Field(default=None, ge=0, le=MAX_GREGORIAN_SECONDS)
     originators: list[Originator] = Field(alias="from", min_length=1, max_length=10)
     to: list[Recipient] = Field(min_length=1, max_length=MAX_RECIPIENTS)
+
+    @field_validator("metadata")
+    @classmethod
+    def _bounded(cls, value: list[dict[str, Any]] | dict[str, Any] | None) -> Any:
+        if value is not None:
+            size = len(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+            if size > MAX_METADATA_BYTES:
+                raise ValueError(f"metadata is {size} bytes of JSON, at most {MAX_METADATA_BYTES}")
+        return value
 
 
 class Slot(BaseModel):

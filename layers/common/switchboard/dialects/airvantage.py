@@ -6,7 +6,8 @@
 Codes of its own where seed 001 names none (*decisions*): `invalid.parameter` [name or field path, reason]
 for a bad query parameter or body field, `invalid.json` [reason] for a body that is not JSON, `not.found`
 [id] (or `alert.rule.unknown.id` for rules), `access.denied`, `conflict`, `limit.exceeded`,
-`feature.disabled`, `request.too.large` [limit in bytes], `service.unavailable`, `internal.error`.
+`feature.disabled`, `request.too.large` [limit in bytes], `service.unavailable` (with `Retry-After`),
+`bad.request` [reason] for any other domain error, `internal.error`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from switchboard.dialects import http
 from switchboard.errors import (
     CodedError,
     Conflict,
+    DomainError,
     FeatureDisabled,
     Forbidden,
     InvalidInput,
@@ -48,12 +50,13 @@ MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 INVALID_PARAMETER = "invalid.parameter"
 INVALID_JSON = "invalid.json"
 NOT_FOUND = "not.found"
+BAD_REQUEST = "bad.request"
 MISSING_COMPANY = "missing.company"
 INVALID_TIMERANGE = "system.invalid.timerange"
 # NotFound.kind -> the code AirVantage uses for that resource; other kinds get NOT_FOUND.
 NOT_FOUND_CODES = {"rule": "alert.rule.unknown.id", "alert rule": "alert.rule.unknown.id"}
 
-logger = Logger(service="airvantage")
+logger = Logger(child=True)
 
 
 def reply(body: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -72,8 +75,10 @@ def listing(items: list[Any], count: int | None = None, with_count: bool = True)
     return reply(body)
 
 
-def error(status_code: int, code: str, parameters: list[str] | None = None) -> Response:
-    return reply({"error": code, "errorParameters": [str(item) for item in parameters or []]}, status_code)
+def error(
+    status_code: int, code: str, parameters: list[str] | None = None, headers: Mapping[str, str] | None = None
+) -> Response:
+    return reply({"error": code, "errorParameters": [str(item) for item in parameters or []]}, status_code, headers)
 
 
 # ---------------------------------------------------------------- requests
@@ -171,7 +176,7 @@ def install(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(CodedError)
     def _coded(exc: CodedError) -> Response:
-        return error(exc.status, exc.code, exc.parameters)
+        return error(http.error_status(exc.status), exc.code, exc.parameters)
 
     @app.exception_handler(InvalidInput)
     def _invalid(exc: InvalidInput) -> Response:
@@ -203,7 +208,12 @@ def install(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(Unavailable)
     def _unavailable(exc: Unavailable) -> Response:
-        return error(503, "service.unavailable", [])
+        return error(503, "service.unavailable", [], {"Retry-After": str(http.RETRY_AFTER_S)})
+
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        # A domain error of a kind not mapped above: the caller's fault, never a 500.
+        return error(400, BAD_REQUEST, [str(exc)])
 
     @app.not_found
     def _no_route(_exc: Exception) -> Response:

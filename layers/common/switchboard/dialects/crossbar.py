@@ -1,6 +1,9 @@
 """The Crossbar (KAZOO) dialect: `{"data": …}` requests, the response envelope, its errors.
 
-Wire facts in ../shared/reference/kazoo.md: envelope keys, error table, paging keys.
+Wire facts in ../shared/reference/kazoo.md: envelope keys, error table, paging keys. Domain errors the
+reference does not list (*decisions*): 409 `conflict` / `limit_exceeded`, 413 `payload_too_large`, 400
+`disabled`, 503 `unavailable` with `Retry-After`, a coded error as its status with its code as `message`,
+400 `bad_request` for any other domain error; a bug is 500 `internal_error`, logged with the request id.
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from switchboard import clock, ids
 from switchboard.dialects import http
 from switchboard.errors import (
+    CodedError,
     Conflict,
+    DomainError,
     FeatureDisabled,
     FieldError,
     Forbidden,
     InvalidInput,
+    LimitExceeded,
     NotFound,
     PayloadTooLarge,
+    Unavailable,
 )
 from switchboard.lazy import lazy_import
 
@@ -40,7 +47,7 @@ MAX_PAGE_SIZE = 1000
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 Model = TypeVar("Model", bound="BaseModel")
-logger = Logger(service="crossbar")
+logger = Logger(child=True)
 
 
 def request_id(app: APIGatewayRestResolver) -> str:
@@ -92,8 +99,16 @@ def page(app: APIGatewayRestResolver, result: Page) -> Response:
     )
 
 
-def error(app: APIGatewayRestResolver, status_code: int, message: str, data: dict[str, Any]) -> Response:
-    return _reply(app, status_code, {"data": data, "error": str(status_code), "message": message, "status": "error"})
+def error(
+    app: APIGatewayRestResolver,
+    status_code: int,
+    message: str,
+    data: dict[str, Any],
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    return _reply(
+        app, status_code, {"data": data, "error": str(status_code), "message": message, "status": "error"}, headers
+    )
 
 
 # ---------------------------------------------------------------- requests
@@ -163,6 +178,27 @@ def install(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(Conflict)
     def _conflict(exc: Conflict) -> Response:
         return error(app, 409, "conflict", {"message": str(exc)})
+
+    @app.exception_handler(LimitExceeded)
+    def _limit(exc: LimitExceeded) -> Response:
+        return error(app, 409, "limit_exceeded", {"message": str(exc)})
+
+    @app.exception_handler(Unavailable)
+    def _unavailable(exc: Unavailable) -> Response:
+        headers = {"Retry-After": str(http.RETRY_AFTER_S)}
+        return error(app, 503, "unavailable", {"message": str(exc)}, headers)
+
+    @app.exception_handler(CodedError)
+    def _coded(exc: CodedError) -> Response:
+        data: dict[str, Any] = {"message": str(exc)}
+        if exc.parameters:
+            data["cause"] = exc.parameters
+        return error(app, http.error_status(exc.status), exc.code, data)
+
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        # A domain error of a kind not mapped above: the caller's fault, never a 500.
+        return error(app, 400, "bad_request", {"message": str(exc)})
 
     @app.not_found
     def _no_route(_exc: Exception) -> Response:

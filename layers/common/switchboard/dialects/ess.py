@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -15,7 +16,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 
 from switchboard.dialects import http
 from switchboard.errors import (
+    CodedError,
     Conflict,
+    DomainError,
     FeatureDisabled,
     Forbidden,
     InvalidInput,
@@ -34,7 +37,7 @@ validation = lazy_import("switchboard.dialects.validation")
 Model = TypeVar("Model", bound="BaseModel")
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 1000
-logger = Logger(service="ess")
+logger = Logger(child=True)
 
 
 def iso(epoch_ms: int | None) -> str | None:
@@ -54,11 +57,17 @@ def paged(key: str, items: list[Any], offset: int, limit: int, **extra: Any) -> 
     return reply(body)
 
 
-def error(status_code: int, code: str, message: str, details: list[dict[str, str]] | None = None) -> Response:
+def error(
+    status_code: int,
+    code: str,
+    message: str,
+    details: list[dict[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
         body["details"] = details
-    return reply({"error": body}, status_code)
+    return reply({"error": body}, status_code, headers)
 
 
 # ---------------------------------------------------------------- requests
@@ -123,7 +132,18 @@ def install(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(Unavailable)
     def _unavailable(exc: Unavailable) -> Response:
-        return error(503, "UNAVAILABLE", str(exc))
+        return error(503, "UNAVAILABLE", str(exc), headers={"Retry-After": str(http.RETRY_AFTER_S)})
+
+    @app.exception_handler(CodedError)
+    def _coded(exc: CodedError) -> Response:
+        # ESS codes are UPPER_SNAKE: alert.rule.too.many -> ALERT_RULE_TOO_MANY
+        code = re.sub(r"[^A-Za-z0-9]+", "_", exc.code).strip("_").upper() or "ERROR"
+        return error(http.error_status(exc.status), code, str(exc))
+
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        # A domain error of a kind not mapped above: the caller's fault, never a 500.
+        return error(400, "BAD_REQUEST", str(exc))
 
     @app.not_found
     def _no_route(_exc: Exception) -> Response:

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 tenancy = lazy_import("switchboard.tenancy")
 
 MAX_BODY_BYTES = 1024 * 1024
+RETRY_AFTER_S = 1  # Unavailable: nothing was half-done, the same request may be sent again at once
+
+
+def error_status(status: int) -> int:
+    """The HTTP status of a coded domain error: its own when 4xx (or 503), else 400 (a domain error is never
+    a server error)."""
+    return status if 400 <= status < 500 or status == 503 else 400
 
 
 def caller(app: APIGatewayRestResolver) -> Caller:

@@ -23,6 +23,8 @@ from switchboard.events.repository import EventsRepository
 from switchboard.tenancy import Caller
 
 MAX_FIELDS = 200
+# An event is one stored item (DynamoDB: 400 KB) and one queued message (SQS: 256 KB) with room to spare.
+MAX_FIELDS_BYTES = 65_536
 
 
 def new_event_id() -> str:
@@ -115,6 +117,11 @@ class PublishingService:
             errors = check_fields(spec, fields)
             if errors:
                 raise InvalidInput(errors)
+        size = len(json.dumps(fields, separators=(",", ":")).encode("utf-8"))
+        if size > MAX_FIELDS_BYTES:
+            raise InvalidInput.single(
+                "fld-val-list", "invalid", f"fld-val-list is {size} bytes of JSON, at most {MAX_FIELDS_BYTES}"
+            )
         now = clock.now_ms()
         if timestamp is None:
             timestamp = clock.iso_from_ms(now)[:-1] + f".{now % 1000:03d}Z"  # 2017-07-12T20:21:00.129Z

@@ -36,6 +36,7 @@ from switchboard.events.models import (
     Subscription,
 )
 from switchboard.store import dynamo
+from switchboard.store.writes import Writes
 
 ID_SEQUENCE_START = 1000
 EVENT_RETENTION_S = 30 * 86_400
@@ -218,7 +219,7 @@ class EventsRepository:
     def _subscription_from(item: dict[str, Any]) -> Subscription:
         return Subscription.model_validate_json(item["doc"])
 
-    def _subscription_ops(self, sub: Subscription, adding: bool) -> list[dict[str, Any]]:
+    def _subscription_writes(self, writes: Writes, sub: Subscription, adding: bool) -> None:
         """The subscription item, its index entry, and every counter it moves (± one)."""
         acct = _acct(sub.account_id)
         sign = 1 if adding else -1
@@ -230,115 +231,84 @@ class EventsRepository:
         config_key = {"pk": acct, "sk": f"DELCFG#{_padded(sub.delivery_configuration_id)}"}
         if adding:
             doc = sub.model_dump_json()
-            operations = [
-                dynamo.put(self._name, {**key, "doc": doc}, condition="attribute_not_exists(pk)"),
-                dynamo.put(self._name, {**entry_key, "doc": doc}),
-                dynamo.update(
-                    self._name,
-                    {"pk": acct, "sk": "STATS"},
-                    "ADD subscriptions :one",
-                    {":one": 1, ":max": MAX_SUBSCRIPTIONS},
-                    condition="attribute_not_exists(subscriptions) OR subscriptions < :max",
-                ),
-                dynamo.update(
-                    self._name, config_key, "ADD subscription_count :one", {":one": 1}, condition="attribute_exists(pk)"
-                ),
-            ]
+            writes.put({**key, "doc": doc}, condition="attribute_not_exists(pk)")
+            writes.put({**entry_key, "doc": doc})
         else:
-            operations = [
-                dynamo.delete(self._name, key, condition="attribute_exists(pk)"),
-                dynamo.delete(self._name, entry_key),
-                dynamo.update(self._name, {"pk": acct, "sk": "STATS"}, "ADD subscriptions :minus", {":minus": -1}),
-                dynamo.update(self._name, config_key, "ADD subscription_count :minus", {":minus": -1}),
-            ]
+            writes.delete(key, condition="attribute_exists(pk)")
+            writes.delete(entry_key)
+        writes.add(
+            {"pk": acct, "sk": "STATS"},
+            {"subscriptions": sign},
+            guard="attribute_not_exists(subscriptions) OR subscriptions < :max",
+            values={":max": MAX_SUBSCRIPTIONS},
+        )
+        writes.add(config_key, {"subscription_count": sign}, guard="attribute_exists(pk)")
         if sub.index_field is not None:
-            operations.append(
-                dynamo.update(
-                    self._name,
-                    {"pk": acct, "sk": f"PINFIELD#{sub.topic}#{sub.index_field}"},
-                    "ADD subscriptions :n",
-                    {":n": sign},
-                )
-            )
-        return operations
+            writes.add({"pk": acct, "sk": f"PINFIELD#{sub.topic}#{sub.index_field}"}, {"subscriptions": sign})
 
-    def _pin_value_ops(self, sub: Subscription, adding: bool) -> list[dict[str, Any]]:
+    def _pin_value_writes(self, writes: Writes, sub: Subscription, adding: bool) -> None:
         """Reference count of the pinned value, and the distinct-value count when it appears or goes.
 
         Optimistic: the count read here is the condition of the write, so a concurrent change
         fails the transaction and the caller retries with a fresh read.
         """
         if sub.index_field is None:
-            return []
+            return
         acct = _acct(sub.account_id)
         key = {"pk": acct, "sk": f"PINVAL#{sub.topic}#{sub.index_field}={sub.index_value}"}
         current = self._table.get_item(Key=key, ConsistentRead=True).get("Item")
         refs = int(current["refs"]) if current else 0
         distinct_key = {"pk": acct, "sk": f"PINCOUNT#{sub.topic}#{sub.index_field}"}
         if adding and refs == 0:
-            return [
-                dynamo.put(
-                    self._name,
-                    {**key, "refs": 1, "field": sub.index_field, "value": sub.index_value},
-                    condition="attribute_not_exists(pk)",
-                ),
-                dynamo.update(self._name, distinct_key, "ADD distinct_values :one", {":one": 1}),
-            ]
-        if not adding and refs <= 1:
-            return [
-                dynamo.delete(self._name, key, condition="refs = :one", values={":one": 1}),
-                dynamo.update(self._name, distinct_key, "ADD distinct_values :minus", {":minus": -1}),
-            ]
-        return [
-            dynamo.update(
-                self._name,
-                key,
-                "SET refs = :new",
-                {":new": refs + (1 if adding else -1), ":seen": refs},
-                condition="refs = :seen",
+            writes.put(
+                {**key, "refs": 1, "field": sub.index_field, "value": sub.index_value},
+                condition="attribute_not_exists(pk)",
             )
-        ]
+            writes.add(distinct_key, {"distinct_values": 1})
+        elif not adding and refs <= 1:
+            writes.delete(key, condition="refs = :one", values={":one": 1})
+            writes.add(distinct_key, {"distinct_values": -1})
+        else:
+            writes.update(key, "SET refs = :new", {":new": refs + (1 if adding else -1), ":seen": refs}, "refs = :seen")
 
     def _write_subscription_change(self, removed: Subscription | None, added: Subscription | None) -> None:
+        """One transaction for a creation, a deletion or a replacement (the removal of the old subscription
+        and the addition of the new one). `Writes` keeps it to one operation per item: a replacement moves
+        the same counters both ways (the quota, the configuration's count, the pinned field's and, when a
+        subscription moves from the last user of one value to a new value, the distinct-value count)."""
+        same_pin = (
+            removed is not None
+            and added is not None
+            and (removed.index_field, removed.index_value) == (added.index_field, added.index_value)
+        )
         for attempt in range(_PIN_RETRIES):
-            base: list[dict[str, Any]] = []
-            pins: list[dict[str, Any]] = []
+            writes = Writes(self._name)
             if removed is not None:
-                base += self._subscription_ops(removed, adding=False)
+                self._subscription_writes(writes, removed, adding=False)
             if added is not None:
-                base += self._subscription_ops(added, adding=True)
-            same_pin = (
-                removed is not None
-                and added is not None
-                and (removed.index_field, removed.index_value) == (added.index_field, added.index_value)
-            )
+                self._subscription_writes(writes, added, adding=True)
             if not same_pin:
                 if removed is not None:
-                    pins += self._pin_value_ops(removed, adding=False)
+                    self._pin_value_writes(writes, removed, adding=False)
                 if added is not None:
-                    pins += self._pin_value_ops(added, adding=True)
-            if removed is not None and added is not None:
-                base = _merge_replacement(base)
+                    self._pin_value_writes(writes, added, adding=True)
+            operations = writes.operations()
             try:
-                dynamo.transact(base + pins)
+                dynamo.transact(operations)
                 return
             except dynamo.TransactionFailed as exc:
-                pin_conflict = any(exc.failed(i) for i in range(len(base), len(base) + len(pins)))
+                failed = [_sort_key(operation) for index, operation in enumerate(operations) if exc.failed(index)]
+                pin_conflict = any(sk.startswith("PINVAL#") for sk in failed)
                 if pin_conflict and attempt + 1 < _PIN_RETRIES:
                     continue
-                self._explain_subscription_failure(exc, removed, added, base)
+                self._explain_subscription_failure(failed, removed, added)
 
     @staticmethod
     def _explain_subscription_failure(
-        exc: dynamo.TransactionFailed,
-        removed: Subscription | None,
-        added: Subscription | None,
-        base: list[dict[str, Any]],
+        failed: list[str], removed: Subscription | None, added: Subscription | None
     ) -> None:
-        for index, operation in enumerate(base):
-            if not exc.failed(index):
-                continue
-            failed_sk = next(iter(operation.values()))["Key"]["sk"]["S"] if "Update" in operation else ""
+        """`failed`: the sort keys of the items whose condition failed."""
+        for failed_sk in failed:
             if failed_sk == "STATS":  # the quota condition
                 raise LimitExceeded(f"a company may have at most {MAX_SUBSCRIPTIONS} subscriptions") from None
             if failed_sk.startswith("DELCFG#") and added is not None:  # the configuration is gone
@@ -464,26 +434,7 @@ class EventsRepository:
         )
 
 
-def _merge_replacement(operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Replacing a subscription touches some items twice (remove then add); DynamoDB allows one
-    operation per item in a transaction, so the add wins and paired ± counters cancel out."""
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for operation in operations:
-        body = next(iter(operation.values()))
-        key = body.get("Key") or {name: body["Item"][name] for name in ("pk", "sk")}
-        identity = (key["pk"]["S"], key["sk"]["S"])
-        previous = merged.get(identity)
-        if previous is not None and _is_counter(previous) and _is_counter(operation):
-            merged.pop(identity)  # +1 and -1 on the same counter
-            continue
-        if previous is not None and "Put" in operation:
-            body = dict(operation["Put"])
-            if "ConditionExpression" in body:  # the item is being replaced, not created
-                body["ConditionExpression"] = "attribute_exists(pk)"
-            operation = {"Put": body}
-        merged[identity] = operation
-    return list(merged.values())
-
-
-def _is_counter(operation: dict[str, Any]) -> bool:
-    return "Update" in operation and operation["Update"]["UpdateExpression"].startswith("ADD ")
+def _sort_key(operation: dict[str, Any]) -> str:
+    body = next(iter(operation.values()))
+    key = body.get("Key") or body["Item"]
+    return str(key["sk"]["S"])

@@ -86,7 +86,9 @@ class SubscriptionService:
         account = self._accounts.scope_for(caller, company, "company")
         if data.delivery_configuration_id is None:
             raise InvalidInput.single("del-cfg-id", "required", "del-cfg-id is required")
-        subscription = self._build(account.id, topic_name, data, self._repo.next_id("subscription"), clock.now_ms())
+        # checked in full before an id is drawn, so that bad input leaves the id sequence as it was
+        checked = self._build(account.id, topic_name, data, "", clock.now_ms())
+        subscription = checked.model_copy(update={"id": self._repo.next_id("subscription")})
         self._repo.create_subscription(subscription)
         return subscription
 

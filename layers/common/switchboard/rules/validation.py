@@ -8,7 +8,8 @@ Codes, when they are raised, and their `errorParameters` (a location is a dotted
 e.g. `conditions.0.operands.1`):
 
 - alert.rule.invalid.field [location, reason]: the body is not a JSON object, a field has the wrong JSON
-  type, an unknown field, a bad email, no conditions (*decision*: seed 001 has no code for shape errors).
+  type, an unknown field, a bad email, no conditions, a rule over 256 KiB of JSON (*decision*: seed 001 has
+  no code for shape errors).
 - alert.rule.incorrect.target.type ["targetType"(, value)]: targetType missing or not SYSTEM / COMPANY.
 - alert.rule.condition.too.many ["10"]: more than 10 conditions.
 - alert.rule.missing.operator [location]: a condition without operator (absent, null or "").
@@ -57,6 +58,8 @@ from switchboard.rules.models import (
 )
 
 MAX_CONDITIONS = 10
+# A rule is stored as one item (DynamoDB: 400 KB); its operands alone could add up to more.
+MAX_RULE_BYTES = 262_144
 MAX_RULES_PER_COMPANY = 50
 
 INVALID_FIELD = "alert.rule.invalid.field"
@@ -155,6 +158,9 @@ def parse_rule(data: Any) -> AlertRuleInput:
     except ValidationError as exc:
         raise _shape_error(exc) from None
     check_rule(rule)
+    size = len(rule.model_dump_json(by_alias=True, exclude_none=True).encode("utf-8"))
+    if size > MAX_RULE_BYTES:
+        raise _error(INVALID_FIELD, "body", f"the rule is {size} bytes of JSON, at most {MAX_RULE_BYTES}")
     return rule
 
 
