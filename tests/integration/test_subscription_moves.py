@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from switchboard.events import services
+from switchboard import wiring
 
 from tests.integration.conftest import _principal
 from tests.integration.test_ess_api import ess, make_config, subscribe
@@ -105,7 +105,7 @@ def check_move(fns, who, before, after, others, change_config):
         expected = ({second["id"]} if name in others else set()) | ({target["id"]} if after == name else set())
         assert mdn_configs(fns, who, number) == sorted(expected), (case, name)
     # the quota and the configurations' counts moved once each way
-    repo = services.repository()
+    repo = wiring.events_repository()
     assert len(repo.list_subscriptions(who.account_id, 0, 100)) == len(others) + 1, case
     counts = {c.id: c.subscription_count for c in repo.list_configurations(who.account_id, 0, 10)}
     assert counts == {
