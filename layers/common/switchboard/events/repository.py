@@ -82,7 +82,7 @@ class EventsRepository:
             "sk": f"DELCFG#{_padded(config.id)}",
             "id": config.id,
             "name": config.spec.name,
-            "spec": config.spec.model_dump_json(by_alias=True),
+            "spec": config.spec.model_dump_json(),  # by field name; specs stored by wire alias still read
             "auth": config.authentication.model_dump_json(exclude_none=True),
             "sealed_signing_secret": config.sealed_signing_secret,
             "subscription_count": config.subscription_count,

@@ -111,7 +111,8 @@ class RulesRepository:
 
     @staticmethod
     def _rule_doc(rule: AlertRule) -> str:
-        return rule.model_dump_json(by_alias=True, exclude_none=True)
+        # Stored by field name (the wire spelling is the dialect's); documents written by alias before still read.
+        return rule.model_dump_json(exclude_none=True)
 
     def create_rule(self, rule: AlertRule) -> None:
         """Store a new rule; alert.rule.too.many when the company already has 50 (checked in the same
@@ -281,7 +282,7 @@ class RulesRepository:
 
     @staticmethod
     def _system_doc(spec: SystemInput) -> str:
-        return spec.model_dump_json(by_alias=True, exclude_none=True)
+        return spec.model_dump_json(exclude_none=True)
 
     def create_system(self, company_id: str, uid: str, spec: SystemInput) -> None:
         item = {
