@@ -1,10 +1,13 @@
-"""Shared test setup: fake AWS credentials for every test, moto for the handler tests."""
+"""Shared test setup: fake AWS credentials for every test, moto for the handler tests, webhook receivers."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from tests.receivers import Receiver
 
 os.environ.update(
     {
@@ -49,6 +52,14 @@ def aws():
         settings.cache_clear()
         _clear_service_caches()
         aws_access.reset()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 (tests/receivers.py) for one test."""
+    server = Receiver()
+    yield server
+    server.close()
 
 
 def _clear_service_caches() -> None:

@@ -91,6 +91,33 @@ class LambdaContext:
         return 29_000
 
 
+class WorkerContext(LambdaContext):
+    """The context of a queue-driven function (deliver, evaluate_rules, fanout): a long time budget."""
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 180_000
+
+
+def sqs_records(url: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """SQS messages (from ReceiveMessage on `url`) as Lambda's poller hands them to a function, with their
+    attributes (FIFO ones included: MessageGroupId, SequenceNumber, ...) when they were asked for."""
+    return [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m.get("Attributes", {}),
+            "messageAttributes": {},
+            "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[1]}",
+            "awsRegion": "us-east-1",
+        }
+        for m in messages
+    ]
+
+
 def rest_event(
     method: str,
     path: str,

@@ -122,6 +122,12 @@ def create_token(rt: LocalRuntime, account_id: str, *, admin: bool = False, user
     return Principal.of(run_cli(rt, *args))
 
 
+@pytest.fixture
+def tenant(runtime: LocalRuntime) -> Principal:
+    """A new account (its admin key) for one test: no one else's rules, subscriptions, deliveries or alerts."""
+    return create_account(runtime, "Tenant")
+
+
 @dataclass(frozen=True)
 class World:
     """Reseller R with sub-account C, a stranger S, plain users of C and R."""

@@ -26,16 +26,12 @@ from switchboard_local.runtime import LocalRuntime
 
 from tests.e2e.conftest import ROOT, Principal, RuntimeLog, World, create_account
 from tests.receivers import Received, Receiver, Reply, token_endpoint
+from tests.seed_bodies import PORTING_EVENT as EVENT
 
 pytestmark = pytest.mark.e2e
 
 HTTP_TIMEOUT = 30  # one API request
 WAIT = 30.0  # a pipeline state to be reached (a delivery normally takes well under a second)
-EVENT = {
-    "topic": "NIS-Events",
-    "evt-tp": "porting_event",
-    "fld-val-list": {"number": "+12345678901", "porting_date": "2026-11-23T10:00:00Z", "carrier_id": "15799"},
-}
 EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")  # 16 random bytes, URL-safe base64, no padding
 EVENT_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 DISABLED = "delivery_configuration_disabled"
@@ -212,19 +208,6 @@ def ess(runtime: LocalRuntime, runtime_log: RuntimeLog) -> Iterator[Ess]:
     client = Ess(runtime, runtime_log)
     yield client
     client.http.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def tenant(runtime: LocalRuntime) -> Principal:
-    """A new account (its admin key) for one test: no one else's subscriptions, deliveries or alerts."""
-    return create_account(runtime, "Delivery Tenant")
 
 
 # ---------------------------------------------------------------- what a receiver gets

@@ -246,19 +246,6 @@ def av(runtime: LocalRuntime, runtime_log: RuntimeLog) -> Iterator[AirVantage]:
     client.close()
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def tenant(runtime: LocalRuntime) -> Principal:
-    """A new account (its admin key) for one test: no one else's rules, states or alerts."""
-    return create_account(runtime, "Rules Tenant")
-
-
 # ---------------------------------------------------------------- scenarios
 
 
