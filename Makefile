@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # sam build looks for python3.13 on PATH: the venv's interpreter is that one.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test test-unit test-integration test-e2e lint validate build bench clean
+.PHONY: install run test test-quick test-unit test-integration test-e2e lint validate build bench clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The same without the tests marked slow (over ~30 s each: the fault-injection run).
+test-quick: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "not slow"
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit

@@ -6,6 +6,7 @@ import copy
 import importlib.util
 import json
 import sys
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,6 +28,12 @@ TABLE_VARIABLES = {
 
 
 def template() -> dict[str, Any]:
+    """template.yaml, parsed once per process (every handler test's tables come from it); a copy per call."""
+    return copy.deepcopy(_parsed_template())
+
+
+@cache
+def _parsed_template() -> dict[str, Any]:
     return load_yaml(ROOT / "template.yaml")
 
 

@@ -585,6 +585,7 @@ def carrier(i: int) -> str:
 # ---------------------------------------------------------------- the test
 
 
+@pytest.mark.slow  # about three minutes: `make test-quick` leaves it out
 def test_a_thousand_events_through_a_faulty_receiver_and_a_killed_worker(moto_server):
     from switchboard.accounts.repository import AccountsRepository
     from switchboard.accounts.service import AccountService
