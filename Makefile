@@ -26,14 +26,19 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt layers/common/requireme
 run: install
 	$(BIN)/switchboard local --port $(PORT) --emulator-port $(EMULATOR_PORT)
 
+# Two test processes (pytest-xdist); every end-to-end test goes to one of them, so one local runtime
+# runs at a time, as without -n (tests/conftest.py). `make test JOBS=0` runs in this process alone.
+JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -q $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadgroup)
+
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # The same without the tests marked slow (over ~30 s each: the fault-injection run).
 test-quick: install
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit

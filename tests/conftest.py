@@ -27,6 +27,14 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`), every end-to-end test runs in the same worker: one local runtime at a
+    time, started once, as in a run without -n."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 @pytest.fixture
 def aws():
     """moto in-process with every table of template.yaml, and the functions' table variables set."""

@@ -161,3 +161,14 @@ def call(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, Any]
     for key, values in (response.get("multiValueHeaders") or {}).items():
         headers.setdefault(key, values[-1])
     return response["statusCode"], json.loads(response["body"]) if response.get("body") else {}, headers
+
+
+def handle_batch(module: ModuleType, url: str, messages: list[dict[str, Any]]) -> None:
+    """Hand messages received from `url` to a queue-driven function as Lambda's poller does, require every
+    record to succeed, and delete them from the queue (what the poller does after a clean batch)."""
+    response = module.lambda_handler({"Records": sqs_records(url, messages)}, WorkerContext())
+    failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+    assert not failed, f"{module.__name__} failed on {failed}"
+    sqs = boto3.client("sqs")
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

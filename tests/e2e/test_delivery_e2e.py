@@ -24,7 +24,7 @@ import requests
 from standardwebhooks import Webhook, WebhookVerificationError
 from switchboard_local.runtime import LocalRuntime
 
-from tests.e2e.conftest import ROOT, Principal, RuntimeLog, World, create_account
+from tests.e2e.conftest import ROOT, Principal, RuntimeLog, World, create_account, wait_until
 from tests.receivers import Received, Receiver, Reply, token_endpoint
 from tests.seed_bodies import PORTING_EVENT as EVENT
 
@@ -122,15 +122,7 @@ class Ess:
     # -- waiting
 
     def eventually(self, probe: Callable[[], T | None], what: str, timeout: float = WAIT) -> T:
-        """Poll `probe` until it returns something truthy; fail with the runtime's log otherwise."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = probe()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                pytest.fail(f"gave up after {timeout:g} s waiting for {what} (last: {value!r})\n{self.log.tail()}")
-            time.sleep(0.1)
+        return wait_until(probe, what, timeout, self.log, interval=0.1)
 
     def wait_status(
         self, who: Principal, event_id: str, config_id: str, *statuses: str, timeout: float = WAIT

@@ -16,7 +16,7 @@ from switchboard.rules import services as rule_services
 
 from tests.receivers import Reply
 from tests.seed_bodies import RULE_PUT
-from tests.support import WorkerContext, call, load_function, rest_event, sqs_records
+from tests.support import WorkerContext, call, handle_batch, load_function, rest_event, sqs_records
 
 DAY = 86_400_000
 TEMP_RULE = {**RULE_PUT, "emails": ["ops@example.com"]}
@@ -128,11 +128,7 @@ class Alerts:
         messages = self.receive(variable)
         if not messages:
             return 0
-        response = self.fns[fn].lambda_handler({"Records": sqs_records(url, messages)}, WorkerContext())
-        failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
-        assert not failed, f"{fn} failed on {failed}"
-        for message in messages:
-            self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        handle_batch(self.fns[fn], url, messages)
         return len(messages)
 
     def evaluate_failing(self) -> None:

@@ -16,7 +16,7 @@ from switchboard.events import services as event_services
 
 from tests.receivers import Reply, token_endpoint
 from tests.seed_bodies import PORTING_EVENT as EVENT
-from tests.support import WorkerContext, call, load_function, rest_event, sqs_records
+from tests.support import call, handle_batch, load_function, rest_event
 
 
 class Pipeline:
@@ -79,11 +79,7 @@ class Pipeline:
         ).get("Messages", [])
         if not messages:
             return 0
-        response = self.fns[fn].lambda_handler({"Records": sqs_records(url, messages)}, WorkerContext())
-        failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
-        assert not failed, f"{fn} failed on {failed}"
-        for message in messages:
-            self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        handle_batch(self.fns[fn], url, messages)
         return len(messages)
 
     def run(self, until=None, timeout: float = 15.0) -> None:
