@@ -1,6 +1,7 @@
 """template.yaml's functions against their code: every table a function is given (`*_TABLE`) it may use
-(a DynamoDB policy on that table) and its code reads (the variable is a setting, and the setting is read
-by a module the function imports); every queue it is given (`*_QUEUE_URL`) it may send to.
+(a DynamoDB policy on that table) and its code reads (the variable is a setting, read by code the
+function's app.py calls, followed function by function through the layer); every queue it is given
+(`*_QUEUE_URL`) it may send to.
 
 Functions are enumerated from the template, so a new function is checked without a change here.
 """
@@ -145,65 +146,99 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-def _imports(path: Path, package: str) -> set[str]:
-    """Modules a file imports: import statements anywhere in it (function-level ones too), and the names
-    given to lazy_import / importlib.import_module."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                parts = package.split(".")
-                base = ".".join(parts[: len(parts) - node.level + 1])
-                module = f"{base}.{node.module}" if node.module else base
-            else:
-                module = node.module or ""
-            names.add(module)
-            names |= {f"{module}.{alias.name}" for alias in node.names}  # `from pkg import module`
-        elif (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "id", getattr(node.func, "attr", None)) in ("lazy_import", "import_module")
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            names.add(node.args[0].value)
-    expanded = set(names)
-    for name in names:  # importing a.b.c runs a/__init__.py and a/b/__init__.py
-        parts = name.split(".")
-        expanded |= {".".join(parts[:i]) for i in range(1, len(parts))}
-    return expanded
+class _Module:
+    """One layer module as the call graph needs it: its functions, and what its names stand for (modules
+    imported or lazily imported, functions imported by name)."""
+
+    def __init__(self, name: str, tree: ast.Module) -> None:
+        self.tree = tree
+        self.functions = {
+            node.name: node for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        self.modules: dict[str, str] = {}  # local name -> module
+        self.imported: dict[str, tuple[str, str]] = {}  # local name -> (module, function)
+        package = name if _module_file(name) and _module_file(name).name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(tree):  # `if TYPE_CHECKING:` blocks and function bodies included
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.modules[alias.asname] = alias.name
+            elif isinstance(node, ast.ImportFrom):
+                source = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1])
+                    source = f"{base}.{node.module}" if node.module else base
+                for alias in node.names:
+                    local = alias.asname or alias.name
+                    if _module_file(f"{source}.{alias.name}"):
+                        self.modules[local] = f"{source}.{alias.name}"
+                    else:
+                        self.imported[local] = (source, alias.name)
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "id", None) == "lazy_import"
+                and node.value.args
+                and isinstance(node.value.args[0], ast.Constant)
+            ):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        self.modules[target.id] = str(node.value.args[0].value)
 
 
 @cache
-def reachable_sources(code_uri: str) -> tuple[str, ...]:
-    """The source of the function's app.py and of every layer module it reaches through imports, but
-    config.py (declaring a setting is not reading it)."""
-    start = ROOT / code_uri / "app.py"
-    seen: dict[Path, str] = {}
-    todo: list[tuple[Path, str]] = [(start, "")]
+def _layer_module(name: str) -> _Module | None:
+    path = _module_file(name)
+    return _Module(name, ast.parse(path.read_text())) if path else None
+
+
+def _calls(module: _Module, tree: ast.AST) -> set[tuple[str, str]]:
+    """The layer functions a piece of code names: its own module's, imported ones, `module.function`."""
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in module.imported:
+            found.add(module.imported[node.id])
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in module.modules:
+            found.add((module.modules[node.value.id], node.attr))
+    return found
+
+
+@cache
+def reached_code(code_uri: str) -> tuple[ast.AST, ...]:
+    """The function's app.py and every layer function it can call, following calls function by function
+    (a composition root that builds everything adds only what this function's code asks of it)."""
+    app = _Module("", ast.parse((ROOT / code_uri / "app.py").read_text()))
+    reached: list[ast.AST] = [app.tree]
+    seen: set[tuple[str, str]] = set()
+    todo = list(_calls(app, app.tree))
     while todo:
-        path, package = todo.pop()
-        if path in seen:
+        module_name, function = todo.pop()
+        if (module_name, function) in seen:
             continue
-        seen[path] = path.read_text()
-        for name in _imports(path, package):
-            found = _module_file(name)
-            if found is not None and found not in seen:
-                todo.append((found, name if found.name == "__init__.py" else name.rsplit(".", 1)[0]))
-    return tuple(source for path, source in seen.items() if path != CONFIG)
+        seen.add((module_name, function))
+        module = _layer_module(module_name)
+        if module is None or function not in module.functions:
+            continue
+        body = module.functions[function]
+        reached.append(body)
+        local = {(module_name, name) for name in module.functions if _names(body, name)}
+        todo.extend(_calls(module, body) | local)
+    return tuple(reached)
+
+
+def _names(tree: ast.AST, name: str) -> bool:
+    return any(isinstance(node, ast.Name) and node.id == name for node in ast.walk(tree))
 
 
 def reads_setting(code_uri: str, variable: str) -> bool:
-    """Some module the function reaches reads one of the variable's settings attributes (or the variable
-    itself, by name)."""
+    """Code the function reaches reads one of the variable's settings attributes (or names the variable)."""
     attributes = setting_names().get(variable, frozenset())
-    for source in reachable_sources(code_uri):
-        if variable in source:
-            return True
-        for node in ast.walk(ast.parse(source)):
+    for tree in reached_code(code_uri):
+        for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr in attributes:
+                return True
+            if isinstance(node, ast.Constant) and node.value == variable:
                 return True
     return False
 
@@ -224,7 +259,7 @@ def table_gaps(props: dict[str, Any]) -> list[str]:
         if variable not in setting_names():
             gaps.append(f"{variable}: not a setting in switchboard/config.py")
         elif not reads_setting(props["CodeUri"], variable):
-            gaps.append(f"{variable}: not read by any module {props['CodeUri']}app.py imports")
+            gaps.append(f"{variable}: not read by code {props['CodeUri']}app.py calls")
     return gaps
 
 
@@ -247,7 +282,7 @@ def test_every_function_folder_is_a_template_function():
 # Gaps in template.yaml known when this test was written, each to be closed in the template (strict:
 # the entry must go once it is).
 KNOWN_TABLE_GAPS = {
-    "EssCatalogFunction": "ACCOUNTS_TABLE is set but no DynamoDB policy names AccountsTable",
+    "EssCatalogFunction": "ACCOUNTS_TABLE is set, but no policy names AccountsTable and the catalog never reads it",
 }
 
 
@@ -304,7 +339,7 @@ def test_a_table_the_code_does_not_reach_is_reported():
     deliveries = {"DynamoDBCrudPolicy": {"TableName": {"Ref": "DeliveriesTable"}}}
     function = _function([deliveries], DELIVERIES_TABLE={"Ref": "DeliveriesTable"})
     function["CodeUri"] = "functions/authorizer/"
-    assert table_gaps(function) == ["DELIVERIES_TABLE: not read by any module functions/authorizer/app.py imports"]
+    assert table_gaps(function) == ["DELIVERIES_TABLE: not read by code functions/authorizer/app.py calls"]
 
 
 def test_a_queue_without_a_send_policy_is_reported():
