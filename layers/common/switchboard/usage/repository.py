@@ -242,9 +242,8 @@ class UsageRepository:
             "KeyConditionExpression": "gsi1pk = :pk",
             "ExpressionAttributeValues": {":pk": f"SUBS#{account_id}"},
         }
-        total = self._count(params)
-        items = dynamo.query_all(self._table, wanted=offset + size, **params) if offset < total else []
-        return [_subscriber_of(item) for item in items[offset : offset + size]], total
+        items, total = self._page(params, offset, size)
+        return [_subscriber_of(item) for item in items], total
 
     # ------------------------------------------------------------ usage
 
@@ -360,10 +359,8 @@ class UsageRepository:
         by issue time, and how many they hold. One search pages in its index; several (the deep search)
         are read whole, merged and de-duplicated."""
         if len(searches) == 1:
-            params = self._params(searches[0], ascending)
-            total = self._count(params)
-            items = dynamo.query_all(self._table, wanted=offset + size, **params) if offset < total else []
-            return [_notification_of(item) for item in items[offset : offset + size]], total
+            items, total = self._page(self._params(searches[0], ascending), offset, size)
+            return [_notification_of(item) for item in items], total
         merged: dict[str, dict[str, Any]] = {}
         for search in searches:
             for item in dynamo.query_all(self._table, **self._params(search, ascending)):
@@ -385,6 +382,13 @@ class UsageRepository:
             "ExpressionAttributeValues": {":pk": search.key},
             "ScanIndexForward": ascending,
         }
+
+    def _page(self, params: dict[str, Any], offset: int, size: int) -> tuple[list[dict[str, Any]], int]:
+        """Items `offset` to `offset + size` of a query, and how many it matches. Index reads are eventually
+        consistent: a notification written between the two reads counts in the total when it is on the page."""
+        items = dynamo.query_all(self._table, wanted=offset + size, **params)[offset:]
+        total = max(self._count(params), offset + len(items))
+        return items, total
 
     def _count(self, params: dict[str, Any]) -> int:
         # Keys only: the count reads the partition's keys, never whole items into memory.
