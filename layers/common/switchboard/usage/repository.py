@@ -387,7 +387,9 @@ class UsageRepository:
         """Items `offset` to `offset + size` of a query, and how many it matches. Index reads are eventually
         consistent: a notification written between the two reads counts in the total when it is on the page."""
         items = dynamo.query_all(self._table, wanted=offset + size, **params)[offset:]
-        total = max(self._count(params), offset + len(items))
+        total = self._count(params)
+        if items:
+            total = max(total, offset + len(items))
         return items, total
 
     def _count(self, params: dict[str, Any]) -> int:
