@@ -546,3 +546,39 @@ def test_unknown_hashes_and_paths(usage, world):
         path = f"/v1/notifications/{hash_}"
         assert_spring_error(usage.api(usage.notifications, who, "GET", path), 404, path)
         assert_spring_error(usage.api(usage.notifications, who, "PATCH", path, {"consumed": True}), 404, path)
+
+
+def test_records_far_ahead_or_before_1970_are_refused(usage, world):
+    path = "/v1/usage"
+    for stamp in ("2999-01-01T00:00:00Z", "1969-12-31T23:59:59Z"):
+        body = {"records": [record("a", 1, timestamp=stamp)]}
+        assert_spring_error(usage.api(usage.ingest, world.child_admin, "POST", path, body), 400, path, "timestamp")
+    assert usage.drain() == 0
+
+
+def test_a_full_request_of_long_ids_over_many_imsis_is_queued_and_counted(usage, world):
+    who = world.child_admin
+    imsis = [f"20815000000{n:04d}" for n in range(20)]
+    records = [record(f"{n:04d}-" + "x" * 123, 1000 + n, imsis[n % 20]) for n in range(1000)]
+    assert usage.post_usage(who, records)[1] == {"accepted": 1000}
+    assert usage.drain() == 20
+    usage.put(who, imsis[3], {**LIMIT, "dataLimit": 10**12})
+    _status, sub, _ = usage.api(usage.subscribers, who, "GET", f"/v1/subscribers/{imsis[3]}")
+    assert sub["totalUsage"] == sum(1000 + n for n in range(3, 1000, 20))
+
+
+def test_one_message_crossing_every_threshold_of_many_periods(usage, world):
+    """13 monthly periods x 10 thresholds: more notifications than one transaction holds."""
+    who = world.child_admin
+    thresholds = list(range(10, 101, 10))
+    usage.put(who, IMSI, {**LIMIT, "dataLimit": 100, "thresholds": thresholds})
+    now = datetime.now(UTC)
+    months = [divmod(now.year * 12 + now.month - 1 - k, 12) for k in range(13)]  # (year, month - 1)
+    batch = [record(f"m{k}", 100, timestamp=f"{y:04d}-{m + 1:02d}-15T12:00:00Z") for k, (y, m) in enumerate(months)]
+    usage.post_usage(who, batch)
+    usage.drain()
+    status, body, _ = usage.search(who, "findBySubscriber", subscriber=IMSI, size="1000")
+    notes = body["_embedded"]["notifications"]
+    assert status == 200 and len(notes) == 13 * 10
+    assert len({n["hash"] for n in notes}) == 130
+    assert len(usage.published()) == 130

@@ -39,6 +39,10 @@ HEX = re.compile(r"^[0-9A-Fa-f]{1,64}$")
 RECORDS_PER_COMMIT = 80  # + the usage item + at most 10 notifications: within a transaction's 100 items
 COMMIT_TRIES = 6
 SQS_BATCH = 10
+SQS_BATCH_BYTES = 240_000  # SendMessageBatch takes at most 256 KiB in all
+EPOCH_MS = 0
+MAX_AHEAD_MS = 86_400_000  # a record dated further ahead is refused (clocks drift, not by days)
+MAX_TRANSACTION_ITEMS = 100
 
 
 class Accounts(Protocol):
@@ -255,6 +259,20 @@ def message_dedup_id(message: UsageMessage) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _sqs_batches(entries: list[dict[str, str]]) -> list[list[dict[str, str]]]:
+    """Entries in SendMessageBatch requests: at most 10 and 240,000 bytes of bodies each."""
+    batches: list[list[dict[str, str]]] = []
+    size = 0
+    for entry in entries:
+        body = len(entry["MessageBody"].encode())
+        if not batches or len(batches[-1]) == SQS_BATCH or size + body > SQS_BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(entry)
+        size += body
+    return batches
+
+
 class IngestService:
     """POST /v1/usage: the records, one message per IMSI on the FIFO usage queue (group = account + IMSI)."""
 
@@ -266,6 +284,15 @@ class IngestService:
     def ingest(self, caller: Caller, account: str | None, data: UsageInput) -> int:
         """Queue the records; returns how many distinct record ids were accepted."""
         account_id = self._access.account(caller, account)
+        latest = self._now_ms() + MAX_AHEAD_MS
+        for index, record in enumerate(data.records):
+            if not EPOCH_MS <= timestamp_ms(record.timestamp) <= latest:
+                raise InvalidInput.single(
+                    ("records", index, "timestamp"),
+                    "range",
+                    "timestamp must be after 1970 and at most a day ahead of now",
+                    record.timestamp.isoformat(),
+                )
         by_imsi: dict[str, dict[str, UsageRecord]] = {}
         for record in data.records:
             records = by_imsi.setdefault(record.imsi, {})
@@ -289,8 +316,8 @@ class IngestService:
         ]
         try:
             sqs = aws.client("sqs")
-            for start in range(0, len(entries), SQS_BATCH):
-                sent = sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries[start : start + SQS_BATCH])
+            for batch in _sqs_batches(entries):
+                sent = sqs.send_message_batch(QueueUrl=self._queue_url, Entries=batch)
                 if sent.get("Failed"):
                     raise RuntimeError(f"{len(sent['Failed'])} messages refused")
         except Exception as exc:  # nothing counted twice if re-posted: record ids are counted once
@@ -386,6 +413,13 @@ class Evaluator:
             )
             notes = [self._notification(account_id, sub, crossing, now) for crossing in crossings] if sub else []
             notes = [note for note in notes if note.hash not in issued_before]
+            if 1 + len(todo) + len(notes) > MAX_TRANSACTION_ITEMS and len(todo) > 1:
+                # records across many periods crossing many thresholds: count them in halves
+                half = len(todo) // 2
+                usage = self._apply(message, sub, usage, todo[:half], result)
+                usage = self._apply(message, sub, usage, todo[half:], result)
+                result.duplicates += len(counted_before)
+                return usage
             try:
                 self._repo.commit(account_id, imsi, usage.version, state, todo, notes, now // 1000)
             except CommitRefused as refused:
