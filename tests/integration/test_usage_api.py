@@ -12,6 +12,8 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from switchboard import wiring
 
 from tests.support import call, load_function, rest_event
@@ -582,3 +584,46 @@ def test_one_message_crossing_every_threshold_of_many_periods(usage, world):
     assert status == 200 and len(notes) == 13 * 10
     assert len({n["hash"] for n in notes}) == 130
     assert len(usage.published()) == 130
+
+
+EXAMPLE_IMSIS = iter(f"31015{n:010d}" for n in range(10**6))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.tuples(st.integers(0, 40), st.integers(0, 400)), min_size=1, max_size=12),
+    st.randoms(use_true_random=False),
+    st.integers(1, 4),
+)
+def test_the_evaluator_issues_each_threshold_once_whatever_the_order_splitting_and_redelivery(
+    usage, world, records, rnd, per_message
+):
+    """The records (day offset, bytes) in messages of `per_message`, shuffled, one message delivered twice:
+    the notifications are exactly the thresholds each period's total reaches."""
+    from switchboard.usage import periods
+    from switchboard.usage.models import UsageMessage, UsageRecord
+
+    who, imsi = world.child_admin, next(EXAMPLE_IMSIS)
+    usage.put(who, imsi, {"system": "p", "dataLimit": 1000, "dataLimitPeriod": "monthly", "dataLimitCustomDate": 31})
+    base = int(datetime(2028, 1, 20, 12, tzinfo=UTC).timestamp() * 1000)
+    items = [
+        UsageRecord(record_id=f"r{i}", bytes=used, timestamp_ms=base + day * 86_400_000)
+        for i, (day, used) in enumerate(records)
+    ]
+    rnd.shuffle(items)
+    messages = [
+        UsageMessage(account_id=who.account_id, imsi=imsi, records=items[i : i + per_message], received_ms=base)
+        for i in range(0, len(items), per_message)
+    ]
+    messages.append(rnd.choice(messages))  # a redelivery
+    for message in messages:
+        wiring.usage_evaluator().handle(message)
+    totals: dict[str, int] = {}
+    for item in items:
+        start = periods.period_start(periods.day_of(item.timestamp_ms), "monthly", 31)
+        totals[periods.iso_start(start)] = totals.get(periods.iso_start(start), 0) + item.bytes
+    expected = sorted((start, t) for start, total in totals.items() for t in (50, 80, 90, 100) if total * 10 >= t * 100)
+    notes, count = wiring.usage_notifications().list(
+        who.caller, None, "findBySubscriber", {"subscriber": imsi}, True, 0, 100
+    )
+    assert sorted((n.period_start, n.threshold) for n in notes) == expected and count == len(expected)

@@ -151,7 +151,7 @@ def add_usage(
             new.days[key] = new.days.get(key, 0) + used
     crossings: list[Crossing] = []
     if limit is not None:
-        kept = _recent_periods(new, limit, touched)
+        kept = _recent_periods(new, touched)
         for start in sorted(touched):
             if start.isoformat() not in kept:
                 continue  # a period too old to remember what fired in it: counted, fires nothing
@@ -168,7 +168,7 @@ def add_usage(
     return new, crossings
 
 
-def _recent_periods(state: UsageState, limit: Limit, touched: dict[date, int]) -> set[str]:
+def _recent_periods(state: UsageState, touched: dict[date, int]) -> set[str]:
     """The period starts whose fired sets are remembered after this update."""
     starts = set(state.fired) | {start.isoformat() for start in touched}
     return set(sorted(starts)[-KEPT_PERIODS:])
