@@ -23,6 +23,7 @@ TABLE_VARIABLES = {
     "EVENTS_TABLE": "EventsTable",
     "DELIVERIES_TABLE": "DeliveriesTable",
     "RULES_TABLE": "RulesTable",
+    "SERVICES_TABLE": "ServicesTable",
 }
 
 
@@ -47,6 +48,8 @@ def create_template_tables() -> dict[str, str]:
         }
         if props.get("GlobalSecondaryIndexes"):
             spec["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            spec["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         client.create_table(**spec)
         names[logical_id] = spec["TableName"]
     return {variable: names[logical] for variable, logical in TABLE_VARIABLES.items() if logical in names}
