@@ -342,8 +342,8 @@ def test_billing_cycle_debits_and_low_balance_alert_until_topup(services_fn, pla
     plan = create_plan(plans_fn, reseller)
     pump.pump()
     assert send(services_fn, reseller, "POST", services_path(child.account_id, f"/{plan['id']}"))[0] == 200
-    assert load_function("services_billing").lambda_handler({}, None_context()) == {"charged": 1}
-    assert load_function("services_billing").lambda_handler({}, None_context()) == {"charged": 0}  # once per cycle
+    assert load_function("services_billing").lambda_handler({}, lambda_context()) == {"charged": 1}
+    assert load_function("services_billing").lambda_handler({}, lambda_context()) == {"charged": 0}  # once per cycle
     status, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/status"))
     assert body["data"] == {
         "in_good_standing": False,
@@ -358,14 +358,14 @@ def test_billing_cycle_debits_and_low_balance_alert_until_topup(services_fn, pla
     status, body, _ = send(
         services_fn, child, "POST", services_path(child.account_id, "/topup"), {"data": {"amount": 20}}
     )
-    assert body["data"]["ledger"]["balance"] == 12.5
-    status, body, _ = call(alerts_fn, rest_event("GET", f"/v2/accounts/{child.account_id}/alerts", child.context))
+    assert status == 200 and body["data"]["ledger"]["balance"] == 12.5
+    _, body, _ = call(alerts_fn, rest_event("GET", f"/v2/accounts/{child.account_id}/alerts", child.context))
     assert body["data"] == []
-    status, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/status"))
+    _status, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/status"))
     assert body["data"] == {"in_good_standing": True}
 
 
-def None_context():
+def lambda_context():
     from tests.support import LambdaContext
 
     return LambdaContext()
@@ -377,12 +377,12 @@ def None_context():
 def test_available_and_editable(services_fn, plans_fn, world):
     reseller, child = world.reseller_admin, world.child_admin
     plan = create_plan(plans_fn, reseller)
-    status, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/available"))
+    _, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/available"))
     assert body["data"] == [
         {"id": plan["id"], "name": "ESS Basic", "description": plan["description"], "category": "ess"}
     ]
     send(services_fn, reseller, "POST", services_path(child.account_id, f"/{plan['id']}"))
-    status, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/editable"))
+    _status, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/editable"))
     assert body["data"]["ess"]["subscription"] == ["rate", "activation_charge", "minimum", "discounts"]
 
 
@@ -507,7 +507,7 @@ def test_seed_summary_shapes(services_fn, world, aws):
     ]
     repo.write([repo.day_write(account, day, item, a, r, q, t) for item, day, a, r, q, t in changes])
     query = {"created_from": "63742805754", "created_to": "63743140658"}
-    status, body, _ = send(services_fn, world.child_admin, "GET", services_path(account, "/audit/summary"), query=query)
+    _, body, _ = send(services_fn, world.child_admin, "GET", services_path(account, "/audit/summary"), query=query)
     assert body["data"] == [
         {
             "account": {
@@ -544,7 +544,7 @@ def test_seed_summary_shapes(services_fn, world, aws):
             },
         }
     ]
-    status, body, _ = send(
+    _status, body, _ = send(
         services_fn, world.child_admin, "GET", services_path(account, "/audit/summary/account"), query=query
     )
     assert body["data"] == [
@@ -568,3 +568,23 @@ def test_seed_summary_shapes(services_fn, world, aws):
         },
     ]
     assert set(body) >= {"auth_token", "request_id", "revision", "status", "timestamp", "version"}
+
+
+def test_synchronization_publishes_a_billing_event_for_the_resellers_bookkeeper(services_fn, plans_fn, world, aws):
+    reseller, child = world.reseller_admin, world.child_admin
+    plan = create_plan(plans_fn, reseller)
+    send(services_fn, reseller, "POST", services_path(child.account_id), {"data": {"billing_id": "acme-42"}})
+    send(services_fn, reseller, "POST", services_path(child.account_id, f"/{plan['id']}"))
+    status, body, _ = send(services_fn, reseller, "POST", services_path(child.account_id, "/synchronization"))
+    assert status == 200 and "data" not in body and body["status"] == "success"
+    messages = boto3.client("sqs").receive_message(QueueUrl=aws["EVENTS_QUEUE_URL"], MaxNumberOfMessages=10)["Messages"]
+    [event] = [json.loads(m["Body"]) for m in messages]
+    assert event["account-id"] == reseller.account_id and event["topic"] == "Billing-Events"
+    assert event["evt-tp"] == "services_synchronized"
+    fields = event["fld-val-list"]
+    assert fields["account-id"] == child.account_id and fields["billing-id"] == "acme-42"
+    # no stream delivered here: no users counted (minimum 1: 2.00 - 0.50) and the subscriptions' minimum (2 x 1.50)
+    assert Decimal(fields["recurring"]) == Decimal("4.5")
+    assert json.loads(fields["services"])["plans"] == {plan["id"]: {"vendor_id": reseller.account_id, "overrides": {}}}
+    # the sub-account cannot push its own books
+    assert send(services_fn, child, "POST", services_path(child.account_id, "/synchronization"))[0] == 403
