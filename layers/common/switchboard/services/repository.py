@@ -10,8 +10,9 @@
     ACCT#{account}   TOPUP#{request id}           a top-up request already credited (expires)
     ACCT#{account}   CYCLE#{YYYY-MM}              the billing cycle already debited
     ACCT#{account}   AUDIT#{ms:012x}{random:20x}  audit entry (id `YYYYMM-` + the 32 hex; expires)
-    ACCT#{account}   DAY#{YYYY-MM-DD}#{item}      daily counters of one item (expire with the log)
     ACCT#{account}   SEEN#{stream event id}       a stream record already counted (expires)
+    DAYS#{account}   DAY#{YYYY-MM-DD}#{item}      daily counters of one item (expire with the log); a partition
+                                                  of their own, so a summary read touches days x items rows
     RESELLER#{id}    PLAN#{plan id}               service plan of a reseller's catalog
     BILLED           ACCT#{account}               an account with plans (what a billing cycle walks)
 
@@ -191,7 +192,7 @@ class ServicesRepository:
         day_end_s = (date.fromisoformat(day) - date(1970, 1, 1)).days * 86_400 + 86_400
         return dynamo.update(
             self._name,
-            {"pk": _acct(account_id), "sk": f"DAY#{day}#{item}"},
+            {"pk": f"DAYS#{account_id}", "sk": f"DAY#{day}#{item}"},
             "ADD addition :a, removal :r SET quantity = :q, last_timestamp = :t, #ttl = :ttl",
             {":a": added, ":r": removed, ":q": quantity, ":t": gregorian_s, ":ttl": day_end_s + self.retention_s},
             names={"#ttl": "ttl"},
@@ -234,7 +235,7 @@ class ServicesRepository:
         many changes those days saw."""
         from boto3.dynamodb.conditions import Key
 
-        condition = Key("pk").eq(_acct(account_id)) & Key("sk").between(f"DAY#{first_day}#", f"DAY#{last_day}#~")
+        condition = Key("pk").eq(f"DAYS#{account_id}") & Key("sk").between(f"DAY#{first_day}#", f"DAY#{last_day}#~")
         return dynamo.query_all(self._table, KeyConditionExpression=condition)
 
     # ------------------------------------------------------------ plans
