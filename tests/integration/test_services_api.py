@@ -588,3 +588,35 @@ def test_synchronization_publishes_a_billing_event_for_the_resellers_bookkeeper(
     assert json.loads(fields["services"])["plans"] == {plan["id"]: {"vendor_id": reseller.account_id, "overrides": {}}}
     # the sub-account cannot push its own books
     assert send(services_fn, child, "POST", services_path(child.account_id, "/synchronization"))[0] == 403
+
+
+def test_threshold_changes_are_audited_and_can_make_an_account_delinquent(services_fn, world):
+    reseller, child = world.reseller_admin, world.child_admin
+    send(services_fn, child, "POST", services_path(child.account_id, "/topup"), {"data": {"amount": 5}})
+    status, body, _ = send(
+        services_fn,
+        reseller,
+        "POST",
+        services_path(child.account_id),
+        raw_body='{"data": {"low_balance_threshold": 10.5}}',
+    )
+    assert status == 200 and body["data"]["status"] == "delinquent"
+    _, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/status"))
+    assert body["data"]["reason_code"] == "low_balance"
+    _, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/audit"))
+    assert body["data"][0]["changes"] == {"low_balance_threshold": {"before": 0, "after": 10.5}}
+    # the account's own admin may not lower its threshold
+    assert (
+        send(services_fn, child, "POST", services_path(child.account_id), {"data": {"low_balance_threshold": "0"}})[0]
+        == 403
+    )
+
+
+def test_a_change_that_changes_nothing_writes_nothing(services_fn, plans_fn, world, aws):
+    reseller, child = world.reseller_admin, world.child_admin
+    plan = create_plan(plans_fn, reseller)
+    send(services_fn, reseller, "POST", services_path(child.account_id, f"/{plan['id']}"))
+    before = services_items(aws["SERVICES_TABLE"])
+    status, body, _ = send(services_fn, reseller, "POST", services_path(child.account_id, f"/{plan['id']}"))
+    assert status == 200 and list(body["data"]) == [plan["id"]]
+    assert services_items(aws["SERVICES_TABLE"]) == before

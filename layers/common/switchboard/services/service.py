@@ -247,7 +247,7 @@ class ServicesService:
         )
         account = self._admin_of(caller, account_id) if only_billing else self._reseller_of_account(caller, account_id)
         if data.low_balance_threshold is not None:
-            self._set_threshold(account.id, data.low_balance_threshold)
+            self._set_threshold(caller, account.id, data.low_balance_threshold, request)
 
         def change(document: ServicesDocument) -> ServicesDocument:
             return self._apply_input(account, document, data)
@@ -475,6 +475,8 @@ class ServicesService:
                 after = after.model_copy(update={"ancestry": tuple(account.ancestry)})
             now = self._now_ms()
             changes = _differences(before, after)
+            if not changes:
+                return before  # nothing changes: nothing to write or to audit
             operations = []
             added: dict[tuple[str, str], int] = {}
             if counted_days:
@@ -573,11 +575,17 @@ class ServicesService:
             return {"acceptable": True, "balance": balance}
         return {"acceptable": False, "reason": reason, "reason_code": code, "balance": balance}
 
-    def _set_threshold(self, account_id: str, threshold: Decimal) -> None:
+    def _set_threshold(self, caller: Caller, account_id: str, threshold: Decimal, request: RequestInfo) -> None:
         for _ in range(WRITE_TRIES):
             balance, old, version = self._repo.get_ledger(account_id)
+            if old == threshold:
+                return
+            changes = {"low_balance_threshold": {"before": old, "after": threshold}}
+            entry = self._entry(caller, account_id, request, changes, self._now_ms())
             try:
-                self._repo.write([self._repo.ledger_write(account_id, balance, threshold, version)])
+                self._repo.write(
+                    [self._repo.ledger_write(account_id, balance, threshold, version), self._repo.audit_put(entry)]
+                )
             except TransactionFailed:
                 continue
             self._after_balance_change(account_id, balance, threshold, before=balance, old_threshold=old)
