@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 _NAME = r"^[A-Za-z0-9_.:-]{1,64}$"
 MAX_AMOUNT = Decimal("1000000000")
 Money = Field(ge=0, le=MAX_AMOUNT, max_digits=18, decimal_places=6)
-Quantity = Field(ge=0, le=1_000_000_000)
 AUDIT_ID = re.compile(r"^(\d{4})(0[1-9]|1[0-2])-([0-9a-f]{32})$")
 
 

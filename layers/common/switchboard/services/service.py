@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from aws_lambda_powertools import Logger
-
 from switchboard import clock, ids
 from switchboard.accounts.models import Account
 from switchboard.accounts.repository import AccountsRepository
@@ -24,7 +22,6 @@ from switchboard.errors import FieldError, Forbidden, InvalidInput, NotFound, Un
 from switchboard.services import audit as audit_module
 from switchboard.services import invoices as invoice_maths
 from switchboard.services.audit import RequestInfo
-from switchboard.services.items import CATEGORY_OF_ITEM
 from switchboard.services.models import (
     EDITABLE_FIELDS,
     AuditEntry,
@@ -40,9 +37,6 @@ from switchboard.store.dynamo import TransactionFailed
 from switchboard.store.pages import Page, PageRequest
 from switchboard.tenancy import AccountScope, Caller
 
-logger = Logger(child=True)
-
-LOW_BALANCE = "low_balance"
 AUDIT_DEFAULT_DAYS = 31
 AUDIT_MAX_DAYS = 366
 WRITE_TRIES = 6
@@ -724,7 +718,3 @@ def _differences(before: ServicesDocument, after: ServicesDocument) -> dict[str,
             f"{category}.{item}": {"before": old, "after": new} for (category, item), (old, new) in moves.items()
         }
     return changes
-
-
-def known_source(source: str) -> bool:
-    return source in CATEGORY_OF_ITEM
