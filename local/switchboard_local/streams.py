@@ -5,6 +5,8 @@ BatchSize records, invokes the function with Lambda's DynamoDB stream event and 
 when the batch succeeded. With ReportBatchItemFailures a batch resumes from the first record
 the function reported; a batch still failing after MaximumRetryAttempts is described on the
 OnFailure SQS destination (as Lambda does: the stream positions, not the records) and skipped.
+FilterCriteria patterns are applied (the subset the template uses), so filtered-out records cost
+no invocation.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .template import FUNCTION_TYPES, Resolver, Template, iter_events
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_SECONDS = 0.25
+DESCRIBE_EVERY_SECONDS = 30.0  # new shards are rare (one per table in the emulator)
 RETRY_PAUSE_SECONDS = 0.5
 
 
@@ -41,6 +44,7 @@ class StreamEventSource:
     report_batch_item_failures: bool = False
     on_failure_arn: str | None = None
     enabled: bool = True
+    filters: tuple[dict[str, Any], ...] = ()  # FilterCriteria patterns; none: every record
 
 
 def stream_event_sources(template: Template, resolver: Resolver) -> list[StreamEventSource]:
@@ -50,6 +54,10 @@ def stream_event_sources(template: Template, resolver: Resolver) -> list[StreamE
             props = resolver.resolve(raw)
             on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
             retries = int(props.get("MaximumRetryAttempts", -1))
+            filters = tuple(
+                json.loads(f["Pattern"]) if isinstance(f.get("Pattern"), str) else f.get("Pattern") or {}
+                for f in (props.get("FilterCriteria") or {}).get("Filters") or []
+            )
             sources.append(
                 StreamEventSource(
                     function_id=function_id,
@@ -61,6 +69,7 @@ def stream_event_sources(template: Template, resolver: Resolver) -> list[StreamE
                     report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
                     on_failure_arn=str(on_failure) if on_failure else None,
                     enabled=str(props.get("Enabled", True)).lower() != "false",
+                    filters=filters,
                 )
             )
     return sources
@@ -73,6 +82,29 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     if isinstance(when, datetime):
         data["ApproximateCreationDateTime"] = when.timestamp()
     return {**record, "dynamodb": data, "eventSourceARN": stream_arn}
+
+
+def _value_matches(allowed: list[Any], value: Any) -> bool:
+    for option in allowed:
+        if isinstance(option, dict) and "prefix" in option:
+            if isinstance(value, str) and value.startswith(option["prefix"]):
+                return True
+        elif option == value:
+            return True
+    return False
+
+
+def matches(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
+    """Whether `record` fits a Lambda filter pattern (the subset the template uses: nested keys,
+    lists of exact values, `{"prefix": ...}`)."""
+    for key, expected in pattern.items():
+        value = record.get(key) if isinstance(record, dict) else None
+        if isinstance(expected, dict):
+            if not isinstance(value, dict) or not matches(expected, value):
+                return False
+        elif not _value_matches(expected if isinstance(expected, list) else [expected], value):
+            return False
+    return True
 
 
 def first_failure(response: Any, records: list[dict[str, Any]]) -> int | None:
@@ -118,18 +150,23 @@ class StreamPoller:
     def _run(self) -> None:
         streams = aws_client("dynamodbstreams", self.endpoint_url)
         iterators: dict[str, str | None] = {}
+        described = 0.0
         while not self._stop.is_set():
             try:
-                self._discover(streams, iterators)
+                if time.monotonic() - described > DESCRIBE_EVERY_SECONDS:
+                    self._discover(streams, iterators)
+                    described = time.monotonic()
                 busy = False
                 for shard_id, iterator in list(iterators.items()):
                     if iterator is None:
                         continue
                     response = streams.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
-                    records = response.get("Records", [])
+                    records = [lambda_record(r, self.source.stream_arn) for r in response.get("Records", [])]
+                    busy = busy or bool(records)
+                    if self.source.filters:  # records no filter matches are passed over, as Lambda does
+                        records = [r for r in records if any(matches(f, r) for f in self.source.filters)]
                     if records:
-                        busy = True
-                        self._deliver([lambda_record(r, self.source.stream_arn) for r in records])
+                        self._deliver(records)
                     iterators[shard_id] = response.get("NextShardIterator")
                 if not busy:
                     self._stop.wait(POLL_INTERVAL_SECONDS)

@@ -26,3 +26,24 @@ def test_first_failure():
     assert first_failure(None, batch) is None
     assert first_failure({"batchItemFailures": [{"itemIdentifier": "3"}, {"itemIdentifier": "2"}]}, batch) == 1
     assert first_failure({"batchItemFailures": [{"itemIdentifier": "9"}]}, batch) == 0  # unusable: all again
+
+
+def test_filter_patterns_of_the_template():
+    from switchboard_local.streams import matches
+
+    pattern = {
+        "eventName": ["INSERT", "REMOVE"],
+        "dynamodb": {
+            "Keys": {"pk": {"S": [{"prefix": "CO#"}]}, "sk": {"S": [{"prefix": "SYS#"}, {"prefix": "HOOK#"}]}}
+        },
+    }
+
+    def record(name: str, pk: str, sk: str) -> dict:
+        return {"eventName": name, "dynamodb": {"Keys": {"pk": {"S": pk}, "sk": {"S": sk}}}}
+
+    assert matches(pattern, record("INSERT", "CO#a", "SYS#x"))
+    assert matches(pattern, record("REMOVE", "CO#a", "HOOK#r#h"))
+    assert not matches(pattern, record("MODIFY", "CO#a", "SYS#x"))
+    assert not matches(pattern, record("INSERT", "CO#a", "STATS"))
+    assert not matches(pattern, record("INSERT", "STATE#a", "SYS#x"))
+    assert matches({"dynamodb": {"Keys": {"sk": {"S": ["USER", "ACCOUNT"]}}}}, record("INSERT", "USER#u", "USER"))
