@@ -139,10 +139,6 @@ def _upkeep_figures() -> dict[str, float]:
     with _moto_tables():
         import os
 
-        accounts = wiring.accounts()
-        account = accounts.create_account("Upkeep")
-        caller = accounts.resolve(account.token)
-        assert caller is not None
         names = {key: os.environ[key] for key in ("ACCOUNTS_TABLE", "EVENTS_TABLE", "RULES_TABLE")}
 
         class _Direct:
@@ -163,7 +159,11 @@ def _upkeep_figures() -> dict[str, float]:
                 return {"batchItemFailures": []}
 
         pump = StreamPump(names, _Direct)  # type: ignore[arg-type]
-        pump.pump()  # the account and its admin
+        accounts = wiring.accounts()
+        account = accounts.create_account("Upkeep")
+        caller = accounts.resolve(account.token)
+        assert caller is not None
+        pump.pump()  # the account's admin: its services document (and ancestry) is known from now on
         counter = RequestCounter()
         session = boto3.session.Session()
         counter.attach(session)

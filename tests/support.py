@@ -48,8 +48,6 @@ def create_template_tables() -> dict[str, str]:
         }
         if props.get("GlobalSecondaryIndexes"):
             spec["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        if props.get("StreamSpecification"):
-            spec["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         client.create_table(**spec)
         names[logical_id] = spec["TableName"]
     return {variable: names[logical] for variable, logical in TABLE_VARIABLES.items() if logical in names}

@@ -123,7 +123,7 @@ def test_bad_plans_are_refused_and_write_nothing(plans_fn, world, aws, data, fie
 # ---------------------------------------------------------------- assigning plans, summary, quote
 
 
-def test_reseller_assigns_a_plan_and_the_summary_prices_counted_quantities(services_fn, plans_fn, world, pump, aws):
+def test_reseller_assigns_a_plan_and_the_summary_prices_counted_quantities(pump, services_fn, plans_fn, world, aws):
     reseller, child = world.reseller_admin, world.child_admin
     plan = create_plan(plans_fn, reseller)
     pump.pump()  # the world's users and sub-account
@@ -175,7 +175,7 @@ def test_plan_changes_need_the_reseller(services_fn, plans_fn, world):
 # ---------------------------------------------------------------- counted quantities and the audit
 
 
-def test_counted_quantities_audit_and_daily_summary(services_fn, world, pump, aws):
+def test_counted_quantities_audit_and_daily_summary(pump, services_fn, world, aws):
     child, reseller = world.child_admin, world.reseller_admin
     pump.pump()
     add_system(aws, child.account_id, "s1")
@@ -231,7 +231,7 @@ def test_counted_quantities_audit_and_daily_summary(services_fn, world, pump, aw
     assert [e["id"] for e in second["data"]] == [e["id"] for e in entries[2:4]]
 
 
-def test_reconciliation_recounts_and_records_the_difference(services_fn, world, pump, aws):
+def test_reconciliation_recounts_and_records_the_difference(services_fn, world, aws):
     child, reseller = world.child_admin, world.reseller_admin
     add_system(aws, child.account_id, "s1")
     add_system(aws, child.account_id, "s2")
@@ -337,7 +337,7 @@ def test_bad_topups_are_required_errors_and_credit_nothing(services_fn, world, a
     assert services_items(aws["SERVICES_TABLE"]) == before
 
 
-def test_billing_cycle_debits_and_low_balance_alert_until_topup(services_fn, plans_fn, world, pump):
+def test_billing_cycle_debits_and_low_balance_alert_until_topup(pump, services_fn, plans_fn, world):
     reseller, child = world.reseller_admin, world.child_admin
     plan = create_plan(plans_fn, reseller)
     pump.pump()
