@@ -118,14 +118,18 @@ def test_counted_services_ledger_and_alerts(runtime: LocalRuntime, crossbar: Cro
     ]
     crossbar.ok("DELETE", f"/api/v1/systems/{systems[0]}", child, **bearer)
 
-    def counted() -> dict[str, Any] | None:
-        quantities = crossbar.services(child, child.account_id)["quantities"]["account"]
-        expected = {"delivery_configuration": 1, "subscription": 2}
-        if quantities.get("ess") == expected and quantities.get("airvantage") == {"system": 1}:
-            return quantities
-        return None
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
 
-    quantities = crossbar.eventually(counted, "the streams to count the sub-account's resources")
+    def counted() -> bool:
+        """Every change seen: the day's additions and removals (a quantity alone could pass midway)."""
+        [day] = crossbar.services(child, child.account_id, "/audit/summary")
+        moves = {item: (by_day[today]["addition"], by_day[today]["removal"]) for item, by_day in day.items()}
+        return moves.get("subscription") == (3, 1) and moves.get("system") == (2, 1)
+
+    crossbar.eventually(counted, "the streams to count the sub-account's resources")
+    quantities = crossbar.services(child, child.account_id)["quantities"]["account"]
+    assert quantities["ess"] == {"delivery_configuration": 1, "subscription": 2}
+    assert quantities["airvantage"] == {"system": 1}
     assert quantities["users"] == {"user": 1}
     # the reseller's cascade counts its sub-account's systems and the sub-account itself
     cascade = crossbar.services(reseller, reseller.account_id)["quantities"]["cascade"]
@@ -140,7 +144,6 @@ def test_counted_services_ledger_and_alerts(runtime: LocalRuntime, crossbar: Cro
     assert recurring == pytest.approx(3 + 4 + 1.5 + 0.75)  # + users: 1 x 2.00 - 0.50
 
     # the audit log and the daily summary show exactly those changes, today (UTC)
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
     day = crossbar.services(child, child.account_id, "/audit/summary")[0]
     assert day["subscription"][today] | {"last_timestamp": 0} == {
         "addition": 3,
