@@ -620,3 +620,54 @@ def test_a_change_that_changes_nothing_writes_nothing(services_fn, plans_fn, wor
     status, body, _ = send(services_fn, reseller, "POST", services_path(child.account_id, f"/{plan['id']}"))
     assert status == 200 and list(body["data"]) == [plan["id"]]
     assert services_items(aws["SERVICES_TABLE"]) == before
+
+
+# ---------------------------------------------------------------- the plan catalog: tenancy and the CLI
+
+PLAN_PATHS = [("GET", ""), ("PUT", ""), ("GET", "/p"), ("POST", "/p"), ("DELETE", "/p")]
+
+
+@pytest.mark.parametrize("method, suffix", PLAN_PATHS)
+def test_strangers_get_404_on_the_plan_catalog(plans_fn, world, aws, method, suffix):
+    plan = create_plan(plans_fn, world.reseller_admin)
+    path = f"/v2/accounts/{world.reseller_admin.account_id}/service_plans" + suffix.replace("/p", f"/{plan['id']}")
+    before = services_items(aws["SERVICES_TABLE"])
+    for other in (world.stranger_admin, world.child_admin):
+        status, body, _ = send(plans_fn, other, method, path, plan_body("ess_basic.json"))
+        assert status == 404 and body["message"] == "bad_identifier", (other, body)
+    # a plain user of the reseller sees it but may not manage it
+    user = world.accounts.issue_token(world.reseller_admin.account_id)
+    caller = world.accounts.resolve(user.token)
+    status, _, _ = call(plans_fn, rest_event(method, path, caller.to_context(), body=plan_body("ess_basic.json")))
+    assert status == 403
+    assert services_items(aws["SERVICES_TABLE"]) == before
+
+
+def run_plans_cli(monkeypatch, aws, *args: str) -> int:
+    import argparse
+
+    from switchboard_local import plans as plans_cli
+
+    tables = {"ServicesTableName": aws["SERVICES_TABLE"], "AccountsTableName": aws["ACCOUNTS_TABLE"]}
+    monkeypatch.setattr(plans_cli, "table_name", lambda stack, output: tables[output])
+    monkeypatch.setattr(plans_cli, "accounts_table", lambda stack: aws["ACCOUNTS_TABLE"])
+    parser = argparse.ArgumentParser()
+    plans_cli.register(parser.add_subparsers())
+    parsed = parser.parse_args(["plans", "import", *args])
+    return parsed.func(parsed)
+
+
+def test_plans_import_cli(monkeypatch, aws, world, plans_fn, capsys, tmp_path):
+    reseller = world.reseller_admin
+    assert run_plans_cli(monkeypatch, aws, "--account", reseller.account_id, str(PLANS / "ess_basic.json")) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["name"] == "ESS Basic" and printed["plan"]["ess"]["subscription"]["rate"] == 1.5
+    status, body, _ = send(
+        plans_fn, reseller, "GET", f"/v2/accounts/{reseller.account_id}/service_plans/{printed['id']}"
+    )
+    assert status == 200 and body["data"]["plan"] == printed["plan"]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "x", "plan": {"ess": {"subscription": {"rate": -1}}}}')
+    assert run_plans_cli(monkeypatch, aws, "--account", reseller.account_id, str(bad)) == 1
+    assert "plan.ess.subscription.rate" in capsys.readouterr().err
+    assert run_plans_cli(monkeypatch, aws, "--account", "f" * 32, str(PLANS / "ess_basic.json")) == 1
