@@ -671,3 +671,19 @@ def test_plans_import_cli(monkeypatch, aws, world, plans_fn, capsys, tmp_path):
     assert run_plans_cli(monkeypatch, aws, "--account", reseller.account_id, str(bad)) == 1
     assert "plan.ess.subscription.rate" in capsys.readouterr().err
     assert run_plans_cli(monkeypatch, aws, "--account", "f" * 32, str(PLANS / "ess_basic.json")) == 1
+
+
+@pytest.mark.parametrize("plan_id", ["x" * 2000, "a%20b", "..%2F..%2Fetc"])
+def test_odd_plan_ids_are_404(services_fn, world, plan_id):
+    status, body, _ = send(
+        services_fn, world.reseller_admin, "POST", services_path(world.child_admin.account_id, f"/{plan_id}")
+    )
+    assert status == 404 and body["message"] == "bad_identifier"
+    status, body, _ = send(
+        services_fn,
+        world.reseller_admin,
+        "POST",
+        services_path(world.child_admin.account_id),
+        {"data": {"add": [plan_id]}},
+    )
+    assert status == 404

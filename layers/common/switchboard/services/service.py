@@ -426,6 +426,9 @@ class ServicesService:
     ) -> ServicesDocument:
         plans = dict(document.plans)
         adding = [*data.add, *data.plans]
+        for plan_id in [*adding, *data.delete]:
+            if not _NAME.match(plan_id):
+                raise NotFound(plan_id[:64], "plan")  # no plan is named so (and no key may be built from it)
         if adding:
             reseller = self.reseller_id(account)
             errors = []
