@@ -407,6 +407,7 @@ def test_billing_id_by_the_account_admin(services_fn, world):
         ("/audit/summary", {"created_from": "63700000000", "created_to": "63800000000"}),
         ("/audit", {"page_size": "0"}),
         ("/audit", {"start_key": "!!"}),
+        ("/audit", {"start_key": "eyJzayI6IkFVRElUIzAwMCJ9"}),  # {"sk": "AUDIT#000"}: outside the range asked
         ("/audit/2019-12-abc", None),
         ("/audit/summary/bad%20source", None),
     ],

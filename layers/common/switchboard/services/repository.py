@@ -208,14 +208,13 @@ class ServicesRepository:
         """Entries created in [from_ms, to_ms], newest first."""
         from boto3.dynamodb.conditions import Key
 
-        condition = Key("pk").eq(_acct(account_id)) & Key("sk").between(
-            audit_sk(f"{max(from_ms, 0):012x}"), audit_sk(f"{to_ms:012x}~")
-        )
+        low, high = audit_sk(f"{max(from_ms, 0):012x}"), audit_sk(f"{to_ms:012x}~")
+        condition = Key("pk").eq(_acct(account_id)) & Key("sk").between(low, high)
         position = None
         if start_key:
             decoded = cursor.decode(start_key)
             sk = decoded.get("sk")
-            if not isinstance(sk, str) or not sk.startswith("AUDIT#"):
+            if not isinstance(sk, str) or not low <= sk <= high:  # DynamoDB refuses a start outside the range
                 from switchboard.errors import InvalidInput
 
                 raise InvalidInput.single("start_key", "invalid", "not a paging key this server issued", start_key)
