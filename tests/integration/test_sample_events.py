@@ -40,6 +40,11 @@ SAMPLES = {
     "fanout": {"fanout_published_event.json": {"batchItemFailures": []}},
     "deliver": {"deliver_task.json": {"batchItemFailures": []}},
     "delivery_sweeper": {"delivery_sweeper_schedule.json": {"requeued": 0}},
+    "flush_buffers": {
+        "flush_buffers_schedule.json": {"finished": 0, "rearmed": 0, "ended": 0},
+        "flush_buffers_tick.json": {"batchItemFailures": []},
+    },
+    "event_buffer_files": {"event_buffer_files_list.json": 200},
 }
 
 

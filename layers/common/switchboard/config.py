@@ -101,6 +101,28 @@ class StageSettings(_Environment):
     stage: str = "dev"
 
 
+class BufferQueueSettings(_Environment):
+    """Scheduled delivery's queue: tick chains, schedule changes, settling delivered files."""
+
+    buffer_queue_url: str = Field(min_length=1)
+
+
+class FilesSettings(_Environment):
+    """The files bucket (buffer files, subscription dumps) and how long files are kept."""
+
+    files_bucket: str = Field(min_length=1)
+    file_retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class ScheduleSettings(_Environment):
+    """The minute's safety net of scheduled delivery."""
+
+    # A tick chain this late is presumed lost and re-armed.
+    schedule_grace_s: int = Field(
+        default=90, ge=1, validation_alias=AliasChoices("SCHEDULE_GRACE_SECONDS", "schedule_grace_s")
+    )
+
+
 Settings = TypeVar("Settings", bound=_Environment)
 
 
