@@ -59,6 +59,7 @@ def create_template_resources() -> dict[str, str]:
     variables["EVENTS_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-events")["QueueUrl"]
     variables["DELIVERY_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-deliveries")["QueueUrl"]
     variables["BUFFER_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-buffers")["QueueUrl"]
+    variables["DUMP_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-dumps")["QueueUrl"]
     boto3.client("s3").create_bucket(Bucket="test-files")
     variables["FILES_BUCKET"] = "test-files"
     variables["TELEMETRY_QUEUE_URL"] = boto3.client("sqs").create_queue(

@@ -123,6 +123,15 @@ class ScheduleSettings(_Environment):
     )
 
 
+class DumpSettings(_Environment):
+    """Subscription dumps: their queue, and how long a notice's presigned URL works."""
+
+    dump_queue_url: str = Field(min_length=1)
+    dump_url_seconds: int = Field(
+        default=3600, ge=60, le=604_800, validation_alias=AliasChoices("DUMP_URL_SECONDS", "dump_url_seconds")
+    )
+
+
 Settings = TypeVar("Settings", bound=_Environment)
 
 

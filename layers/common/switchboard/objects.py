@@ -51,16 +51,17 @@ class ObjectStore:
 
 
 class MultipartWriter:
-    """A file-like sink for one object: `write` buffers up to a part, each full part is uploaded.
-    Leaving the `with` block completes the upload (aborts it on an error)."""
+    """A file-like sink for one object: `write` fills a part buffer allocated once, each full part is
+    uploaded. Leaving the `with` block completes the upload (aborts it on an error). Memory stays at
+    one part whatever the object's size."""
 
     def __init__(self, s3: Any, bucket: str, key: str, content_type: str, part_size: int = PART_SIZE) -> None:
         self._s3 = s3
         self._bucket = bucket
         self._key = key
         self._content_type = content_type
-        self._part_size = part_size
-        self._buffer = bytearray()
+        self._part = bytearray(part_size)
+        self._filled = 0
         self._parts: list[dict[str, Any]] = []
         self._upload_id: str | None = None
         self.size = 0
@@ -71,22 +72,32 @@ class MultipartWriter:
         return self
 
     def write(self, data: bytes) -> int:
-        self._buffer += data
+        view = memoryview(data)
+        while view:
+            room = len(self._part) - self._filled
+            chunk = view[:room]
+            self._part[self._filled : self._filled + len(chunk)] = chunk
+            self._filled += len(chunk)
+            view = view[len(chunk) :]
+            if self._filled == len(self._part):
+                self._upload()
         self.size += len(data)
-        while len(self._buffer) >= self._part_size:
-            self._upload(bytes(self._buffer[: self._part_size]))
-            del self._buffer[: self._part_size]
         return len(data)
 
     def flush(self) -> None:
         """Parts go out when full; zipfile and gzip call this freely."""
 
-    def _upload(self, chunk: bytes) -> None:
+    def _upload(self) -> None:
         number = len(self._parts) + 1
         response = self._s3.upload_part(
-            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=chunk
+            Bucket=self._bucket,
+            Key=self._key,
+            UploadId=self._upload_id,
+            PartNumber=number,
+            Body=bytes(memoryview(self._part)[: self._filled]),
         )
         self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+        self._filled = 0
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
@@ -94,9 +105,8 @@ class MultipartWriter:
         if kind is not None:
             self._s3.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
             return
-        if self._buffer or not self._parts:
-            self._upload(bytes(self._buffer))
-            self._buffer.clear()
+        if self._filled or not self._parts:
+            self._upload()
         self._s3.complete_multipart_upload(
             Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
         )

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from switchboard.delivery import sender as delivery_sender
     from switchboard.events import catalog_provider as events_catalog_provider
     from switchboard.events import configurations as events_configurations
+    from switchboard.events import dumps as events_dumps
     from switchboard.events import models as events_models
     from switchboard.events import publishing as events_publishing
     from switchboard.events import repository as events_repository_module
@@ -74,6 +75,7 @@ else:
     delivery_repository = lazy_import("switchboard.delivery.repository")
     events_catalog_provider = lazy_import("switchboard.events.catalog_provider")
     events_configurations = lazy_import("switchboard.events.configurations")
+    events_dumps = lazy_import("switchboard.events.dumps")
     events_publishing = lazy_import("switchboard.events.publishing")
     events_subscriptions = lazy_import("switchboard.events.subscriptions")
     events_repository_module = lazy_import("switchboard.events.repository")
@@ -377,6 +379,22 @@ def buffer_file_queries() -> delivery_buffer_queries.BufferFileQueries:
     )
 
 
+@cache
+def subscription_dumps() -> events_dumps.SubscriptionDumps:
+    settings = config.load(config.DumpSettings)
+    return events_dumps.SubscriptionDumps(
+        events_repository(),
+        accounts(),
+        catalog(),
+        subscription_matcher(),
+        objects(),
+        delivery_adapters.SqsTasks(settings.dump_queue_url),
+        publishing(),
+        clock.now_ms,
+        settings.dump_url_seconds,
+    )
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -425,4 +443,5 @@ _BUILDERS = (
     buffer_repository,
     buffer_files,
     buffer_file_queries,
+    subscription_dumps,
 )
