@@ -88,20 +88,30 @@ def test_fifty_events_over_five_keys_make_one_request_per_tick_with_the_newest_o
     assert receiver.at("/files") == []
     # A schedule every two seconds: the 50 waiting go into the first file, collapsed to 5.
     ess.replace_config(tenant, config, **{"cron-expression": EVERY_2S})
-    (first,) = ess.wait_received(receiver, "/files", 1)
+    first = ess.wait_received(receiver, "/files", 1)[0]
     body = verify_json(first, config["signing-secret"])
     assert len(body) == 5
     assert {n["event"]["fld-val-list"]["number"]: n["event-id"] for n in body} == newest
     assert {n["event"]["timestamp"] for n in body} == {"2026-11-23T10:00:09Z"}
-    # The next period: 10 more events, one request with the newest per key again.
+    # Later periods: 10 more events; each tick's request holds at most one event per key, and the
+    # newest of each key is what the last file holding it carries.
     later = {}
     for second in (20, 30):
         for number in numbers:
             later[number] = publish(ess, tenant, number, f"2026-11-23T10:00:{second}Z")
-    second_file = ess.wait_received(receiver, "/files", 2)[1].json()
-    assert {n["event"]["fld-val-list"]["number"]: n["event-id"] for n in second_file} == later
+
+    def newest_sent() -> dict[str, str] | None:
+        seen: dict[str, str] = {}
+        for file in files_seen(receiver.at("/files"))[1:]:
+            seen.update({n["event"]["fld-val-list"]["number"]: n["event-id"] for n in file})
+        return seen if seen == later else None
+
+    ess.eventually(newest_sent, "the newest of the later events delivered")
+    for file in files_seen(receiver.at("/files"))[1:]:
+        assert len({n["event"]["fld-val-list"]["number"] for n in file}) == len(file) <= 5
+    count = len(receiver.at("/files"))
     time.sleep(4.5)  # two more ticks with nothing to send: no request
-    assert len(receiver.at("/files")) == 2
+    assert len(receiver.at("/files")) == count
     file_id = first.headers["x-ess-file-id"]
 
     def delivered() -> dict[str, Any] | None:
@@ -159,7 +169,10 @@ def test_switching_the_schedule_off_and_on_loses_and_repeats_nothing(ess, receiv
     some(2)
     ess.replace_config(tenant, config, **{"cron-expression": EVERY_2S})
     some(3)
-    ess.eventually(lambda: len(event_ids(receiver.at("/switch"))) >= len(published), "every event delivered")
+    # Generous: a failed invocation is retried by the queue, a lost tick re-armed by the minute's sweep.
+    ess.eventually(
+        lambda: len(event_ids(receiver.at("/switch"))) >= len(published), "every event delivered", timeout=240
+    )
     time.sleep(3)  # a duplicate would show up by now
     seen = event_ids(receiver.at("/switch"))
     assert sorted(seen) == sorted(published)

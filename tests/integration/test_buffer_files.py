@@ -332,3 +332,22 @@ def test_publishers_cannot_take_a_buffer_file_event_id(pipeline, world):
         "publish", world.child_admin, "POST", "/ess/v1/events", {**EVENT, "event-id": "buffer-file-1"}
     )
     assert status == 400 and body["error"]["details"][0]["field"] == "event-id"
+
+
+def test_fanout_with_a_stale_configuration_never_parks_after_the_schedule_is_removed(
+    pipeline, receiver, world, monkeypatch
+):
+    """Fanout reads configurations through a cache; parking for a schedule the PUT just removed would
+    wait for a release that already ran. The park's version check makes it read again."""
+    monkeypatch.setenv("CONFIGURATION_CACHE_SECONDS", "600")
+    wiring.reset()
+    who = world.child_admin
+    config = pipeline.config(who, receiver.script("/stale"), **{"cron-expression": "0 0 0 1 1 *"})
+    pipeline.subscribe(who, config["id"])
+    first = pipeline.publish(who)
+    pipeline.run()  # fanout has cached the configuration with its schedule
+    pipeline.put_config(who, config, **{"cron-expression": None})
+    second = pipeline.publish(who)
+    pipeline.run(until=lambda: len(receiver.at("/stale")) >= 2)
+    pipeline.run()
+    assert sorted(r.json()["event-id"] for r in receiver.at("/stale")) == sorted([first, second])

@@ -350,10 +350,10 @@ class BufferFiles:
                 DeliverTask(account_id=account_id, event_id=delivery.event_id, config_id=config_id, attempt=1)
             )
         else:
-            # Nowhere to send it: the file is kept for download, its events count as delivered.
-            self._tasks.send(
-                SettleTask(account_id=account_id, config_id=config_id, file_id=file_id, status=Status.SUCCESS)
-            )
+            # Nowhere to send it: the file is kept for download and its events count as delivered
+            # (failed, when the configuration was deleted meanwhile).
+            outcome = Status.SUCCESS if spec is not None else Status.FAILED
+            self._tasks.send(SettleTask(account_id=account_id, config_id=config_id, file_id=file_id, status=outcome))
 
     # ------------------------------------------------------------ outcome
     def settle(self, task: SettleTask) -> str:

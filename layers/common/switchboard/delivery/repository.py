@@ -69,6 +69,10 @@ def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _DESERIALIZER.deserialize(value) for key, value in item.items()}
 
 
+class ConfigurationChanged(Exception):
+    """A delivery configuration changed between reading it and writing what it decided."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """The result of trying to take a delivery for one attempt."""
@@ -195,17 +199,23 @@ class DeliveriesRepository:
         return [dynamo.update(self._name, key, expression, values, names=names)]
 
     # ------------------------------------------------------------ fanout
-    def create(self, delivery: Delivery, wake_ms: int | None) -> bool:
-        """Store a new delivery (and count it); False when it exists already (a redelivered event)."""
+    def create(self, delivery: Delivery, wake_ms: int | None, config_check: dict[str, Any] | None = None) -> bool:
+        """Store a new delivery (and count it); False when it exists already (a redelivered event).
+        With `config_check` (parking for a schedule) the configuration must still be as it was read,
+        else `ConfigurationChanged`: the caller reads it again and decides afresh."""
         operations = [
             dynamo.put(self._name, self._delivery_item(delivery, wake_ms), condition="attribute_not_exists(pk)"),
             *self._counter_ops(delivery, None, delivery.status),
         ]
+        if config_check is not None:
+            operations.append(config_check)
         try:
             dynamo.transact(operations)
         except dynamo.TransactionFailed as exc:
             if exc.failed(0):
                 return False
+            if config_check is not None and exc.failed(len(operations) - 1):
+                raise ConfigurationChanged(delivery.config_id) from None
             raise
         return True
 
