@@ -181,10 +181,10 @@ def test_switching_the_schedule_off_and_on_loses_and_repeats_nothing(ess, receiv
 
 
 def test_a_dump_of_ten_thousand_subscriptions_arrives_as_an_event_file_complete_webhook(ess, receiver, tenant, runtime):
-    notices = ess.config(tenant, receiver.script("/notices"), name=f"notices-{time.monotonic_ns()}")
+    notices = ess.config(tenant, receiver.script("/notices"), **{"del-cfg-nm": f"notices-{time.monotonic_ns()}"})
     body = {"del-cfg-id": notices["id"], "evt-tp": "event_file_complete", "match-crt": ""}
     ess.ok("POST", "/ess/v1/topics/MSS-Messages/subscriptions", tenant, 201, json=body)
-    target = ess.config(tenant, "https://example.com/numbers", name=f"numbers-{time.monotonic_ns()}")
+    target = ess.config(tenant, "https://example.com/numbers", **{"del-cfg-nm": f"numbers-{time.monotonic_ns()}"})
     table = boto3.resource(
         "dynamodb",
         endpoint_url=runtime.emulator_url,
