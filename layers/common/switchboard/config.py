@@ -128,6 +128,37 @@ class CountedTablesSettings(_Environment):
     rules_table: str = Field(min_length=1)
 
 
+class BufferQueueSettings(_Environment):
+    """Scheduled delivery's queue: tick chains, schedule changes, settling delivered files."""
+
+    buffer_queue_url: str = Field(min_length=1)
+
+
+class FilesSettings(_Environment):
+    """The files bucket (buffer files, subscription dumps) and how long files are kept."""
+
+    files_bucket: str = Field(min_length=1)
+    file_retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class ScheduleSettings(_Environment):
+    """The minute's safety net of scheduled delivery."""
+
+    # A tick chain this late is presumed lost and re-armed.
+    schedule_grace_s: int = Field(
+        default=90, ge=1, validation_alias=AliasChoices("SCHEDULE_GRACE_SECONDS", "schedule_grace_s")
+    )
+
+
+class DumpSettings(_Environment):
+    """Subscription dumps: their queue, and how long a notice's presigned URL works."""
+
+    dump_queue_url: str = Field(min_length=1)
+    dump_url_seconds: int = Field(
+        default=3600, ge=60, le=604_800, validation_alias=AliasChoices("DUMP_URL_SECONDS", "dump_url_seconds")
+    )
+
+
 Settings = TypeVar("Settings", bound=_Environment)
 
 
