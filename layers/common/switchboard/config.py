@@ -52,10 +52,9 @@ class NetworkSettings(_Environment):
 
 
 class DeliveriesSettings(_Environment):
-    """The deliveries table and the queue its workers read (docs/delivery.md)."""
+    """The deliveries table (docs/delivery.md); the queue its workers read is `DeliveryQueueSettings`."""
 
     deliveries_table: str = Field(min_length=1)
-    delivery_queue_url: str = Field(min_length=1)
     delivery_retention_days: int = Field(default=30, ge=1, le=3650)
     wake_grace_s: int = Field(default=300, ge=1, validation_alias=AliasChoices("WAKE_GRACE_SECONDS", "wake_grace_s"))
     configuration_cache_s: float = Field(
@@ -64,7 +63,7 @@ class DeliveriesSettings(_Environment):
 
 
 class DeliveryQueueSettings(_Environment):
-    """Only the delivery queue: functions that hand work to the delivery workers (release jobs)."""
+    """The delivery queue: deliver tasks, release and redelivery jobs."""
 
     delivery_queue_url: str = Field(min_length=1)
 

@@ -186,7 +186,7 @@ def deliveries_repository() -> delivery_repository.DeliveriesRepository:
 
 @cache
 def delivery_tasks() -> delivery_adapters.SqsTasks:
-    return delivery_adapters.SqsTasks(config.load(config.DeliveriesSettings).delivery_queue_url)
+    return delivery_adapters.SqsTasks(config.load(config.DeliveryQueueSettings).delivery_queue_url)
 
 
 @cache
