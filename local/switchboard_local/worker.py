@@ -193,9 +193,30 @@ def serve(conn: Connection, config: Mapping[str, Any]) -> None:
             )
 
 
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _exit_with_parent(parent: int, interval: float = PARENT_CHECK_SECONDS) -> None:
+    """Ends this worker when the runtime that started it is gone, even in mid-invocation.
+
+    An idle worker notices on its connection; a busy one would not, so a thread watches the
+    parent (a killed runtime's children are re-parented). Polling rather than the parent-death
+    signal: that one fires when the *thread* that started the worker exits.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(fd: int) -> None:
     # Ctrl-C reaches the whole process group: the runtime stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(os.getppid())
     conn = Connection(fd)
     try:
         config = conn.recv()
