@@ -24,10 +24,11 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt layers/common/requireme
 	@touch $@
 
 run: install
-	$(BIN)/switchboard local --port $(PORT) --emulator-port $(EMULATOR_PORT)
+	$(BIN)/switchboard local --demo --port $(PORT) --emulator-port $(EMULATOR_PORT)
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 test-unit: install

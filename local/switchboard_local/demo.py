@@ -26,11 +26,27 @@ TOKEN = "sbk_SampleTokenForEventsOnly_0123456789abcdefABCDEF"
 RULE = "0f3919fd1ac0403ab9e70ae2c3729a21"
 SYSTEM = "91b74e52f04750824c22379ec3b4e75f"
 CONFIGURATION = "1001"
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 CREATED_MS = 1_700_000_000_000
+# The rule of events/alert_rules_create.json (the hook sample adds a hook to it).
+RULE_SPEC = {
+    "targetType": "SYSTEM",
+    "name": "Daily usage exceeded",
+    "message": "Daily usage exceeded",
+    "active": True,
+    "emails": ["machin@truc.com"],
+    "conditions": [
+        {
+            "operator": "GREATER_THAN",
+            "operands": [
+                {"attributeId": {"name": "AGG._DATA_BYTES_TOTAL_DELTA/D"}, "function": "SUM"},
+                {"valueNum": 1024},
+            ],
+        }
+    ],
+}
 
 
-def ensure_demo_data(events_dir: Path = EVENTS_DIR) -> list[str]:
+def ensure_demo_data() -> list[str]:
     """Create whatever of the demo data is missing; returns what was created."""
     from switchboard.accounts.keys import hash_token
     from switchboard.accounts.models import Account, ApiKey, User
@@ -91,8 +107,7 @@ def ensure_demo_data(events_dir: Path = EVENTS_DIR) -> list[str]:
 
     rules = RulesRepository(os.environ["RULES_TABLE"])
     if rules.get_rule(ACCOUNT, RULE) is None:
-        body = json.loads((events_dir / "alert_rules_create.json").read_text(encoding="utf-8"))["body"]
-        rules.create_rule(AlertRule.create(RULE, ACCOUNT, parse_rule(json.loads(body)), CREATED_MS))
+        rules.create_rule(AlertRule.create(RULE, ACCOUNT, parse_rule(RULE_SPEC), CREATED_MS))
         created.append("alert rule")
     if rules.get_system(ACCOUNT, SYSTEM) is None:
         rules.create_system(ACCOUNT, SYSTEM, SystemInput.model_validate({"name": "Boiler 12"}))

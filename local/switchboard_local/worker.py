@@ -138,6 +138,12 @@ def _log_error(payload: Mapping[str, Any]) -> None:
         print(f"Traceback (most recent call last):\n{trace.rstrip()}", file=sys.stderr)
 
 
+def _is_authorizer_denial(exc: BaseException) -> bool:
+    # `raise Exception("Unauthorized")` is how a Lambda authorizer tells API Gateway to answer
+    # 401: an expected outcome, logged by the function itself, not an error with a traceback.
+    return type(exc) is Exception and str(exc) == "Unauthorized"
+
+
 def serve(conn: Connection, config: Mapping[str, Any]) -> None:
     """Init the function, then answer invocations: (request_id, event_json, deadline_ms)."""
     prefix = f"[{config['logical_id']}] "
@@ -174,7 +180,8 @@ def serve(conn: Connection, config: Mapping[str, Any]) -> None:
             result = handler(json.loads(event_json), context)
         except Exception as exc:
             payload = {**error_payload(exc), "requestId": request_id}
-            _log_error(payload)
+            if not _is_authorizer_denial(exc):
+                _log_error(payload)
             conn.send(("error", payload))
             continue
         try:
