@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE_ROOTS = {"switchboard": ROOT / "layers/common/switchboard", "switchboard_local": ROOT / "local/switchboard_local"}
+PACKAGE_ROOTS = {
+    "switchboard": ROOT / "layers/common/switchboard",
+    "switchboard_local": ROOT / "local/switchboard_local",
+}
 
 
 @pytest.fixture(scope="module")

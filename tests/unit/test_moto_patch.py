@@ -148,6 +148,7 @@ def test_sqs_forgets_old_receipt_handles_but_accepts_a_repeated_delete(monkeypat
             handles.append(message["ReceiptHandle"])
         assert len(queue.deleted_messages) == 10  # moto as released keeps all 30
         sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-1])  # a repeated delete still succeeds
-        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"][
-            "ApproximateNumberOfMessages"
-        ] == "0"
+        assert (
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"]
+            == "0"
+        )
