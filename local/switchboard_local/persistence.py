@@ -29,6 +29,7 @@ only grow (mail sent through SES, SNS notifications), and the size-triggered sna
 from __future__ import annotations
 
 import contextlib
+import copy
 import html
 import io
 import json
@@ -144,6 +145,37 @@ def dumps(obj: Any) -> bytes:
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
     return buffer.getvalue()
+
+
+def _write_snapshot(file: Any, header: dict[str, Any]) -> None:
+    """The backends without their DynamoDB items, then each item as a pickle of its own, then None.
+
+    Streaming the items one by one (with the pickler's memo cleared after each) keeps the memory a
+    snapshot needs to one item, not a second copy of every table. The caller holds the lock.
+    """
+    from moto.backends import get_backend
+
+    detached = []
+    for account, regions in get_backend("dynamodb").items():  # type: ignore[call-overload]
+        for region, backend in regions.items():
+            for name, table in backend.tables.items():
+                detached.append((account, region, name, table, table.items))
+                empty = copy.copy(table.items)
+                empty.clear()
+                table.items = empty
+    try:
+        pickler = _Pickler(file, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dump(header)
+        for account, region, name, _, items in detached:
+            for value in items.values():
+                for item in value.values() if isinstance(value, dict) else (value,):
+                    pickler.clear_memo()
+                    pickler.dump(("ddb", account, region, name, item.hash_key, item.range_key, item))
+        pickler.clear_memo()
+        pickler.dump(None)
+    finally:
+        for _, _, _, table, items in detached:
+            table.items = items
 
 
 # --------------------------------------------------------------------------- the journal
@@ -404,8 +436,11 @@ class Persistence:
             if snapshot_path.exists():
                 with open(snapshot_path, "rb") as file:
                     snapshot = pickle.load(file)
-                self.generation = int(snapshot["generation"])
-                self._install(snapshot["backends"])
+                    self.generation = int(snapshot["generation"])
+                    self._install(snapshot["backends"])
+                    # then the DynamoDB items, one pickle each (memo of its own), up to a None
+                    while (record := pickle.load(file)) is not None:
+                        _apply(record)
                 self.restored = True
             for record in Journal.read(self._journal_path(self.generation)):
                 _apply(record)
@@ -464,16 +499,16 @@ class Persistence:
                 backend_dict = get_backend(service)  # type: ignore[call-overload]
                 backends[service] = {account: dict(regions) for account, regions in backend_dict.items()}
             next_generation = self.generation + 1
-            data = dumps({"generation": next_generation, "backends": backends, "taken": time.time()})
             old_journal, old_generation = self.journal, self.generation
             self.generation = next_generation
             self._open_journal()  # the new generation exists before the snapshot names it
             tmp = self.data_dir / (SNAPSHOT_FILE + ".tmp")
             with open(tmp, "wb") as file:
-                file.write(data)
+                _write_snapshot(file, {"generation": next_generation, "backends": backends, "taken": time.time()})
                 file.flush()
                 if self.fsync:
                     os.fsync(file.fileno())
+                size = file.tell()
             os.replace(tmp, self.data_dir / SNAPSHOT_FILE)
             if self.fsync:
                 _fsync_dir(self.data_dir)
@@ -486,7 +521,7 @@ class Persistence:
             self._dirty = False
             self.snapshots += 1
             self.last_snapshot = time.time()
-            log.debug("snapshot %d: %d bytes in %.2f s", self.generation, len(data), time.monotonic() - started)
+            log.debug("snapshot %d: %d bytes in %.2f s", self.generation, size, time.monotonic() - started)
 
     def maybe_snapshot(self) -> None:
         if self.journal is not None and self.journal.bytes >= self.snapshot_bytes:

@@ -97,7 +97,7 @@ def test_everything_acknowledged_before_a_sigkill_is_there_after_a_restart(data_
             ]
         )
 
-        url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "12"})["QueueUrl"]
+        url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
         for body in ("consumed", "in-flight", "waiting"):
             sqs.send_message(QueueUrl=url, MessageBody=body)
         received = {}
@@ -132,7 +132,7 @@ def test_everything_acknowledged_before_a_sigkill_is_there_after_a_restart(data_
         url = sqs.get_queue_url(QueueName="q")["QueueUrl"]
         first_look = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
         assert first_look == ["waiting"]  # the received message is still invisible, the deleted one gone
-        time.sleep(max(0.0, in_flight_at + 12.5 - time.monotonic()))
+        time.sleep(max(0.0, in_flight_at + 30.5 - time.monotonic()))
         again = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2, AttributeNames=["ApproximateReceiveCount"]
         )["Messages"]
@@ -146,6 +146,15 @@ def test_everything_acknowledged_before_a_sigkill_is_there_after_a_restart(data_
         assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyId"] == key_id
     finally:
         second.kill()
+
+    # The second start folded the journal into a snapshot (tables streamed item by item): read it back.
+    third = EmulatorProcess(data_dir)
+    try:
+        items = {i["pk"]["S"]: i for i in third.client("dynamodb").scan(TableName="t")["Items"]}
+        assert set(items) == {"put", "updated", "batch0", "batch1", "batch2", "tx1", "tx2"}
+        assert items["updated"]["v"] == {"N": "2"}
+    finally:
+        third.kill()
 
 
 def test_a_torn_journal_tail_is_ignored(tmp_path):
