@@ -90,7 +90,15 @@ _READ_PREFIXES = (
     "Test",
 )
 # Records of things sent out, not state: not worth a snapshot each.
-_UNPERSISTED_OPERATIONS = {"SendEmail", "SendRawEmail", "SendTemplatedEmail", "SendBulkTemplatedEmail", "Publish"}
+_UNPERSISTED_OPERATIONS = {
+    "SendEmail",
+    "SendRawEmail",
+    "SendTemplatedEmail",
+    "SendBulkTemplatedEmail",
+    "Publish",
+    "PublishBatch",
+    "PutEvents",
+}
 _DYNAMODB_ITEM_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
