@@ -210,6 +210,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def warm(runtime: LocalProcess, attempts: int = 10) -> None:
+    """Start every worker the path uses (not measured; on a busy machine a first init may time out)."""
+    for attempt in range(attempts):
+        try:
+            publish(runtime.api_url, runtime.token, 40)
+            return
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise RuntimeError("warm-up failed:\n" + "".join(runtime.lines)) from None
+            time.sleep(2.0)
+
+
 def report() -> list[str]:
     from bench.delivery import FastReceiver
 
@@ -219,8 +231,8 @@ def report() -> list[str]:
         runtime = LocalProcess(Path(tmp) / "state")
         try:
             subscribe(runtime.api_url, runtime.token, receiver.url + "/hook")
-            publish(runtime.api_url, runtime.token, 40)  # warm every worker the path uses
-            wait_delivered(receiver, 40, 120)
+            warm(runtime)
+            wait_delivered(receiver, 40, 300)
 
             put_rate = put_items(runtime.emulator_url, PUT_ITEMS)
             fresh_rate, fresh_latencies, _ = publish(runtime.api_url, runtime.token, SAMPLE)
