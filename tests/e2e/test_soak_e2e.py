@@ -30,13 +30,14 @@ def test_five_thousand_events_delivered_once_in_bounded_memory(tmp_path: Path) -
     try:
         config_id = subscribe(runtime.api_url, runtime.token, receiver.url + "/hook")
         ids: list[str] = []
-        _, _, batch = publish(runtime.api_url, runtime.token, FIRST, CLIENTS)
+        _, _, batch = publish(runtime.api_url, runtime.token, FIRST, CLIENTS, retry_authorizer_failures=True)
         ids += batch
         assert wait_delivered(receiver, FIRST, 600) == FIRST, runtime.tail()
         peak_at_first = runtime.rss_kib(peak=True)
 
         while len(ids) < TOTAL:
-            _, _, batch = publish(runtime.api_url, runtime.token, min(1_000, TOTAL - len(ids)), CLIENTS)
+            count = min(1_000, TOTAL - len(ids))
+            _, _, batch = publish(runtime.api_url, runtime.token, count, CLIENTS, retry_authorizer_failures=True)
             ids += batch
         assert wait_delivered(receiver, TOTAL, 900) == TOTAL, runtime.tail()
         time.sleep(3.0)  # a duplicate would come right behind
