@@ -211,6 +211,29 @@ def put_items(emulator_url: str, count: int, clients: int = CLIENTS) -> float:
     return rate
 
 
+def wait_fanned_out(emulator_url: str, timeout: float, queue: str = "switchboard-local-EventsQueue") -> None:
+    """Until fanout has taken every published event off the events queue (so a measured window
+    does not compete with an earlier window's backlog)."""
+    import boto3
+
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        if int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0:
+            return
+        time.sleep(1.0)
+
+
 def wait_delivered(receiver: Any, expected: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -256,6 +279,7 @@ def report() -> list[str]:
             while stored < STORED:
                 _, _, ids = publish(runtime.api_url, runtime.token, min(1_000, STORED - stored), event=UNSUBSCRIBED)
                 stored += len(ids)
+            wait_fanned_out(runtime.emulator_url, 1800)
             put_rate_aged = put_items(runtime.emulator_url, PUT_ITEMS)
             aged_rate, aged_latencies, _ = publish(runtime.api_url, runtime.token, SAMPLE)
             total = 40 + 2 * SAMPLE
