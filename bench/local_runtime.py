@@ -229,7 +229,7 @@ def wait_fanned_out(emulator_url: str, timeout: float, queue: str = "switchboard
         attributes = sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
         )["Attributes"]
-        if int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 0:
+        if not any(int(value) for value in attributes.values()):
             return
         time.sleep(1.0)
 
