@@ -61,6 +61,10 @@ def create_template_resources() -> dict[str, str]:
     variables["TELEMETRY_QUEUE_URL"] = boto3.client("sqs").create_queue(
         QueueName="test-telemetry.fifo", Attributes={"FifoQueue": "true"}
     )["QueueUrl"]
+    # One FIFO dead-letter queue stands for each consumer's own (a FIFO one takes any consumer's messages).
+    variables["DEAD_LETTER_QUEUE_URL"] = boto3.client("sqs").create_queue(
+        QueueName="test-dead-letters.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
     return variables
 
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from switchboard.lazy import lazy_import
 
 if TYPE_CHECKING:
-    from switchboard import clock, config
+    from switchboard import clock, config, queues
     from switchboard.accounts import repository as accounts_repository
     from switchboard.accounts import service as accounts_service
     from switchboard.alerts import repository as alerts_repository
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 else:
     clock = lazy_import("switchboard.clock")
     config = lazy_import("switchboard.config")
+    queues = lazy_import("switchboard.queues")
     accounts_repository = lazy_import("switchboard.accounts.repository")
     accounts_service = lazy_import("switchboard.accounts.service")
     alerts_repository = lazy_import("switchboard.alerts.repository")
@@ -302,6 +303,14 @@ def alert_queries() -> rules_queries.AlertQueries:
     return rules_queries.AlertQueries(alert_states(), accounts())
 
 
+# ---------------------------------------------------------------- queue consumers
+
+
+@cache
+def dead_letters() -> queues.DeadLetters:
+    return queues.DeadLetters(config.load(config.DeadLetterSettings).dead_letter_queue_url)
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -343,4 +352,5 @@ _BUILDERS = (
     notifier,
     evaluator,
     alert_queries,
+    dead_letters,
 )
