@@ -94,3 +94,13 @@ def test_a_poison_message_is_dead_lettered_at_once_and_the_next_point_flows(av: 
     alerts = av.ok(who, "/api/v3/alerts/history", company=who.account_id)["items"]
     assert len(alerts) == 1, alerts
     assert [state["state"] for state in av.ok(who, "/api/v2/alertstates", targetId=system)["items"]] == [True]
+
+
+def test_points_too_big_for_one_queue_message_are_413_not_503(av: Alerts, world) -> None:
+    who = world.child_admin
+    system = av.system(who)
+    ts = now_ms() - 10_000
+    big = [{"room.note": [{"timestamp": ts + index, "value": "x" * 4000} for index in range(100)]}]
+    status, body, _ = av.post(who, system, big)
+    assert (status, body["error"]) == (413, "request.too.large"), body
+    assert av.queued() == 0

@@ -7,7 +7,7 @@ no context imports another's factories and the contexts form no import cycle.
 
 Each builder reads only the settings its object needs (`switchboard.config`): a function whose
 template entry lacks one of those variables fails when it first builds the object, naming it.
-A function builds only what its routes use, which is how one layer serves sixteen functions
+A function builds only what its routes use, which is how one layer serves seventeen functions
 with least-privilege environments.
 
 Modules load on first use (typed lazy imports), so importing this module costs a function's
