@@ -40,6 +40,10 @@ SAMPLES = {
     "fanout": {"fanout_published_event.json": {"batchItemFailures": []}},
     "deliver": {"deliver_task.json": {"batchItemFailures": []}},
     "delivery_sweeper": {"delivery_sweeper_schedule.json": {"requeued": 0}},
+    "subscribers": {"subscriber_put.json": 201, "subscribers_list.json": 200},
+    "notifications": {"notifications_list.json": 200, "notifications_find_by_subscriber.json": 200},
+    "usage_ingest": {"usage_post.json": 202},
+    "evaluate_usage": {"evaluate_usage_records.json": {"batchItemFailures": []}},
 }
 
 
@@ -76,6 +80,8 @@ def seeded(aws):
     from switchboard.rules.models import SystemInput
 
     rules.create_system(ACCOUNT, SYSTEM, SystemInput.model_validate({"name": "Boiler 12"}))
+    # the account the Expeto samples act in has usage notifications enabled
+    accounts.set_feature(ACCOUNT, "usage-notifications", True)
 
 
 def sample_alert() -> Alert:
