@@ -194,3 +194,36 @@ def test_crossbar_replies_never_carry_infinity(aws, world):
         ),
     )
     assert status == 400 and reply["message"] == "validation error", reply  # `call` parsed it strictly
+
+
+# ---------------------------------------------------------------- Expeto routes (usage notifications)
+
+EXPETO_HOSTILE = ['"\\ud800"', "1e400", "-1e400", '{"\\udfff": 1}', "NaN", "[" * 40 + "]" * 40, "1e126"]
+
+
+@pytest.mark.parametrize("hostile", EXPETO_HOSTILE)
+@pytest.mark.parametrize("field", ["system", "dataLimit", "thresholds", "(body)"])
+def test_expeto_subscriber_and_usage_bodies_with_hostile_json_are_4xx_and_write_nothing(aws, world, field, hostile):
+    from tests.integration.test_usage_api import IMSI, LIMIT, now_iso
+
+    who = world.child_admin
+    world.accounts.set_feature(who.account_id, "usage-notifications", True)
+    subscribers, ingest = load_function("subscribers"), load_function("usage_ingest")
+    path = f"/v1/subscribers/{IMSI}"
+    record = {"recordId": "r1", "imsi": IMSI, "bytes": 1, "timestamp": now_iso()}
+    usage_key = {"dataLimit": "bytes", "system": "recordId", "thresholds": "imsi"}
+    body = {"records": [record]}
+    cases = [
+        (subscribers, "PUT", path, hostile if field == "(body)" else _put(LIMIT, (field,), hostile)),
+        (
+            ingest,
+            "POST",
+            "/v1/usage",
+            hostile if field == "(body)" else _put(body, ("records", 0, usage_key[field]), hostile),
+        ),
+    ]
+    for fn, method, route, raw in cases:
+        before = snapshot(aws)
+        status, reply, _ = call(fn, rest_event(method, route, who.context, raw_body=raw))
+        assert 400 <= status < 500, (route, field, hostile, status, reply)
+        assert differences(before, snapshot(aws)) == [], (route, field, hostile)
