@@ -33,11 +33,13 @@ def _dead_letters(aws) -> list[dict]:
         ("deliver", "DELIVERY_QUEUE_URL", "not json"),
         ("fanout", "EVENTS_QUEUE_URL", '{"event-id": 1}'),
         ("fanout", "EVENTS_QUEUE_URL", "{"),
+        ("evaluate_usage", "USAGE_QUEUE_URL", '{"records": "none"}'),
     ],
 )
 def test_a_message_that_can_never_be_handled_is_dead_lettered_at_once(aws, function, variable, body):
     url = aws[variable]
-    boto3.client("sqs").send_message(QueueUrl=url, MessageBody=body)
+    fifo = {"MessageGroupId": "g", "MessageDeduplicationId": "d"} if url.endswith(".fifo") else {}
+    boto3.client("sqs").send_message(QueueUrl=url, MessageBody=body, **fifo)
     messages = _receive(url)
     fn = load_function(function)
     response = fn.lambda_handler({"Records": sqs_records(url, messages)}, WorkerContext())
