@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from switchboard.errors import InvalidInput, PayloadTooLarge
@@ -69,10 +70,11 @@ def problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
     return None
 
 
-def loads(data: bytes | str) -> Any:
-    """The decoded body under the policy; InvalidInput at path `json` (each dialect's "not JSON" error)."""
+def loads(data: bytes | str, parse_float: Callable[[str], Any] | None = None) -> Any:
+    """The decoded body under the policy; InvalidInput at path `json` (each dialect's "not JSON" error).
+    `parse_float`: how to read decimals (`Decimal` where amounts must stay exact); floats by default."""
     try:
-        value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = json.loads(data, parse_constant=_refuse_constant, parse_float=parse_float or _finite_float)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge integers, deep nesting
         reason = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise InvalidInput.single(
