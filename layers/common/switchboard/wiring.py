@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING
 from switchboard.lazy import lazy_import
 
 if TYPE_CHECKING:
-    from switchboard import clock, config
-    from switchboard import objects as objects_module
     from switchboard import clock, config, queues
+    from switchboard import objects as objects_module
     from switchboard.accounts import repository as accounts_repository
     from switchboard.accounts import service as accounts_service
     from switchboard.alerts import repository as alerts_repository
