@@ -24,7 +24,7 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt layers/common/requireme
 	@touch $@
 
 run: install
-	$(BIN)/switchboard local --port $(PORT) --emulator-port $(EMULATOR_PORT)
+	$(BIN)/switchboard local --demo --port $(PORT) --emulator-port $(EMULATOR_PORT)
 
 # Two test processes (pytest-xdist); every end-to-end test goes to one of them, so one local runtime
 # runs at a time, as without -n (tests/conftest.py). `make test JOBS=0` runs in this process alone.

@@ -41,6 +41,7 @@ from .template import (
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+HEALTH_PATH = "/_health"  # the local runtime's readiness report (not an API route)
 INTEGRATION_TIMEOUT = 29.0  # seconds API Gateway waits for a Lambda integration
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -731,6 +732,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         split = urlsplit(self.path)
+        if split.path == HEALTH_PATH and self.command == "GET" and self.server.health is not None:
+            self._send_health()
+            return
         request = Request(
             method=self.command,
             raw_path=self.path,
@@ -754,6 +758,16 @@ class _Handler(BaseHTTPRequestHandler):
                     500, [("Content-Type", "application/json")], b'{"message": "Internal server error"}'
                 )
         self._send(request, response)
+
+    def _send_health(self) -> None:
+        assert self.server.health is not None
+        report = self.server.health()
+        body = json.dumps(report).encode()
+        self.send_response(200 if report.get("status") == "ok" else 503)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def _send(self, request: Request, response: Response) -> None:
         self.send_response(response.status)
@@ -780,17 +794,25 @@ for _method in METHODS:
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     gateway: Gateway | None = None
+    health: Callable[[], dict[str, Any]] | None = None
 
 
 class ApiServer:
     """The HTTP front door: ThreadingHTTPServer on a loopback port.
 
     The socket is bound on construction, so the port (and the API's URL, which template
-    outputs and environment variables may need) is known before the gateway is built.
+    outputs and environment variables may need) is known before the gateway is built; it
+    listens only from start(), so nothing connects before the runtime is ready. The
+    runtime's own `GET /_health` (local only, no authorizer) answers from `health`.
     """
 
     def __init__(self, port: int = 3000, host: str = "127.0.0.1", gateway: Gateway | None = None) -> None:
-        self.httpd = _HttpServer((host, port), _Handler)
+        self.httpd = _HttpServer((host, port), _Handler, bind_and_activate=False)
+        try:
+            self.httpd.server_bind()
+        except BaseException:
+            self.httpd.server_close()
+            raise
         self.httpd.gateway = gateway
         self._thread: threading.Thread | None = None
 
@@ -811,7 +833,16 @@ class ApiServer:
         host = self.httpd.server_address[0]
         return f"http://{host if isinstance(host, str) else host.decode()}:{self.port}"
 
+    @property
+    def health(self) -> Callable[[], dict[str, Any]] | None:
+        return self.httpd.health
+
+    @health.setter
+    def health(self, health: Callable[[], dict[str, Any]]) -> None:
+        self.httpd.health = health
+
     def start(self) -> None:
+        self.httpd.server_activate()
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.1,), name="api-server", daemon=True)
         self._thread.start()
 

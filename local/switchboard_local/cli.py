@@ -16,6 +16,7 @@ from typing import Any
 from .template import DEFAULT_STACK_NAME
 
 DEFAULT_EMULATOR_URL = "http://127.0.0.1:4566"
+DEFAULT_DATA_DIR = ".switchboard"
 
 
 def parse_parameter_overrides(items: list[str] | None) -> dict[str, str]:
@@ -59,6 +60,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     local.add_argument("--port", type=int, default=3000, help="API port on 127.0.0.1 (default: %(default)s)")
     local.add_argument(
         "--emulator-port", type=int, default=4566, help="AWS emulator port on 127.0.0.1 (default: %(default)s)"
+    )
+    local.add_argument(
+        "--data-dir",
+        default=DEFAULT_DATA_DIR,
+        help="where the emulator's state is kept across restarts (default: %(default)s)",
+    )
+    local.add_argument(
+        "--ephemeral", action="store_true", help="keep all state in memory only; nothing survives a stop"
+    )
+    local.add_argument(
+        "--demo",
+        action="store_true",
+        help="also create the data the sample events (events/*.json) refer to, when missing",
     )
     _template_options(local)
     local.set_defaults(func=run_local)
@@ -128,6 +142,8 @@ def run_local(args: argparse.Namespace) -> int:
         emulator_port=args.emulator_port,
         stack_name=args.stack_name,
         parameter_overrides=parse_parameter_overrides(args.parameter_overrides),
+        data_dir=None if args.ephemeral else Path(args.data_dir),
+        demo_data=args.demo,
         echo=lambda line: print(line, flush=True),
     )
     try:

@@ -16,6 +16,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from . import motopatch
+from .persistence import Persistence
 from .template import (
     REGION,
     PhysicalResource,
@@ -59,9 +61,10 @@ class Emulator:
     _running = 0
     _running_lock = threading.Lock()
 
-    def __init__(self, port: int = 4566, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 4566, host: str = "127.0.0.1", persistence: Persistence | None = None) -> None:
         self.host = host
         self.requested_port = port
+        self.persistence = persistence
         self._server: Any = None
         self.port: int | None = None
 
@@ -75,7 +78,8 @@ class Emulator:
         # werkzeug logs every request at INFO; the runtime has its own, shorter console.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         _check_port_free(self.host, self.requested_port)
-        server = _new_moto_server(self.host, self.requested_port)
+        motopatch.apply()
+        server = _new_moto_server(self.host, self.requested_port, self.persistence)
         server.start()
         if server.error is not None:
             raise EmulatorError(
@@ -87,6 +91,16 @@ class Emulator:
             if Emulator._running == 0:
                 self.reset()
             Emulator._running += 1
+        if self.persistence is not None:
+            self.persistence.restore()
+
+    def ping(self) -> bool:
+        """Whether the emulator answers (for the runtime's health report)."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/moto-api/config", timeout=2) as response:
+                return 200 <= response.status < 300
+        except OSError:
+            return False
 
     def reset(self) -> None:
         request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST", data=b"")
@@ -95,6 +109,8 @@ class Emulator:
 
     def stop(self) -> None:
         if self._server is not None:
+            if self.persistence is not None:
+                self.persistence.close()  # a clean stop leaves one snapshot, no journal to replay
             with Emulator._running_lock:
                 Emulator._running -= 1
                 if Emulator._running == 0:
@@ -112,6 +128,9 @@ def _check_port_free(host: str, port: int) -> None:
     if port == 0:
         return
     with socket.socket() as probe:
+        # SO_REUSEADDR: connections of a previous run in TIME_WAIT do not make the port busy
+        # (a listening socket still does), so a restart on the same port works.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
@@ -121,17 +140,26 @@ def _check_port_free(host: str, port: int) -> None:
             ) from exc
 
 
-def _new_moto_server(host: str, port: int) -> Any:
-    from moto.server import ThreadedMotoServer  # heavy import: only when the emulator starts
+def _new_moto_server(host: str, port: int, persistence: Persistence | None) -> Any:
+    # heavy imports: only when the emulator starts
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
 
     class MotoServer(ThreadedMotoServer):
-        """ThreadedMotoServer that reports a failed bind instead of hanging in start()."""
+        """ThreadedMotoServer that reports a failed bind instead of hanging in start(), and
+        whose application goes through the persistence layer when there is one."""
 
         error: BaseException | None = None
 
         def _server_entry(self) -> None:
             try:
-                super()._server_entry()
+                app: Any = DomainDispatcherApplication(create_backend_app)
+                if persistence is not None:
+                    app = persistence.wrap(app)
+                self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+                self._server_ready_event.set()
+                self._server.serve_forever()
             except BaseException as exc:
                 self.error = exc
                 self._server_ready_event.set()
@@ -171,6 +199,10 @@ class Provisioner:
     Resources are created kind by kind in dependency order (keys before the tables they
     encrypt, every queue before any redrive policy), resolving each one's properties just
     before creating it so `Ref`s to already-created resources see real ids.
+
+    A resource that already exists (state restored from the data directory) is kept as it
+    is and only its physical id is read back, so provisioning a restored emulator changes
+    nothing.
     """
 
     def __init__(self, template: Template, endpoint_url: str) -> None:
@@ -178,6 +210,7 @@ class Provisioner:
         self.endpoint_url = endpoint_url
         self.physical: dict[str, PhysicalResource] = physical_resources(template, emulator_url=endpoint_url)
         self.resolver = Resolver(template, self.physical)
+        self.existing: set[str] = set()
 
     def client(self, service: str) -> Any:
         return aws_client(service, self.endpoint_url)
@@ -207,6 +240,11 @@ class Provisioner:
 
     def _kms_key(self, logical_id: str, props: dict[str, Any]) -> None:
         kms = self.client("kms")
+        with contextlib.suppress(ClientError):
+            meta = kms.describe_key(KeyId=kms_alias_name(self.template.stack_name, logical_id))["KeyMetadata"]
+            self.physical[logical_id] = PhysicalResource(meta["KeyId"], {"Arn": meta["Arn"], "KeyId": meta["KeyId"]})
+            self.existing.add(logical_id)
+            return
         args: dict[str, Any] = {"Description": props.get("Description", logical_id)}
         for key in ("KeySpec", "KeyUsage"):
             if key in props:
@@ -221,6 +259,9 @@ class Provisioner:
         self.physical[logical_id] = PhysicalResource(meta["KeyId"], {"Arn": meta["Arn"], "KeyId": meta["KeyId"]})
 
     def _kms_alias(self, logical_id: str, props: dict[str, Any]) -> None:
+        with contextlib.suppress(ClientError):
+            self.client("kms").describe_key(KeyId=props["AliasName"])
+            return
         self.client("kms").create_alias(AliasName=props["AliasName"], TargetKeyId=props["TargetKeyId"])
 
     # -- S3, SNS, Secrets Manager
@@ -228,6 +269,9 @@ class Provisioner:
     def _bucket(self, logical_id: str, props: dict[str, Any]) -> None:
         s3 = self.client("s3")
         name = self.physical[logical_id].ref
+        with contextlib.suppress(ClientError):
+            s3.head_bucket(Bucket=name)
+            return
         s3.create_bucket(Bucket=name)
         versioning = (props.get("VersioningConfiguration") or {}).get("Status")
         if versioning:
@@ -235,10 +279,17 @@ class Provisioner:
 
     def _topic(self, logical_id: str, props: dict[str, Any]) -> None:
         attributes = {k: _bool_text(props[k]) for k in ("FifoTopic", "ContentBasedDeduplication") if k in props}
+        with contextlib.suppress(ClientError):
+            self.client("sns").get_topic_attributes(TopicArn=self.physical[logical_id].ref)
+            return
         self.client("sns").create_topic(Name=self.physical[logical_id].attributes["TopicName"], Attributes=attributes)
 
     def _secret(self, logical_id: str, props: dict[str, Any]) -> None:
         name = self.physical[logical_id].ref.rsplit(":secret:", 1)[1]
+        with contextlib.suppress(ClientError):
+            arn = self.client("secretsmanager").describe_secret(SecretId=name)["ARN"]
+            self.physical[logical_id] = PhysicalResource(arn)
+            return
         value = props.get("SecretString")
         if value is None:
             generate = props.get("GenerateSecretString") or {}
@@ -259,6 +310,11 @@ class Provisioner:
         phys = self.physical[logical_id]
         attributes = {k: _bool_text(props[k]) for k in _QUEUE_ATTRIBUTES if k in props}
         tags = {t["Key"]: t["Value"] for t in props.get("Tags") or []}
+        with contextlib.suppress(ClientError):
+            url = sqs.get_queue_url(QueueName=phys.attributes["QueueName"])["QueueUrl"]
+            phys.ref = phys.attributes["QueueUrl"] = url
+            self.existing.add(logical_id)
+            return
         url = sqs.create_queue(QueueName=phys.attributes["QueueName"], Attributes=attributes, tags=tags)["QueueUrl"]
         phys.ref = phys.attributes["QueueUrl"] = url
 
@@ -266,6 +322,8 @@ class Provisioner:
         # Applied once every queue exists, so a DLQ is there whatever the template order.
         sqs = self.client("sqs")
         for logical_id, resource in self.template.of_type("AWS::SQS::Queue").items():
+            if logical_id in self.existing:
+                continue
             props = resource.get("Properties") or {}
             attributes = {}
             for key in ("RedrivePolicy", "RedriveAllowPolicy"):
@@ -282,6 +340,13 @@ class Provisioner:
         name = self.physical[logical_id].ref
         resource_type = self.template.resource_type(logical_id)
         args = _simple_table_args(props) if resource_type == "AWS::Serverless::SimpleTable" else _table_args(props)
+        try:
+            description = ddb.describe_table(TableName=name)["Table"]
+        except ClientError:
+            pass
+        else:
+            self._table_attributes(logical_id, description)
+            return
         description = ddb.create_table(TableName=name, **args)["TableDescription"]
         ttl = props.get("TimeToLiveSpecification") or {}
         if ttl.get("Enabled") in (True, "true") and ttl.get("AttributeName"):
@@ -300,6 +365,9 @@ class Provisioner:
                     "PointInTimeRecoveryEnabled": True,
                 },
             )
+        self._table_attributes(logical_id, description)
+
+    def _table_attributes(self, logical_id: str, description: Mapping[str, Any]) -> None:
         phys = self.physical[logical_id]
         phys.attributes["Arn"] = description["TableArn"]
         if description.get("LatestStreamArn"):
@@ -319,6 +387,8 @@ class Provisioner:
 
     def _verify_identity(self, identity: str) -> None:
         ses = self.client("ses")
+        if identity in ses.list_identities().get("Identities", []):
+            return
         if "@" in identity:
             ses.verify_email_identity(EmailAddress=identity)
         else:
@@ -415,6 +485,15 @@ def register_stack(endpoint_url: str, stack_name: str, outputs: Mapping[str, Map
     true, so nothing is created.
     """
     cfn = aws_client("cloudformation", endpoint_url)
+    wanted = {key: str(o["Value"]) for key, o in outputs.items()}
+    try:
+        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except ClientError:
+        stack = None
+    if stack is not None:
+        if {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []} == wanted:
+            return  # restored as it is (same template, same ports)
+        cfn.delete_stack(StackName=stack_name)
     body = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"{stack_name} (switchboard local runtime)",

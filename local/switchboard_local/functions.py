@@ -453,6 +453,10 @@ class FunctionPool:
         with self._cond:
             return [w.pid for w in self._workers]
 
+    def workers(self) -> list[_Worker]:
+        with self._cond:
+            return list(self._workers)
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
@@ -499,6 +503,18 @@ class FunctionRunner:
 
     def pids(self) -> list[int]:
         return [pid for pool in self._pools.values() for pid in pool.pids()]
+
+    def worker_status(self) -> dict[str, dict[str, Any]]:
+        """Per function: its warm worker processes, how many are alive, the most it may have."""
+        status = {}
+        for logical_id, pool in self._pools.items():
+            workers = pool.workers()
+            status[logical_id] = {
+                "workers": len(workers),
+                "alive": sum(worker.alive() for worker in workers),
+                "max": pool.spec.max_concurrency,
+            }
+        return status
 
     def close(self) -> None:
         pools = list(self._pools.values())

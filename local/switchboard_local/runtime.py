@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -14,6 +16,7 @@ from typing import Any
 from .apigateway import ApiServer, Gateway, build_routes
 from .emulator import Emulator, Provisioner, register_stack
 from .functions import DEFAULT_CONCURRENCY, FunctionRunner, function_specs
+from .persistence import Maintenance, Persistence
 from .pollers import Pollers, sqs_event_sources
 from .scheduler import Clock, Scheduler, schedule_specs, utc_now
 from .streams import StreamPollers, stream_event_sources
@@ -27,6 +30,8 @@ from .template import (
     Resolver,
     Template,
 )
+
+DEMO_ACCOUNT_FILE = "demo-account.json"
 
 # Parameters whose local default differs from the template's: webhooks to localhost, and a sender for
 # rule emails (the emulator verifies it; the messages land in its SES).
@@ -73,6 +78,11 @@ class LocalRuntime:
 
     Use as a context manager, or call start() and stop(). Ports may be 0 (any free port);
     `api_url` and `emulator_url` give the real ones once started.
+
+    With a `data_dir` the emulator's state survives restarts (persistence.py); without one
+    (the default here, `--ephemeral` on the command line) it lives in memory only. The API
+    listens only once everything is in place, so a client that can connect finds the stack
+    registered, the demo account and (with `demo_data`) the sample data created.
     """
 
     def __init__(
@@ -87,6 +97,10 @@ class LocalRuntime:
         schedule_tick: float = 1.0,
         schedule_clock: Clock = utc_now,
         demo_account: bool = True,
+        demo_data: bool = False,
+        data_dir: str | Path | None = None,
+        fsync: bool = True,
+        maintenance_interval: float = 30.0,
         echo: Callable[[str], None] = print,
     ) -> None:
         self.template_path = Path(template_path)
@@ -98,7 +112,15 @@ class LocalRuntime:
         self.schedule_tick = schedule_tick
         self.schedule_clock = schedule_clock
         self.want_demo_account = demo_account
+        self.want_demo_data = demo_data
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.fsync = fsync
+        self.maintenance_interval = maintenance_interval
         self.echo = echo
+        self.persistence: Persistence | None = None
+        self.maintenance: Maintenance | None = None
+        self.demo_data: dict[str, Any] | None = None
+        self.started_at: float | None = None
 
         self.template: Template | None = None
         self.emulator: Emulator | None = None
@@ -129,9 +151,21 @@ class LocalRuntime:
 
     def _start(self) -> None:
         template = self.template = self._load_template()
-        self.emulator = Emulator(self.emulator_port)
+        # Without a data directory the wrapper still serialises DynamoDB (and applies TTL), journaling nothing.
+        self.persistence = Persistence(self.data_dir, fsync=self.fsync)
+        self.emulator = Emulator(self.emulator_port, persistence=self.persistence)
         self.emulator.start()
-        self.physical = Provisioner(template, self.emulator.url).provision()
+        if self.persistence.restored:
+            self.echo(
+                f"[local] restored the emulator's state from {self.data_dir} "
+                f"({self.persistence.replayed} journal records replayed)"
+            )
+        with self.persistence.deferred():  # one snapshot for every resource created
+            self.physical = Provisioner(template, self.emulator.url).provision()
+            self._start_rest(template)
+
+    def _start_rest(self, template: Template) -> None:
+        assert self.emulator is not None and self.persistence is not None
         try:
             self.api = ApiServer(self.port)  # bound now: ApiUrl and the like need its port
         except OSError as exc:
@@ -165,12 +199,18 @@ class LocalRuntime:
         self.streams = StreamPollers(
             stream_event_sources(template, resolver), self.runner, self.emulator.url, echo=self.echo
         )
-        self.api.start()
+        self.maintenance = Maintenance(self.persistence, interval=self.maintenance_interval)
+        if self.want_demo_account:
+            self.demo = self._create_demo_account()
+        if self.want_demo_data:
+            self.demo_data = self._create_demo_data()
         self.pollers.start()
         self.streams.start()
         self.scheduler.start()
-        if self.want_demo_account:
-            self.demo = self._create_demo_account()
+        self.maintenance.start()
+        self.api.health = self.health
+        self.api.start()  # last: a client that can connect finds everything ready
+        self.started_at = time.time()
 
     def stop(self) -> None:
         """Stop everything that was started, in reverse order; safe to call twice."""
@@ -186,12 +226,16 @@ class LocalRuntime:
         if self.streams is not None:
             self.streams.stop()
             self.streams = None
+        if self.maintenance is not None:
+            self.maintenance.stop()
+            self.maintenance = None
         if self.runner is not None:
             self.runner.close()
             self.runner = None
         if self.emulator is not None:
-            self.emulator.stop()
+            self.emulator.stop()  # takes the final snapshot
             self.emulator = None
+        self.persistence = None
 
     # -- pieces
 
@@ -251,15 +295,85 @@ class LocalRuntime:
         create = getattr(admin, "create_demo_account", None)
         if create is None:
             return None
+        stored = self._stored_demo_account()
+        if stored is not None:
+            return stored
         with _patched_environ(emulator_environment(self.emulator.url)):
             _reset_domain_clients()
             try:
-                return dict(create(self.physical["AccountsTable"].ref))
+                demo = dict(create(self.physical["AccountsTable"].ref))
+                if self.data_dir is not None:
+                    (self.data_dir / DEMO_ACCOUNT_FILE).write_text(json.dumps(demo), encoding="utf-8")
+                return demo
             except Exception as exc:
                 self.echo(f"[local] could not create the demo account: {exc}")
                 return None
             finally:
                 _reset_domain_clients()
+
+    def _stored_demo_account(self) -> dict[str, Any] | None:
+        """The demo account of an earlier run on this data directory, if its state came back."""
+        if self.data_dir is None or self.persistence is None or not self.persistence.restored:
+            return None
+        path = self.data_dir / DEMO_ACCOUNT_FILE
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return None
+
+    def _create_demo_data(self) -> dict[str, Any] | None:
+        """The records events/*.json refer to, created when missing (demo.py)."""
+        from . import demo
+
+        assert self.runner is not None and self.emulator is not None
+        environment: dict[str, str] = {}
+        for spec in self.runner.specs.values():
+            environment.update(spec.environment)
+        environment.update(emulator_environment(self.emulator.url))
+        try:
+            report = demo.seed_in_subprocess(environment)
+        except Exception as exc:
+            self.echo(f"[local] could not create the demo data: {exc}")
+            return None
+        if report.get("created"):
+            self.echo(f"[local] demo data created: {', '.join(report['created'])}")
+        return report
+
+    def health(self) -> dict[str, Any]:
+        """`GET /_health`: the emulator, the pollers, the scheduler, the workers, persistence."""
+        emulator_ok = self.emulator is not None and self.emulator.ping()
+        pollers = [
+            {
+                "function": poller.source.function_id,
+                "queue": poller.source.queue_name,
+                "threads": len(poller._threads),
+                "alive": sum(thread.is_alive() for thread in poller._threads),
+            }
+            for poller in (self.pollers.pollers if self.pollers else [])
+        ]
+        pollers_ok = all(p["alive"] == p["threads"] for p in pollers)
+        scheduler_ok = self.scheduler is not None and self.scheduler.alive()
+        maintenance_ok = self.maintenance is not None and self.maintenance.alive()
+        workers = self.runner.worker_status() if self.runner else {}
+        ok = emulator_ok and pollers_ok and scheduler_ok and maintenance_ok
+        return {
+            "status": "ok" if ok else "degraded",
+            "started_at": self.started_at,
+            "emulator": {
+                "ok": emulator_ok,
+                "url": self.emulator.url if self.emulator else None,
+                "durable": self.data_dir is not None,
+                **(self.persistence.status() if self.persistence else {}),
+            },
+            "pollers": {"ok": pollers_ok, "sources": pollers},
+            "scheduler": {"ok": scheduler_ok, "schedules": len(self.scheduler.specs) if self.scheduler else 0},
+            "maintenance": {
+                "ok": maintenance_ok,
+                "ttl_expired_items": self.maintenance.expired if self.maintenance else 0,
+                "runs": self.maintenance.runs if self.maintenance else 0,
+            },
+            "workers": workers,
+        }
 
     # -- conveniences
 
@@ -301,6 +415,8 @@ class LocalRuntime:
             f"(started {datetime.now():%H:%M:%S})",
             f"  API       {self.api_url}" + (f"  (also under /{', /'.join(stages)})" if stages else ""),
             f"  Emulator  {self.emulator_url}",
+            f"  State     {self.data_dir.resolve() if self.data_dir else 'in memory only (--ephemeral)'}",
+            f"  Health    {self.api_url}/_health",
         ]
         if self.demo:
             account, token = self.demo.get("account_id"), self.demo.get("token")
@@ -310,6 +426,11 @@ class LocalRuntime:
                 "",
                 "Try it:",
                 f'  curl -H "X-Auth-Token: {token}" {self.api_url}/v2/accounts/{account}/alerts',
+            ]
+        if self.demo_data:
+            lines += [
+                f"  Sample events (events/*.json) act on account {self.demo_data['account_id']}:",
+                "  switchboard invoke AlertsFunction -e events/alerts_list.json",
             ]
         lines += [
             "",

@@ -398,6 +398,9 @@ class Scheduler:
                     f"[schedule] {spec.function_id}.{spec.event_name} failed: {exc.error_type}: {exc.error_message}"
                 )
 
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

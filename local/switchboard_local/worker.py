@@ -138,6 +138,12 @@ def _log_error(payload: Mapping[str, Any]) -> None:
         print(f"Traceback (most recent call last):\n{trace.rstrip()}", file=sys.stderr)
 
 
+def _is_authorizer_denial(exc: BaseException) -> bool:
+    # `raise Exception("Unauthorized")` is how a Lambda authorizer tells API Gateway to answer
+    # 401: an expected outcome, logged by the function itself, not an error with a traceback.
+    return type(exc) is Exception and str(exc) == "Unauthorized"
+
+
 def serve(conn: Connection, config: Mapping[str, Any]) -> None:
     """Init the function, then answer invocations: (request_id, event_json, deadline_ms)."""
     prefix = f"[{config['logical_id']}] "
@@ -174,7 +180,8 @@ def serve(conn: Connection, config: Mapping[str, Any]) -> None:
             result = handler(json.loads(event_json), context)
         except Exception as exc:
             payload = {**error_payload(exc), "requestId": request_id}
-            _log_error(payload)
+            if not _is_authorizer_denial(exc):
+                _log_error(payload)
             conn.send(("error", payload))
             continue
         try:
@@ -193,9 +200,30 @@ def serve(conn: Connection, config: Mapping[str, Any]) -> None:
             )
 
 
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _exit_with_parent(parent: int, interval: float = PARENT_CHECK_SECONDS) -> None:
+    """Ends this worker when the runtime that started it is gone, even in mid-invocation.
+
+    An idle worker notices on its connection; a busy one would not, so a thread watches the
+    parent (a killed runtime's children are re-parented). Polling rather than the parent-death
+    signal: that one fires when the *thread* that started the worker exits.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main(fd: int) -> None:
     # Ctrl-C reaches the whole process group: the runtime stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(os.getppid())
     conn = Connection(fd)
     try:
         config = conn.recv()

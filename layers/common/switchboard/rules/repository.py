@@ -1,5 +1,5 @@
 """The rules table (`RulesTable`): AirVantage alert rules, their hooks, systems. What the rule APIs read and
-write; evaluation's items (targets, states, alerts) share the table under other partitions (state_store.py).
+write; evaluation's items (targets, states, alerts) share the table under other partitions (states_repository.py).
 
     pk              sk                          gsi1pk / gsi1sk                item
     CO#{company}    STATS                       -                              counters: `rules` (<= 50, the

@@ -1,0 +1,154 @@
+"""The local runtime's fixes to moto (switchboard_local/motopatch.py).
+
+`test_a_transaction_copies_only_the_items_it_touches` fails on moto as released (it deep-copies
+every table a transaction names, item by item); the others pin the behaviour that must not change.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from switchboard_local import motopatch
+
+TABLE = "things"
+
+
+@pytest.fixture
+def ddb():
+    motopatch.apply()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield client
+
+
+def put(pk: str, sk: str, **extra: Any) -> dict[str, Any]:
+    item = {"pk": {"S": pk}, "sk": {"S": sk}, **{k: {"S": v} for k, v in extra.items()}}
+    return {"Put": {"TableName": TABLE, "Item": item}}
+
+
+def fill(client: Any, count: int) -> None:
+    for index in range(count):
+        client.put_item(TableName=TABLE, Item={"pk": {"S": "bulk"}, "sk": {"S": f"{index:06d}"}})
+
+
+def test_a_transaction_copies_only_the_items_it_touches(ddb, monkeypatch):
+    from moto.dynamodb.models.dynamo_type import Item
+
+    fill(ddb, 300)
+    copies = {"count": 0}
+
+    def counting_deepcopy(self: Item, memo: dict[int, Any]) -> Item:
+        copies["count"] += 1
+        clone = Item.__new__(Item)
+        memo[id(self)] = clone
+        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return clone
+
+    monkeypatch.setattr(Item, "__deepcopy__", counting_deepcopy, raising=False)
+    ddb.transact_write_items(TransactItems=[put("a", "1"), put("bulk", "000001", v="changed")])
+
+    assert copies["count"] <= 2  # moto as released: 300 (every item of the table)
+    got = ddb.get_item(TableName=TABLE, Key={"pk": {"S": "bulk"}, "sk": {"S": "000001"}})["Item"]
+    assert got["v"] == {"S": "changed"}
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(ddb):
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "x"}, "sk": {"S": "1"}, "v": {"S": "before"}})
+    with pytest.raises(ClientError) as raised:
+        ddb.transact_write_items(
+            TransactItems=[
+                put("new", "1"),
+                put("x", "1", v="after"),
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": {"pk": {"S": "missing"}, "sk": {"S": "1"}},
+                        "UpdateExpression": "SET v = :v",
+                        "ConditionExpression": "attribute_exists(pk)",
+                        "ExpressionAttributeValues": {":v": {"S": "nope"}},
+                    }
+                },
+            ]
+        )
+    assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
+    items = ddb.scan(TableName=TABLE)["Items"]
+    assert items == [{"pk": {"S": "x"}, "sk": {"S": "1"}, "v": {"S": "before"}}]
+
+
+def test_transactions_and_plain_writes_from_many_threads(ddb):
+    """Concurrent transactions against a table other threads are writing to: nothing lost, no errors."""
+    fill(ddb, 200)
+    errors: list[BaseException] = []
+
+    def transactions(worker: int) -> None:
+        try:
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            for index in range(40):
+                client.transact_write_items(
+                    TransactItems=[put(f"t{worker}", f"{index}a"), put(f"t{worker}", f"{index}b")]
+                )
+        except BaseException as exc:
+            errors.append(exc)
+
+    def writes(worker: int) -> None:
+        try:
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            for index in range(80):
+                client.put_item(TableName=TABLE, Item={"pk": {"S": f"w{worker}"}, "sk": {"S": str(index)}})
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=transactions, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=writes, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    count = 0
+    kwargs: dict[str, Any] = {"TableName": TABLE, "Select": "COUNT"}
+    while True:
+        page = ddb.scan(**kwargs)
+        count += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    assert count == 200 + 3 * 40 * 2 + 3 * 80
+
+
+def test_sqs_forgets_old_receipt_handles_but_accepts_a_repeated_delete(monkeypatch):
+    motopatch.apply()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="work")["QueueUrl"]
+        from moto.backends import get_backend
+
+        queue = get_backend("sqs")["123456789012"]["us-east-1"].queues["work"]
+        queue.deleted_messages.limit = 10
+        handles = []
+        for index in range(30):
+            sqs.send_message(QueueUrl=url, MessageBody=str(index))
+            message = sqs.receive_message(QueueUrl=url)["Messages"][0]
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            handles.append(message["ReceiptHandle"])
+        assert len(queue.deleted_messages) == 10  # moto as released keeps all 30
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[-1])  # a repeated delete still succeeds
+        assert (
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["ApproximateNumberOfMessages"]
+            == "0"
+        )

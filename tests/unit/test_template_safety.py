@@ -1,0 +1,143 @@
+"""template.yaml keeps its data and watches every function (what cfn-lint's I3011 and a review ask).
+
+Functions and stateful resources are enumerated from the template, so a resource added later
+without its retention policies or its alarms fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support import template
+
+STATEFUL_TYPES = (
+    "AWS::DynamoDB::Table",
+    "AWS::KMS::Key",
+    "AWS::SQS::Queue",
+    "AWS::Logs::LogGroup",
+    "AWS::S3::Bucket",
+    "AWS::SecretsManager::Secret",
+)
+
+
+def resources(*types: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template()["Resources"].items() if v["Type"] in types}
+
+
+def functions() -> list[str]:
+    return sorted(resources("AWS::Serverless::Function"))
+
+
+def references(value: Any) -> set[str]:
+    """Logical ids a value refers to (Ref, GetAtt, Sub variables)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref":
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add(inner[0] if isinstance(inner, list) else inner.split(".")[0])
+            else:
+                found |= references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= references(inner)
+    return found
+
+
+def test_the_template_has_stateful_resources_and_functions():
+    assert len(resources(*STATEFUL_TYPES)) >= 10
+    assert len(functions()) >= 16
+
+
+@pytest.mark.parametrize("logical_id", sorted(resources(*STATEFUL_TYPES)))
+def test_every_stateful_resource_is_retained_on_delete_and_on_replacement(logical_id):
+    resource = template()["Resources"][logical_id]
+    assert resource.get("DeletionPolicy") == "Retain"
+    assert resource.get("UpdateReplacePolicy") == "Retain"
+
+
+def test_the_key_encrypting_the_retained_tables_is_itself_retained():
+    everything = template()["Resources"]
+    keys = set()
+    for table in resources("AWS::DynamoDB::Table").values():
+        sse = table["Properties"].get("SSESpecification") or {}
+        keys |= references(sse.get("KMSMasterKeyId"))
+    assert keys, "the tables name their KMS key"
+    for key in keys:
+        assert everything[key]["Type"] == "AWS::KMS::Key"
+        assert everything[key]["DeletionPolicy"] == "Retain"
+        assert everything[key]["UpdateReplacePolicy"] == "Retain"
+
+
+def alarms_on(metric: str) -> dict[str, set[str]]:
+    """Function logical id -> alarms on that AWS/Lambda metric with its FunctionName dimension."""
+    found: dict[str, set[str]] = {}
+    for alarm_id, alarm in resources("AWS::CloudWatch::Alarm").items():
+        props = alarm["Properties"]
+        if props.get("Namespace") != "AWS/Lambda" or props.get("MetricName") != metric:
+            continue
+        assert props.get("AlarmActions"), f"{alarm_id} notifies no one"
+        for dimension in props.get("Dimensions") or []:
+            if dimension["Name"] == "FunctionName":
+                for function in references(dimension["Value"]):
+                    found.setdefault(function, set()).add(alarm_id)
+    return found
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_an_alarm_on_every_function(metric):
+    covered = alarms_on(metric)
+    missing = [f for f in functions() if f not in covered]
+    assert not missing, f"functions without an alarm on {metric}: {missing}"
+
+
+def test_api_errors_and_latency_have_alarms():
+    watched = {
+        stat["Metric"]["MetricName"] if "Metric" in stat else None
+        for alarm in resources("AWS::CloudWatch::Alarm").values()
+        for stat in [m.get("MetricStat", {}) for m in alarm["Properties"].get("Metrics") or []]
+    }
+    watched |= {
+        alarm["Properties"].get("MetricName")
+        for alarm in resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/ApiGateway"
+    }
+    assert {"5XXError", "Latency"} <= watched
+
+
+def test_api_access_logs_are_json_lines_with_the_request_id():
+    (api,) = resources("AWS::Serverless::Api").values()
+    setting = api["Properties"]["AccessLogSetting"]
+    assert references(setting["DestinationArn"]) <= set(resources("AWS::Logs::LogGroup"))
+    line = json.loads(setting["Format"])
+    assert line["requestId"] == "$context.requestId"
+    assert "$context.status" in line.values()
+
+
+def test_the_dashboard_follows_the_pipeline():
+    (dashboard,) = resources("AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]
+    body = body["Fn::Sub"] if isinstance(body, dict) else body
+    widgets = json.loads(body)["widgets"]
+    text = json.dumps(widgets)
+    for piece in (
+        "${PublishFunction}",
+        "${EventsQueue.QueueName}",
+        "${FanoutFunction}",
+        "${DeliveryQueue.QueueName}",
+        "${DeliverFunction}",
+        "Delivery_success",
+        "Delivery_failed",
+    ):
+        assert piece in text
+
+
+def test_deliver_has_reserved_concurrency_and_polls_within_it():
+    deliver = template()["Resources"]["DeliverFunction"]["Properties"]
+    assert deliver.get("ReservedConcurrentExecutions")
+    scaling = deliver["Events"]["DeliveryTasks"]["Properties"]["ScalingConfig"]
+    assert scaling["MaximumConcurrency"] == deliver["ReservedConcurrentExecutions"]
