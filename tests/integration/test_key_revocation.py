@@ -86,3 +86,34 @@ def test_a_revoked_key_is_refused_within_the_documented_bound(aws, world):
     took = time.monotonic() - revoked_at
     assert took <= authorizer.CACHE_SECONDS + 0.5, took
     assert authorizer.CACHE_SECONDS <= 5.0  # the bound docs/tenancy.md promises
+
+
+def _cli(monkeypatch, aws, *argv: str) -> int:
+    import argparse
+
+    from switchboard_local import admin
+
+    monkeypatch.setattr(admin, "table_name", lambda stack, output: aws["ACCOUNTS_TABLE"])
+    parser = argparse.ArgumentParser()
+    admin.register(parser.add_subparsers())
+    args = parser.parse_args(list(argv))
+    return args.func(args)
+
+
+def test_the_cli_prints_a_key_id_and_revokes_by_key_or_key_id(monkeypatch, aws, world, capsys):
+    import json
+
+    account = world.child_admin.account_id
+    assert _cli(monkeypatch, aws, "tokens", "create", "--account", account) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert _cli(monkeypatch, aws, "tokens", "create", "--account", account) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert len(first["key_id"]) == 16 and world.accounts.resolve(first["token"]) is not None
+    assert _cli(monkeypatch, aws, "tokens", "revoke", first["key_id"]) == 0
+    assert json.loads(capsys.readouterr().out)["revoked"] == first["key_id"]
+    assert _cli(monkeypatch, aws, "tokens", "revoke", second["token"]) == 0
+    assert json.loads(capsys.readouterr().out)["revoked"] == second["key_id"]
+    assert world.accounts.resolve(first["token"]) is None and world.accounts.resolve(second["token"]) is None
+    assert _cli(monkeypatch, aws, "tokens", "revoke", first["key_id"]) == 1  # already revoked
+    assert _cli(monkeypatch, aws, "tokens", "revoke", "nonsense") == 1
+    assert world.accounts.resolve(world.child_admin.token) is not None
