@@ -77,6 +77,10 @@ def create_template_resources() -> dict[str, str]:
     variables["USAGE_QUEUE_URL"] = boto3.client("sqs").create_queue(
         QueueName="test-usage.fifo", Attributes={"FifoQueue": "true"}
     )["QueueUrl"]
+    # One FIFO dead-letter queue stands for each consumer's own (a FIFO one takes any consumer's messages).
+    variables["DEAD_LETTER_QUEUE_URL"] = boto3.client("sqs").create_queue(
+        QueueName="test-dead-letters.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
     return variables
 
 

@@ -32,7 +32,9 @@ logger = Logger()
 
 # API Gateway cannot cache a REQUEST authorizer whose key may sit in one of three headers,
 # so a warm container remembers resolved keys briefly (keys are never re-bound, only revoked).
-CACHE_SECONDS = 60.0
+# This is the revocation bound: a revoked key is refused at most CACHE_SECONDS after its item is
+# deleted (docs/tenancy.md), at the cost of one GetItem per key per container every CACHE_SECONDS.
+CACHE_SECONDS = 5.0
 _resolved: dict[str, tuple[float, dict[str, str]]] = {}
 
 

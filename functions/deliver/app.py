@@ -14,11 +14,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
 
 if TYPE_CHECKING:
-    from switchboard import wiring
+    from switchboard import queues, wiring
     from switchboard.delivery import models
 else:
     # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
     wiring = lazy_import("switchboard.wiring")
+    queues = lazy_import("switchboard.queues")
     models = lazy_import("switchboard.delivery.models")
 
 
@@ -50,7 +51,17 @@ def handle(record: SQSRecord, lambda_context: LambdaContext) -> None:
         logger.info("bulk redelivery page", extra={"config_id": task.config_id, "reopened": reopened})
 
 
+def dead_lettered(_reason: str) -> None:
+    metrics.add_metric(name="TasksDeadLettered", unit=MetricUnit.Count, value=1)
+
+
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    # A task that can never be handled (it does not parse, DynamoDB refuses its item) is dead-lettered at once;
+    # anything else is retried (switchboard.queues). An open delivery is re-sent by the sweeper either way.
+    queues.releasing(lambda item: handle(item, lambda_context), wiring.dead_letters, dead_lettered)(record)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

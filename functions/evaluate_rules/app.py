@@ -13,12 +13,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
 
 if TYPE_CHECKING:
-    from switchboard import wiring
+    from switchboard import queues, wiring
     from switchboard.rules import evaluation
 else:
     # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
     wiring = lazy_import("switchboard.wiring")
     evaluation = lazy_import("switchboard.rules.evaluation")
+    queues = lazy_import("switchboard.queues")
 
 
 logger = Logger()
@@ -43,7 +44,17 @@ def evaluate(record: SQSRecord) -> None:
     )
 
 
+def dead_lettered(_reason: str) -> None:
+    metrics.add_metric(name="TelemetryDeadLettered", unit=MetricUnit.Count, value=1)
+
+
+def record_handler(record: SQSRecord) -> None:
+    # A permanent failure (a message that cannot parse or hold a value evaluation cannot compute with) is
+    # dead-lettered at once and the system's next message flows; a transient one is retried (switchboard.queues).
+    queues.releasing(evaluate, wiring.dead_letters, dead_lettered)(record)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=evaluate, processor=processor, context=context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -14,11 +14,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.lazy import lazy_import
 
 if TYPE_CHECKING:
-    from switchboard import wiring
+    from switchboard import queues, wiring
     from switchboard.usage import models
 else:
     # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
     wiring = lazy_import("switchboard.wiring")
+    queues = lazy_import("switchboard.queues")
     models = lazy_import("switchboard.usage.models")
 
 
@@ -40,7 +41,17 @@ def evaluate(record: SQSRecord) -> None:
     )
 
 
+def dead_lettered(_reason: str) -> None:
+    metrics.add_metric(name="UsageDeadLettered", unit=MetricUnit.Count, value=1)
+
+
+def record_handler(record: SQSRecord) -> None:
+    # A permanent failure is dead-lettered at once and the IMSI's next records flow; a transient one is
+    # retried (switchboard.queues).
+    queues.releasing(evaluate, wiring.dead_letters, dead_lettered)(record)
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=evaluate, processor=processor, context=context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -22,6 +22,9 @@ else:
     models = lazy_import("switchboard.events.models")
 
 
+# An event is stored as one DynamoDB item: a body past the item limit cannot be stored (413, before parsing).
+MAX_EVENT_BODY_BYTES = 400_000
+
 logger = Logger()
 metrics = Metrics()
 app = APIGatewayRestResolver()
@@ -30,7 +33,7 @@ ess.install(app)
 
 @app.post("/ess/v1/events")
 def publish_event() -> Response:
-    data = ess.body(app, models.PublishInput)
+    data = ess.body(app, models.PublishInput, max_bytes=MAX_EVENT_BODY_BYTES)
     event = wiring.publishing().publish(caller(app), ess.company(app), data)
     metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=1)
     return ess.reply({"event-id": event.id}, 202)

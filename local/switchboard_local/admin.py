@@ -45,6 +45,10 @@ def register(subparsers: Any) -> None:
     issue.add_argument("--operator", action="store_true", help="the token may act on every account")
     _stack_option(issue)
     issue.set_defaults(func=_tokens_create)
+    revoke = tokens_sub.add_parser("revoke", help="revoke a token: refused everywhere within seconds")
+    revoke.add_argument("key", metavar="KEY|KEY_ID", help="the token itself, or the key_id `tokens create` printed")
+    _stack_option(revoke)
+    revoke.set_defaults(func=_tokens_revoke)
 
     catalog = subparsers.add_parser("catalog", help="the ESS catalog of topics and event types")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
@@ -108,6 +112,15 @@ def _tokens_create(args: argparse.Namespace) -> int:
         return _print(_service(args).issue_token(args.account, args.user, args.admin, args.operator))
     except DomainError as exc:
         return _fail(exc)
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    try:
+        key = _service(args).revoke(args.key)
+    except DomainError as exc:
+        return _fail(exc)
+    print(json.dumps({"revoked": key.key_id, "account_id": key.account_id, "user_id": key.user_id}))
+    return 0
 
 
 def _catalog_import(args: argparse.Namespace) -> int:

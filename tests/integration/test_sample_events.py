@@ -25,6 +25,7 @@ SYSTEM = "91b74e52f04750824c22379ec3b4e75f"  # the system the telemetry samples 
 SAMPLES = {
     "authorizer": {"authorizer_request.json": None},
     "alerts": {"alerts_list.json": 200, "alerts_create.json": 201, "alerts_get.json": 200, "alerts_delete.json": 200},
+    "api_keys": {"api_keys_list.json": 200},
     "ess_catalog": {"ess_topics.json": 200, "ess_topic_event_types.json": 200, "ess_dictionary.json": 200},
     "delivery_configurations": {"delivery_configuration_create.json": 201, "delivery_configuration_list.json": 200},
     "subscriptions": {"subscription_create.json": 201, "subscriptions_list.json": 200},

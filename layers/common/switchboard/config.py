@@ -158,6 +158,12 @@ class DumpSettings(_Environment):
     )
 
 
+class DeadLetterSettings(_Environment):
+    """A queue consumer's dead-letter queue: permanent failures are released to it at once (switchboard.queues)."""
+
+    dead_letter_queue_url: str = Field(min_length=1)
+
+
 Settings = TypeVar("Settings", bound=_Environment)
 
 

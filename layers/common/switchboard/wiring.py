@@ -7,7 +7,7 @@ no context imports another's factories and the contexts form no import cycle.
 
 Each builder reads only the settings its object needs (`switchboard.config`): a function whose
 template entry lacks one of those variables fails when it first builds the object, naming it.
-A function builds only what its routes use, which is how one layer serves sixteen functions
+A function builds only what its routes use, which is how one layer serves seventeen functions
 with least-privilege environments.
 
 Modules load on first use (typed lazy imports), so importing this module costs a function's
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from switchboard.lazy import lazy_import
 
 if TYPE_CHECKING:
-    from switchboard import clock, config
+    from switchboard import clock, config, queues
     from switchboard import objects as objects_module
     from switchboard.accounts import repository as accounts_repository
     from switchboard.accounts import service as accounts_service
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 else:
     clock = lazy_import("switchboard.clock")
     config = lazy_import("switchboard.config")
+    queues = lazy_import("switchboard.queues")
     accounts_repository = lazy_import("switchboard.accounts.repository")
     accounts_service = lazy_import("switchboard.accounts.service")
     alerts_repository = lazy_import("switchboard.alerts.repository")
@@ -509,6 +510,14 @@ def counted_tables() -> dict[str, str]:
     return {tables.accounts_table: "accounts", tables.events_table: "events", tables.rules_table: "rules"}
 
 
+# ---------------------------------------------------------------- queue consumers
+
+
+@cache
+def dead_letters() -> queues.DeadLetters:
+    return queues.DeadLetters(config.load(config.DeadLetterSettings).dead_letter_queue_url)
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -571,4 +580,5 @@ _BUILDERS = (
     buffer_files,
     buffer_file_queries,
     subscription_dumps,
+    dead_letters,
 )

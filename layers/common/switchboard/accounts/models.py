@@ -45,6 +45,14 @@ class ApiKey(BaseModel):
     ancestry: tuple[str, ...] = ()
     created_ms: int
 
+    @property
+    def key_id(self) -> str:
+        """The key's public name (listing, revoking): the first KEY_ID_LENGTH hex digits of its hash."""
+        return self.key_hash[:KEY_ID_LENGTH]
+
+
+KEY_ID_LENGTH = 16
+
 
 class IssuedCredential(BaseModel):
     """Printed once by the CLI; the token itself is never stored."""
@@ -52,3 +60,4 @@ class IssuedCredential(BaseModel):
     account_id: str
     user_id: str | None
     token: str
+    key_id: str | None = None

@@ -4,14 +4,18 @@ pk                 sk          item
 ACCOUNT#{id}       ACCOUNT     account
 USER#{id}          USER        user          gsi1: ACCOUNT#{account} / USER#{id}
 APIKEY#{sha256}    APIKEY      api key       gsi1: ACCOUNT#{account} / APIKEY#{created}
+KEYID#{key_id}     KEYID       the key a key id names (its hash): `switchboard tokens revoke KEY_ID`
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from boto3.dynamodb.conditions import Key
+
 from switchboard import aws
 from switchboard.accounts.models import Account, ApiKey, User
+from switchboard.store import dynamo
 
 
 class AccountsRepository:
@@ -98,6 +102,10 @@ class AccountsRepository:
         item = self._table.get_item(Key={"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}).get("Item")
         if not item:
             return None
+        return self._api_key(key_hash, item)
+
+    @staticmethod
+    def _api_key(key_hash: str, item: dict[str, Any]) -> ApiKey:
         return ApiKey(
             key_hash=key_hash,
             account_id=item["account_id"],
@@ -123,4 +131,32 @@ class AccountsRepository:
             item["user_id"] = key.user_id
         if key.scopes:
             item["scopes"] = sorted(key.scopes)
-        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+        pointer = {"pk": f"KEYID#{key.key_id}", "sk": "KEYID", "key_hash": key.key_hash, "account_id": key.account_id}
+        dynamo.transact(
+            [
+                dynamo.put(self._table_name, item, "attribute_not_exists(pk)"),
+                dynamo.put(self._table_name, pointer, "attribute_not_exists(pk)"),
+            ]
+        )
+
+    def account_api_keys(self, account_id: str) -> list[ApiKey]:
+        """The account's keys, oldest first."""
+        items = dynamo.query_all(
+            self._table,
+            IndexName="gsi1",
+            KeyConditionExpression=Key("gsi1pk").eq(f"ACCOUNT#{account_id}") & Key("gsi1sk").begins_with("APIKEY#"),
+        )
+        return [self._api_key(item["pk"].removeprefix("APIKEY#"), item) for item in items]
+
+    def key_hash_for(self, key_id: str) -> str | None:
+        item = self._table.get_item(Key={"pk": f"KEYID#{key_id}", "sk": "KEYID"}).get("Item")
+        return str(item["key_hash"]) if item else None
+
+    def delete_api_key(self, key: ApiKey) -> None:
+        """Remove a key (and its key-id pointer): it resolves to nobody from now on."""
+        dynamo.transact(
+            [
+                dynamo.delete(self._table_name, {"pk": f"APIKEY#{key.key_hash}", "sk": "APIKEY"}),
+                dynamo.delete(self._table_name, {"pk": f"KEYID#{key.key_id}", "sk": "KEYID"}),
+            ]
+        )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from switchboard import clock, ids
-from switchboard.accounts.keys import hash_token, new_token
-from switchboard.accounts.models import FEATURES, Account, ApiKey, IssuedCredential, User
+from switchboard.accounts.keys import TOKEN_PREFIX, hash_token, new_token
+from switchboard.accounts.models import FEATURES, KEY_ID_LENGTH, Account, ApiKey, IssuedCredential, User
 from switchboard.accounts.repository import AccountsRepository
-from switchboard.errors import InvalidInput, NotFound
+from switchboard.errors import Forbidden, InvalidInput, NotFound
 from switchboard.tenancy import OPERATOR_SCOPE, AccountScope, Caller, PrivLevel
+
+KEY_ID = re.compile(f"[0-9a-f]{{{KEY_ID_LENGTH}}}")
 
 
 class AccountService:
@@ -83,18 +87,17 @@ class AccountService:
             user = User(id=ids.new_hex_id(), account_id=account.id, priv_level=priv, created_ms=clock.now_ms())
             self._repo.put_user(user)
         token = new_token()
-        self._repo.put_api_key(
-            ApiKey(
-                key_hash=hash_token(token),
-                account_id=account.id,
-                user_id=user.id,
-                priv_level=user.priv_level,
-                scopes=frozenset({OPERATOR_SCOPE}) if operator else frozenset(),
-                ancestry=account.ancestry,
-                created_ms=clock.now_ms(),
-            )
+        key = ApiKey(
+            key_hash=hash_token(token),
+            account_id=account.id,
+            user_id=user.id,
+            priv_level=user.priv_level,
+            scopes=frozenset({OPERATOR_SCOPE}) if operator else frozenset(),
+            ancestry=account.ancestry,
+            created_ms=clock.now_ms(),
         )
-        return IssuedCredential(account_id=account.id, user_id=user.id, token=token)
+        self._repo.put_api_key(key)
+        return IssuedCredential(account_id=account.id, user_id=user.id, token=token, key_id=key.key_id)
 
     def resolve(self, token: str) -> Caller | None:
         """The caller a presented key stands for, or None for an unknown key."""
@@ -108,3 +111,40 @@ class AccountService:
             scopes=key.scopes,
             ancestry=key.ancestry,
         )
+
+    # ------------------------------------------------------------ revocation (docs/tenancy.md)
+    def list_keys(self, caller: Caller, account_id: str) -> list[ApiKey]:
+        """The account's keys (never the secrets): for an admin of the account, of a reseller above it, or an
+        operator; NotFound for an account the caller cannot see, Forbidden for a plain user."""
+        account = self._admin_scope(caller, account_id)
+        return self._repo.account_api_keys(account.id)
+
+    def revoke_key(self, caller: Caller, account_id: str, key_id: str) -> ApiKey:
+        """Revoke one of the account's keys by its key id (as `list_keys` shows it)."""
+        account = self._admin_scope(caller, account_id)
+        key = next((key for key in self._repo.account_api_keys(account.id) if key.key_id == key_id), None)
+        if key is None:
+            raise NotFound(key_id, "api key")
+        self._repo.delete_api_key(key)
+        return key
+
+    def revoke(self, key_or_id: str) -> ApiKey:
+        """Operator revocation (`switchboard tokens revoke`): the key itself, or its key id."""
+        key_or_id = key_or_id.strip()
+        if key_or_id.startswith(TOKEN_PREFIX):
+            key_hash: str | None = hash_token(key_or_id)
+        elif KEY_ID.fullmatch(key_or_id):
+            key_hash = self._repo.key_hash_for(key_or_id)
+        else:
+            raise InvalidInput.single("key", "invalid", f"neither a key ({TOKEN_PREFIX}...) nor a key id", key_or_id)
+        key = self._repo.get_api_key(key_hash) if key_hash else None
+        if key is None:
+            raise NotFound(key_or_id, "api key")
+        self._repo.delete_api_key(key)
+        return key
+
+    def _admin_scope(self, caller: Caller, account_id: str) -> Account | AccountScope:
+        account = self.scope_for(caller, account_id)
+        if not caller.is_admin_of(account.id, account.ancestry):
+            raise Forbidden("only an admin of the account (or of its reseller) may manage its keys")
+        return account

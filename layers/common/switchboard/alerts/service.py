@@ -27,6 +27,7 @@ class AlertService:
         account = self._account_for(caller, account_id)
         if not caller.is_admin_of(account.id, account.ancestry):
             raise Forbidden("only an admin of the account (or of its reseller) may create alerts")
+        self._check_originators(caller, data.originators)
         return self._store(account, data, clearable=True)
 
     def list_for(self, caller: Caller, account_id: str, request: PageRequest) -> Page:
@@ -152,6 +153,29 @@ class AlertService:
         if errors:
             raise InvalidInput(errors)
         return slots
+
+    def _check_originators(self, caller: Caller, originators: list[Originator]) -> None:
+        """`from` names who the alert comes from, and recipients trust it: a caller may name only its own
+        account (or one below it) and its own user. Operators (and the system, which does not come through
+        here) may name anyone. 400 on `from` otherwise, the same answer for a stranger's id as for no id."""
+        if caller.is_operator:
+            return
+        errors: list[FieldError] = []
+        for index, originator in enumerate(originators):
+            path = ("from", index, "value")
+            if originator.type == "user":
+                if caller.user_id is None or originator.value != caller.user_id:
+                    errors.append(FieldError(path, "invalid", "may name only the caller's own user", originator.value))
+                continue
+            if originator.value == caller.account_id:
+                continue
+            named = self._accounts.get_account(originator.value) if ids.is_hex_id(originator.value) else None
+            if named is None or caller.account_id not in named.ancestry:
+                errors.append(
+                    FieldError(path, "invalid", "may name only the caller's account or one below it", originator.value)
+                )
+        if errors:
+            raise InvalidInput(errors)
 
     @staticmethod
     def _in_tree(root: Account | AccountScope, other: Account) -> bool:

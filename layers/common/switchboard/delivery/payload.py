@@ -54,7 +54,9 @@ def render(
         "event": {"evt-tp": event_type, "timestamp": timestamp, "fld-val-list": dict(fields)},
     }
     if fmt == "JSON":
-        body = json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+        body = json.dumps(
+            document, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+        ).encode()
     elif fmt == "XML":
         body = _xml(document)
     else:
@@ -99,7 +101,9 @@ def render_airvantage(name: str, timestamp: str, content: Mapping[str, Any]) -> 
     from switchboard.events.models import parse_time
 
     document = {"name": name, "date": parse_time(timestamp), "content": dict(content)}
-    body = json.dumps(document, separators=(",", ":"), ensure_ascii=False, default=_json_default).encode()
+    body = json.dumps(
+        document, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default
+    ).encode()
     return body, {"Content-Type": CONTENT_TYPES["JSON"]}
 
 
@@ -118,7 +122,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str | int | float | Decimal):
         return str(value)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_json_default)
 
 
 def _header_value(value: str) -> str:

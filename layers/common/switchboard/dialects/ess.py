@@ -76,8 +76,9 @@ def error(
 # ---------------------------------------------------------------- requests
 
 
-def body(app: APIGatewayRestResolver, model: type[Model]) -> Model:
-    data = http.json_body(app)
+def body(app: APIGatewayRestResolver, model: type[Model], max_bytes: int | None = None) -> Model:
+    """The body as `model`; `max_bytes`: the most the route can store (413 PAYLOAD_TOO_LARGE above it)."""
+    data = http.json_body(app, max_bytes)
     if not isinstance(data, dict):
         raise InvalidInput.single(("body",), "type", "the request body must be a JSON object")
     return validation.parse(model, data)

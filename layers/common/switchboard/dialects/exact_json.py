@@ -6,13 +6,12 @@ shapes), with `parse_float=Decimal`; used where a body carries amounts (KAZOO se
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-from switchboard.dialects import http
+from switchboard.dialects import http, json_policy
 from switchboard.errors import InvalidInput
 
 
@@ -21,17 +20,7 @@ def envelope(app: APIGatewayRestResolver) -> dict[str, Any]:
     data = http.raw_body(app)
     if not data.strip():
         return {"data": {}}
-    try:
-        value = json.loads(data, parse_float=Decimal, parse_constant=http._refuse_constant)
-    except (ValueError, RecursionError) as exc:
-        reason = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise InvalidInput.single(
-            ("json",), "invalid", f"request body is not valid JSON: {reason}", target="body"
-        ) from None
-    if http._too_deep(value, http.MAX_JSON_DEPTH):
-        raise InvalidInput.single(
-            ("json",), "invalid", f"request body nests deeper than {http.MAX_JSON_DEPTH} levels", target="body"
-        )
+    value = json_policy.loads(data, parse_float=Decimal)  # the one JSON policy, decimals kept exact
     if not isinstance(value, dict) or "data" not in value:
         raise InvalidInput.single("data", "required", "Field is required but missing", "data")
     if not isinstance(value["data"], dict):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import base64
-import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
+from switchboard.dialects import json_policy
 from switchboard.errors import InvalidInput, PayloadTooLarge
 from switchboard.lazy import lazy_import
 
@@ -49,44 +49,19 @@ def raw_body(app: APIGatewayRestResolver) -> bytes:
     return data
 
 
-MAX_JSON_DEPTH = 32
+MAX_JSON_DEPTH = json_policy.MAX_DEPTH
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether `value` nests deeper than `limit` (iteratively: deep input must not exhaust the stack)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def json_body(app: APIGatewayRestResolver) -> Any:
-    """The decoded JSON body; None when the body is empty. Strict JSON only: no NaN or Infinity,
-    integers of sane size, at most MAX_JSON_DEPTH levels of nesting."""
+def json_body(app: APIGatewayRestResolver, max_bytes: int | None = None) -> Any:
+    """The decoded JSON body; None when the body is empty. The one JSON policy of every dialect
+    (`json_policy`): strict JSON, finite numbers, no unpaired surrogates, at most MAX_JSON_DEPTH levels.
+    `max_bytes`: the most the route can store (413 above it, before parsing)."""
     data = raw_body(app)
+    if max_bytes is not None:
+        json_policy.check_size(data, max_bytes)
     if not data.strip():
         return None
-    try:
-        value = json.loads(data, parse_constant=_refuse_constant)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge integers, deep nesting
-        reason = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise InvalidInput.single(
-            ("json",), "invalid", f"request body is not valid JSON: {reason}", target="body"
-        ) from None
-    if _too_deep(value, MAX_JSON_DEPTH):
-        raise InvalidInput.single(
-            ("json",), "invalid", f"request body nests deeper than {MAX_JSON_DEPTH} levels", target="body"
-        )
-    return value
+    return json_policy.loads(data)
 
 
 def query(app: APIGatewayRestResolver, name: str) -> str | None:

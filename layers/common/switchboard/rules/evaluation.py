@@ -37,6 +37,7 @@ from switchboard.rules.models import (
     StateHistoryRow,
     System,
     TargetType,
+    TelemetryValue,
     parse_attribute_name,
 )
 from switchboard.rules.notification_modes import should_notify
@@ -51,7 +52,9 @@ class TelemetryPoint(BaseModel):
 
     data_id: str
     timestamp: int
-    value: bool | int | float | str
+    # Checked again here (as at ingest): a value evaluation or DynamoDB cannot hold fails the message's
+    # parse, before anything is written, and the message is dead-lettered (switchboard.queues).
+    value: TelemetryValue
 
 
 class TelemetryMessage(BaseModel):

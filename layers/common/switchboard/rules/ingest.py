@@ -15,7 +15,7 @@ from typing import Any
 
 from switchboard import aws, ids
 from switchboard.accounts.service import AccountService
-from switchboard.errors import NotFound, Unavailable
+from switchboard.errors import NotFound, PayloadTooLarge, Unavailable
 from switchboard.rules.evaluation import TelemetryMessage, points_of
 from switchboard.rules.models import System, parse_telemetry
 from switchboard.tenancy import Caller
@@ -26,6 +26,10 @@ def message_id(company_id: str, system_id: str, points: list[Any]) -> str:
         [company_id, system_id, sorted((p.data_id, p.timestamp, repr(p.value)) for p in points)], separators=(",", ":")
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# SQS's message size limit: points that do not fit one message cannot be queued (413, not a 503 to retry).
+MAX_MESSAGE_BYTES = 262_144
 
 
 class IngestService:
@@ -56,10 +60,13 @@ class IngestService:
             points=points,
             received_ms=self._clock(),
         )
+        body = message.model_dump_json()
+        if len(body.encode("utf-8")) > MAX_MESSAGE_BYTES:
+            raise PayloadTooLarge(MAX_MESSAGE_BYTES)
         try:
             aws.client("sqs").send_message(
                 QueueUrl=self._queue_url,
-                MessageBody=message.model_dump_json(),
+                MessageBody=body,
                 MessageGroupId=system_uid,
                 MessageDeduplicationId=message.message_id,
             )

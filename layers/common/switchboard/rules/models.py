@@ -56,6 +56,11 @@ MAX_DATA_ID = 128
 MAX_POINTS_PER_REQUEST = 1000
 MAX_TIMESTAMP_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 MAX_TELEMETRY_STRING = 4096
+# Telemetry numbers evaluation and DynamoDB can hold (docs/rules.md): DynamoDB numbers have 38 significant
+# digits and magnitudes in [1e-130, 1e126); aggregates add values up (company sums by DynamoDB's ADD, to 9
+# decimal places), so a value is 0 or between 1e-100 and 1e18 in magnitude: a bucket's sum stays exact.
+MAX_TELEMETRY_MAGNITUDE = 10**18
+MIN_TELEMETRY_MAGNITUDE = 1e-100
 
 # Data ids: letters, digits and `_ . : -`. No `/` (it ends the data id in AGG.{dataId}/{timeScale}), no spaces.
 DATA_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
@@ -570,8 +575,16 @@ def _telemetry_value(value: Any) -> bool | int | float | str:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        return _finite_number(value)
+        return _storable_number(_finite_number(value))
     raise ValueError("must be a number, a string or a boolean")
+
+
+def _storable_number(value: int | float) -> int | float:
+    """A telemetry number evaluation can compute with and DynamoDB can store, else ValueError (a 400 at ingest:
+    such a value must never reach the queue)."""
+    if value != 0 and not MIN_TELEMETRY_MAGNITUDE <= abs(value) <= MAX_TELEMETRY_MAGNITUDE:
+        raise ValueError(f"numbers are 0 or between {MIN_TELEMETRY_MAGNITUDE:g} and 1e18 in magnitude")
+    return value
 
 
 TelemetryValue = Annotated[bool | int | float | str, PlainValidator(_telemetry_value)]

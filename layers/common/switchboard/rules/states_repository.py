@@ -28,7 +28,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from switchboard import aws
@@ -49,6 +49,17 @@ def _number(value: Any) -> int | float:
 
 def _decimal(value: int | float) -> Decimal:
     return Decimal(str(value))
+
+
+# A company sum grows by DynamoDB's ADD, which must keep the result within 38 significant digits: each
+# addend is rounded to SUM_PLACES decimal places, so sums up to 1e29 stay exact to that place whatever the
+# magnitudes mixed (telemetry numbers are at most 1e18, rules.models.MAX_TELEMETRY_MAGNITUDE).
+SUM_PLACES = Decimal("1e-9")
+_SUM_CONTEXT = Context(prec=38)
+
+
+def _sum_addend(value: int | float) -> Decimal:
+    return _decimal(value).quantize(SUM_PLACES, context=_SUM_CONTEXT)
 
 
 def _ms(value: int) -> str:
@@ -152,7 +163,7 @@ class StatesRepository:
                     self._name,
                     {"pk": f"TGT#{company_id}#{company_id}", "sk": f"AGG#{data_id}#{bucket}"},
                     "ADD #sum :sum, cnt :cnt SET #ttl = :ttl",
-                    {":sum": _decimal(delta.sum), ":cnt": delta.cnt, ":ttl": self._aggregate_ttl()},
+                    {":sum": _sum_addend(delta.sum), ":cnt": delta.cnt, ":ttl": self._aggregate_ttl()},
                     names={"#sum": "sum", "#ttl": "ttl"},
                 )
             )
