@@ -23,6 +23,8 @@ from switchboard.lazy import lazy_import
 
 if TYPE_CHECKING:
     from switchboard import clock, config
+    from switchboard.accounts import login_repository as accounts_login_repository
+    from switchboard.accounts import logins as accounts_logins
     from switchboard.accounts import repository as accounts_repository
     from switchboard.accounts import service as accounts_service
     from switchboard.alerts import repository as alerts_repository
@@ -52,6 +54,8 @@ else:
     clock = lazy_import("switchboard.clock")
     config = lazy_import("switchboard.config")
     accounts_repository = lazy_import("switchboard.accounts.repository")
+    accounts_login_repository = lazy_import("switchboard.accounts.login_repository")
+    accounts_logins = lazy_import("switchboard.accounts.logins")
     accounts_service = lazy_import("switchboard.accounts.service")
     alerts_repository = lazy_import("switchboard.alerts.repository")
     alerts_service = lazy_import("switchboard.alerts.service")
@@ -302,6 +306,28 @@ def alert_queries() -> rules_queries.AlertQueries:
     return rules_queries.AlertQueries(alert_states(), accounts())
 
 
+# ---------------------------------------------------------------- logins and sessions
+
+
+@cache
+def logins() -> accounts_logins.LoginService:
+    table = config.load(config.AccountsSettings).accounts_table
+    settings = config.load(config.LoginSettings)
+    policy = accounts_logins.LoginPolicy(
+        session_ttl_s=settings.session_ttl_s,
+        refresh_ttl_s=settings.refresh_ttl_s,
+        failure_window_s=settings.failure_window_s,
+        max_failures_per_account=settings.max_failures_per_account,
+        max_failures_per_source=settings.max_failures_per_source,
+    )
+    return accounts_logins.LoginService(
+        accounts_repository.AccountsRepository(table),
+        accounts_login_repository.LoginRepository(table),
+        policy,
+        clock.now_ms,
+    )
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -343,4 +369,5 @@ _BUILDERS = (
     notifier,
     evaluator,
     alert_queries,
+    logins,
 )
