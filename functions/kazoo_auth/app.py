@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.dialects import crossbar, http
+from switchboard.dialects import cors, crossbar, http
 from switchboard.dialects.http import caller
 from switchboard.errors import InvalidInput
 from switchboard.lazy import lazy_import
@@ -32,7 +32,7 @@ else:
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors.config())
 crossbar.install(app)
 
 

@@ -2,7 +2,8 @@
 
 API Gateway sends here every method a known resource lacks (its ANY method) and every path no
 resource has (/{proxy+}), before any authorizer: the answer reveals nothing but the API's shape,
-which the published OpenAPI documents show anyway. The reply is in the dialect of the path: KAZOO
+which the published OpenAPI documents show anyway. A CORS preflight (OPTIONS on a known path) is
+answered here too, so it never meets the authorizer. The reply is in the dialect of the path: KAZOO
 Crossbar under /v2, AirVantage under /api, ESS under /ess. routes.json is generated from
 template.yaml by tools/routes.py.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.dialects import airvantage, crossbar, ess
+from switchboard.dialects import airvantage, cors, crossbar, ess
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -70,14 +71,22 @@ def _not_found(dialect: str, path: str) -> Response:
     return crossbar.error(app, 404, "not_found", {"message": "no such resource"})
 
 
+def _preflight(origin: str | None, allowed: tuple[str, ...]) -> Response:
+    """A CORS preflight for a known path: 204, with the CORS headers when the origin is let in."""
+    return Response(status_code=204, content_type=None, body="", headers=cors.preflight(origin, allowed))
+
+
 @app.not_found
 def unrouted(_exc: Exception) -> Response:
     event = app.current_event
     allowed = allowed_methods(event.path)
     dialect = _dialect(event.path)
-    if allowed:
-        return _method_not_allowed(dialect, event.http_method, allowed)
-    return _not_found(dialect, event.path)
+    origin = event.headers.get("origin")
+    if allowed and event.http_method == "OPTIONS":
+        return _preflight(origin, allowed)
+    response = _method_not_allowed(dialect, event.http_method, allowed) if allowed else _not_found(dialect, event.path)
+    response.headers.update(cors.headers(origin))
+    return response
 
 
 @logger.inject_lambda_context
