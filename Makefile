@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # sam build looks for python3.13 on PATH: the venv's interpreter is that one.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test test-unit test-integration test-e2e lint validate build bench clean
+.PHONY: install run test test-quick test-unit test-integration test-e2e lint validate build bench clean
 
 install: $(VENV)/.installed
 
@@ -26,10 +26,25 @@ $(VENV)/.installed: requirements-dev.txt constraints.txt layers/common/requireme
 run: install
 	$(BIN)/switchboard local --port $(PORT) --emulator-port $(EMULATOR_PORT)
 
+# Two test processes (pytest-xdist); every end-to-end test goes to one of them, so one local runtime
+# runs at a time, as without -n (tests/conftest.py). `make test JOBS=0` runs in this process alone.
+# The slow tests run afterwards on their own: the fault-injection run keeps its own worker threads
+# busy and has a time budget (exit status 5 is pytest's "no test selected").
+JOBS ?= 2
+PYTEST := $(BIN)/python -m pytest -q $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadgroup)
+
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
+	$(PYTEST) -m "not slow"
+	$(BIN)/python -m pytest -q -m slow || [ $$? -eq 5 ]
+
+# The same without the tests marked slow (over ~30 s each: the fault-injection run).
+test-quick: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(PYTEST) -m "not slow"
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit

@@ -101,7 +101,7 @@ def first_response(samples: int = 7) -> dict[str, float]:
     """Import plus the first GET of one alert, in fresh interpreters, both sides reading the
     same item from one DynamoDB stub on loopback: what a client waits for on a cold start."""
     from bench.baselines import minimal_dynamodb_handler
-    from bench.stub import DynamoStub
+    from tests.fakes.dynamo_http import DynamoStub
     from tests.integration.test_sample_events import ALERT, sample_alert
 
     stub = DynamoStub()

@@ -166,7 +166,7 @@ def _memory_engine(url: str, **spec: Any) -> tuple[Any, Any, Any, Any]:
     from switchboard.delivery.engine import Engine
     from switchboard.delivery.sender import Sender
 
-    from bench.memory_store import FixedConfigurations, MemoryStore, QueuedTasks, SilentNotices
+    from tests.fakes.memory_store import FixedConfigurations, MemoryStore, QueuedTasks, SilentNotices
 
     store, tasks = MemoryStore(), QueuedTasks()
     configs = FixedConfigurations.build(ACCOUNT, CONFIG_ID, url, **spec)
@@ -432,7 +432,7 @@ def count_requests(events: int = 50) -> dict[str, dict[str, Any]]:
     from switchboard.delivery.fanout import Fanout
     from switchboard.delivery.sender import Sender
 
-    from bench.memory_store import QueuedTasks, SilentNotices
+    from tests.fakes.memory_store import QueuedTasks, SilentNotices
 
     rows: dict[str, dict[str, Any]] = {}
     with _moto_delivery_tables(), _receiver() as receiver:
@@ -499,7 +499,7 @@ def throttled_burst(workers: int, count: int = 200, per_second: int = 20) -> dic
     from switchboard.delivery.models import Status
     from switchboard.delivery.sender import Sender
 
-    from bench.memory_store import FixedConfigurations, MemoryStore, QueuedTasks, SilentNotices
+    from tests.fakes.memory_store import FixedConfigurations, MemoryStore, QueuedTasks, SilentNotices
 
     with _receiver(record=True) as receiver:
         store, tasks = MemoryStore(), QueuedTasks()

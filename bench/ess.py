@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from pydantic import BaseModel, ConfigDict, Field
 
-from bench.stub import DynamoStub
+from tests.fakes.dynamo_http import DynamoStub
 
 ACCOUNT = "5" * 32
 EVENT_FIELDS = {

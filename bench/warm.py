@@ -15,7 +15,7 @@ import boto3
 from switchboard import aws, wiring
 
 from bench.baselines import minimal_dynamodb_handler as baseline
-from bench.stub import DynamoStub
+from tests.fakes.dynamo_http import DynamoStub
 from tests.integration.test_sample_events import ACCOUNT, ALERT, USER, sample_alert
 from tests.support import LambdaContext, load_function, rest_event
 

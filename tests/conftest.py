@@ -1,10 +1,13 @@
-"""Shared test setup: fake AWS credentials for every test, moto for the handler tests."""
+"""Shared test setup: fake AWS credentials for every test, moto for the handler tests, webhook receivers."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from tests.receivers import Receiver
 
 os.environ.update(
     {
@@ -22,6 +25,14 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`), every end-to-end test runs in the same worker: one local runtime at a
+    time, started once, as in a run without -n."""
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
 
 
 @pytest.fixture
@@ -46,6 +57,14 @@ def aws():
                 os.environ[key] = value
         _clear_service_caches()
         aws_access.reset()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 (tests/receivers.py) for one test."""
+    server = Receiver()
+    yield server
+    server.close()
 
 
 def _clear_service_caches() -> None:

@@ -6,6 +6,7 @@ import copy
 import importlib.util
 import json
 import sys
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,6 +28,12 @@ TABLE_VARIABLES = {
 
 
 def template() -> dict[str, Any]:
+    """template.yaml, parsed once per process (every handler test's tables come from it); a copy per call."""
+    return copy.deepcopy(_parsed_template())
+
+
+@cache
+def _parsed_template() -> dict[str, Any]:
     return load_yaml(ROOT / "template.yaml")
 
 
@@ -91,6 +98,33 @@ class LambdaContext:
         return 29_000
 
 
+class WorkerContext(LambdaContext):
+    """The context of a queue-driven function (deliver, evaluate_rules, fanout): a long time budget."""
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 180_000
+
+
+def sqs_records(url: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """SQS messages (from ReceiveMessage on `url`) as Lambda's poller hands them to a function, with their
+    attributes (FIFO ones included: MessageGroupId, SequenceNumber, ...) when they were asked for."""
+    return [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m.get("Attributes", {}),
+            "messageAttributes": {},
+            "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[1]}",
+            "awsRegion": "us-east-1",
+        }
+        for m in messages
+    ]
+
+
 def rest_event(
     method: str,
     path: str,
@@ -127,3 +161,14 @@ def call(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, Any]
     for key, values in (response.get("multiValueHeaders") or {}).items():
         headers.setdefault(key, values[-1])
     return response["statusCode"], json.loads(response["body"]) if response.get("body") else {}, headers
+
+
+def handle_batch(module: ModuleType, url: str, messages: list[dict[str, Any]]) -> None:
+    """Hand messages received from `url` to a queue-driven function as Lambda's poller does, require every
+    record to succeed, and delete them from the queue (what the poller does after a clean batch)."""
+    response = module.lambda_handler({"Records": sqs_records(url, messages)}, WorkerContext())
+    failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+    assert not failed, f"{module.__name__} failed on {failed}"
+    sqs = boto3.client("sqs")
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

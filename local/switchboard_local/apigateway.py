@@ -808,7 +808,8 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.httpd.server_address[0]}:{self.port}"
+        host = self.httpd.server_address[0]
+        return f"http://{host if isinstance(host, str) else host.decode()}:{self.port}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.1,), name="api-server", daemon=True)

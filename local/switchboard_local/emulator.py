@@ -33,12 +33,14 @@ FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "te
 
 def aws_client(service: str, endpoint_url: str, **config: Any) -> Any:
     """A boto3 client for the emulator: fake credentials, fixed region, never real AWS."""
-    return boto3.session.Session().client(
+    session: Any = boto3.session.Session()  # any service name: the typed overloads want literals
+    return session.client(
         service,
         endpoint_url=endpoint_url,
         region_name=REGION,
         config=Config(**{"retries": {"max_attempts": 2, "mode": "standard"}, **config}),
-        **FAKE_CREDENTIALS,
+        aws_access_key_id=FAKE_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=FAKE_CREDENTIALS["aws_secret_access_key"],
     )
 
 

@@ -274,7 +274,7 @@ class _Worker:
                 env=worker_environment(spec),
                 cwd=spec.code_dir,  # Lambda's working directory is the function's code
                 stdin=subprocess.DEVNULL,
-                stdout=sys.__stderr__.fileno() if console_to_stderr else None,
+                stdout=sys.__stderr__.fileno() if console_to_stderr and sys.__stderr__ is not None else None,
             )
         self.conn = Connection(parent_sock.detach())
         self.conn.send(
@@ -437,7 +437,7 @@ class FunctionPool:
                     raise InvocationError("Runtime.Shutdown", "the local runtime is shutting down") from None
                 if not gone.delivered:
                     continue  # died while idle: the event never reached it; use a fresh worker
-                exit_code = worker.exit_code
+                exit_code = worker.exit_code if worker is not None else None
                 raise InvocationError(
                     "Runtime.ExitError",
                     f"RequestId: {request_id} Error: Runtime exited with error: exit status {exit_code}",

@@ -7,6 +7,7 @@ can run schedules on an accelerated clock instead of waiting minutes.
 from __future__ import annotations
 
 import calendar
+import functools
 import json
 import logging
 import re
@@ -162,14 +163,25 @@ def _day_of_month_rules(text: str) -> list[DayRule] | None:
         elif item == "LW":
             rules.append(lambda d: d.day == _nearest_weekday(d.year, d.month, _last_day(d)))
         elif item.endswith("W") and item[:-1].isdigit():
-            target = int(item[:-1])
-            rules.append(lambda d, t=target: d.day == _nearest_weekday(d.year, d.month, t))
+            rules.append(functools.partial(_is_nearest_weekday, int(item[:-1])))
         else:
             plain.append(item)
     if plain:
         days = _parse_field(",".join(plain), 1, 31)
         rules.append(lambda d: d.day in days)
     return rules
+
+
+def _is_nearest_weekday(target: int, d: date) -> bool:
+    return d.day == _nearest_weekday(d.year, d.month, target)
+
+
+def _is_nth_weekday(weekday: int, nth: int, d: date) -> bool:
+    return _aws_weekday(d) == weekday and (d.day - 1) // 7 + 1 == nth
+
+
+def _is_last_weekday(weekday: int, d: date) -> bool:
+    return _aws_weekday(d) == weekday and d.day + 7 > _last_day(d)
 
 
 def _day_of_week_rules(text: str) -> list[DayRule] | None:
@@ -185,12 +197,12 @@ def _day_of_week_rules(text: str) -> list[DayRule] | None:
             if nth is None or len(weekday) != 1:
                 raise ScheduleError(f"bad day-of-week {item!r}: expected like 6#3")
             (only,) = weekday
-            rules.append(lambda d, w=only, n=nth: _aws_weekday(d) == w and (d.day - 1) // 7 + 1 == n)
+            rules.append(functools.partial(_is_nth_weekday, only, nth))
         elif item == "L":
             rules.append(lambda d: _aws_weekday(d) == 7)
         elif item.endswith("L"):
             (last,) = _parse_field(item[:-1], 1, 7, _DAYS)
-            rules.append(lambda d, w=last: _aws_weekday(d) == w and d.day + 7 > _last_day(d))
+            rules.append(functools.partial(_is_last_weekday, last))
         else:
             plain.append(item)
     if plain:

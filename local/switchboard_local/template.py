@@ -72,6 +72,7 @@ def _make_constructor(key: str) -> Callable[[yaml.Loader, yaml.Node], dict[str, 
         elif isinstance(node, yaml.SequenceNode):
             value = loader.construct_sequence(node, deep=True)
         else:
+            assert isinstance(node, yaml.MappingNode)
             value = loader.construct_mapping(node, deep=True)
         return {key: value}
 

@@ -12,10 +12,11 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from switchboard_local.runtime import LocalRuntime
@@ -23,6 +24,8 @@ from switchboard_local.runtime import LocalRuntime
 ROOT = Path(__file__).resolve().parents[2]
 SWITCHBOARD = Path(sys.executable).parent / "switchboard"
 CONSOLE_ORIGIN = "https://console.example.com"
+
+T = TypeVar("T")
 
 
 class RuntimeLog:
@@ -39,6 +42,21 @@ class RuntimeLog:
     def tail(self, count: int = 40) -> str:
         with self._lock:
             return "\n".join(self.lines[-count:])
+
+
+def wait_until(
+    probe: Callable[[], T | None], what: str, timeout: float, log: RuntimeLog | None = None, interval: float = 0.05
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with the runtime's log otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            tail = "\n" + log.tail() if log is not None else ""
+            raise AssertionError(f"gave up after {timeout:g} s waiting for {what} (last: {value!r}){tail}")
+        time.sleep(interval)
 
 
 @pytest.fixture(scope="session")
@@ -122,6 +140,12 @@ def create_token(rt: LocalRuntime, account_id: str, *, admin: bool = False, user
     if user:
         args += ["--user", user]
     return Principal.of(run_cli(rt, *args))
+
+
+@pytest.fixture
+def tenant(runtime: LocalRuntime) -> Principal:
+    """A new account (its admin key) for one test: no one else's rules, subscriptions, deliveries or alerts."""
+    return create_account(runtime, "Tenant")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import requests
 from switchboard_local.runtime import LocalRuntime
 
 from tests.e2e.conftest import Principal, RuntimeLog, World, create_account, create_token
+from tests.seed_bodies import crossbar_alert as seed_body
 
 pytestmark = pytest.mark.e2e
 
@@ -26,19 +27,6 @@ TIMEOUT = 30
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def seed_body(account_id: str, to: list[dict[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
-    """The create request of seed 000, addressed to the account's admins unless `to` is given."""
-    return {
-        "data": {
-            "title": "Provisioning Error",
-            "message": "Error trying to provision device",
-            "from": [{"type": "account", "value": account_id}],
-            "to": to or [{"type": "admins", "value": account_id}],
-            **extra,
-        }
-    }
 
 
 class Api:

@@ -24,18 +24,14 @@ import requests
 from standardwebhooks import Webhook, WebhookVerificationError
 from switchboard_local.runtime import LocalRuntime
 
-from tests.e2e.conftest import ROOT, Principal, RuntimeLog, World, create_account
+from tests.e2e.conftest import ROOT, Principal, RuntimeLog, World, create_account, wait_until
 from tests.receivers import Received, Receiver, Reply, token_endpoint
+from tests.seed_bodies import PORTING_EVENT as EVENT
 
 pytestmark = pytest.mark.e2e
 
 HTTP_TIMEOUT = 30  # one API request
 WAIT = 30.0  # a pipeline state to be reached (a delivery normally takes well under a second)
-EVENT = {
-    "topic": "NIS-Events",
-    "evt-tp": "porting_event",
-    "fld-val-list": {"number": "+12345678901", "porting_date": "2026-11-23T10:00:00Z", "carrier_id": "15799"},
-}
 EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")  # 16 random bytes, URL-safe base64, no padding
 EVENT_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 DISABLED = "delivery_configuration_disabled"
@@ -126,15 +122,7 @@ class Ess:
     # -- waiting
 
     def eventually(self, probe: Callable[[], T | None], what: str, timeout: float = WAIT) -> T:
-        """Poll `probe` until it returns something truthy; fail with the runtime's log otherwise."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = probe()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                pytest.fail(f"gave up after {timeout:g} s waiting for {what} (last: {value!r})\n{self.log.tail()}")
-            time.sleep(0.1)
+        return wait_until(probe, what, timeout, self.log, interval=0.1)
 
     def wait_status(
         self, who: Principal, event_id: str, config_id: str, *statuses: str, timeout: float = WAIT
@@ -212,19 +200,6 @@ def ess(runtime: LocalRuntime, runtime_log: RuntimeLog) -> Iterator[Ess]:
     client = Ess(runtime, runtime_log)
     yield client
     client.http.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def tenant(runtime: LocalRuntime) -> Principal:
-    """A new account (its admin key) for one test: no one else's subscriptions, deliveries or alerts."""
-    return create_account(runtime, "Delivery Tenant")
 
 
 # ---------------------------------------------------------------- what a receiver gets

@@ -25,7 +25,7 @@ import pytest
 import requests
 from switchboard_local.runtime import LocalRuntime
 
-from tests.e2e.conftest import Principal, RuntimeLog, create_account
+from tests.e2e.conftest import Principal, RuntimeLog, create_account, wait_until
 from tests.receivers import Received, Receiver
 
 pytestmark = pytest.mark.e2e
@@ -142,15 +142,7 @@ class AirVantage:
     # -- waiting
 
     def eventually(self, probe: Callable[[], T | None], what: str, timeout: float = WAIT) -> T:
-        """Poll `probe` until it returns something truthy; fail with the runtime's log otherwise."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = probe()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"gave up after {timeout:g} s waiting for {what} (last: {value!r}){self.tail()}")
-            time.sleep(0.05)
+        return wait_until(probe, what, timeout, self.log)
 
     def callbacks(self, receiver: Receiver, path: str, count: int, timeout: float = WAIT) -> list[Received]:
         return self.eventually(
@@ -244,19 +236,6 @@ def av(runtime: LocalRuntime, runtime_log: RuntimeLog) -> Iterator[AirVantage]:
     client = AirVantage(runtime, runtime_log)
     yield client
     client.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def tenant(runtime: LocalRuntime) -> Principal:
-    """A new account (its admin key) for one test: no one else's rules, states or alerts."""
-    return create_account(runtime, "Rules Tenant")
 
 
 # ---------------------------------------------------------------- scenarios

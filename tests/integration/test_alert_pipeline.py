@@ -11,20 +11,12 @@ import pytest
 from switchboard import config, wiring
 from switchboard.rules import evaluation
 
-from tests.receivers import Receiver, Reply
-from tests.support import call, load_function, rest_event
+from tests.receivers import Reply
+from tests.seed_bodies import RULE_PUT
+from tests.support import WorkerContext, call, handle_batch, load_function, rest_event, sqs_records
 
 DAY = 86_400_000
-TEMP_RULE = {
-    "targetType": "SYSTEM",
-    "name": "Temperature exceeded",
-    "message": "Temperature exceeded",
-    "active": True,
-    "emails": ["ops@example.com"],
-    "conditions": [
-        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 38}]}
-    ],
-}
+TEMP_RULE = {**RULE_PUT, "emails": ["ops@example.com"]}
 SYSTEM = {"name": "Boiler 12", "labels": ["north"], "commStatus": "OK"}
 HISTORIES = ("/api/v3/alerts/history", "/api/v2/alerts/history", "/api/v2/alertstates/history")
 CURRENT = ("/api/v3/alerts/current", "/api/v2/alertstates")
@@ -37,37 +29,6 @@ def now_ms() -> int:
 def temps(*samples: tuple[int, float]) -> list[dict]:
     """The seed's device message: `[{"room.temp": [{"timestamp": T, "value": 45}]}]`."""
     return [{"room.temp": [{"timestamp": ts, "value": value} for ts, value in samples]}]
-
-
-class Context:
-    """A Lambda context with a queue worker's full time budget."""
-
-    function_name = "queue-worker"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:queue-worker"
-    aws_request_id = "00000000-0000-0000-0000-000000000002"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 180_000
-
-
-def _records(url: str, messages: list[dict]) -> list[dict]:
-    """SQS messages as Lambda's poller hands them over (FIFO attributes: MessageGroupId, SequenceNumber, ...)."""
-    return [
-        {
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": m.get("Attributes", {}),
-            "messageAttributes": {},
-            "md5OfBody": m["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[1]}",
-            "awsRegion": "us-east-1",
-        }
-        for m in messages
-    ]
 
 
 class Alerts:
@@ -164,11 +125,7 @@ class Alerts:
         messages = self.receive(variable)
         if not messages:
             return 0
-        response = self.fns[fn].lambda_handler({"Records": _records(url, messages)}, Context())
-        failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
-        assert not failed, f"{fn} failed on {failed}"
-        for message in messages:
-            self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        handle_batch(self.fns[fn], url, messages)
         return len(messages)
 
     def evaluate_failing(self) -> None:
@@ -179,7 +136,7 @@ class Alerts:
         messages = self.receive("TELEMETRY_QUEUE_URL")
         assert messages
         with pytest.raises(BatchProcessingError):
-            self.fns["evaluate_rules"].lambda_handler({"Records": _records(url, messages)}, Context())
+            self.fns["evaluate_rules"].lambda_handler({"Records": sqs_records(url, messages)}, WorkerContext())
         for message in messages:
             self.sqs.change_message_visibility(
                 QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
@@ -195,13 +152,6 @@ class Alerts:
             if not moved:
                 time.sleep(0.05)
         raise AssertionError("the queues did not drain in time")
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -6,23 +6,12 @@ import boto3
 import pytest
 from switchboard import clock, wiring
 
+from tests.seed_bodies import crossbar_alert as seed_alert
 from tests.support import call, rest_event
 
 
 def alerts_path(account_id: str, alert_id: str | None = None) -> str:
     return f"/v2/accounts/{account_id}/alerts" + (f"/{alert_id}" if alert_id else "")
-
-
-def seed_alert(account_id: str, to: list[dict] | None = None, **extra) -> dict:
-    return {
-        "data": {
-            "title": "Provisioning Error",
-            "message": "Error trying to provision device",
-            "from": [{"type": "account", "value": account_id}],
-            "to": to or [{"type": "admins", "value": account_id}],
-            **extra,
-        }
-    }
 
 
 def put_alert(fn, principal, account_id, body):

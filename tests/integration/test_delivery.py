@@ -12,27 +12,9 @@ import pytest
 from standardwebhooks import Webhook
 from switchboard import config, wiring
 
-from tests.receivers import Receiver, Reply, token_endpoint
-from tests.support import call, load_function, rest_event
-
-EVENT = {
-    "topic": "NIS-Events",
-    "evt-tp": "porting_event",
-    "fld-val-list": {"number": "+12345678901", "porting_date": "2026-11-23T10:00:00Z", "carrier_id": "15799"},
-}
-
-
-class Context:
-    """A Lambda context with the deliver function's full time budget."""
-
-    function_name = "deliver"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:deliver"
-    aws_request_id = "00000000-0000-0000-0000-000000000001"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 180_000
+from tests.receivers import Reply, token_endpoint
+from tests.seed_bodies import PORTING_EVENT as EVENT
+from tests.support import call, handle_batch, load_function, rest_event
 
 
 class Pipeline:
@@ -95,25 +77,7 @@ class Pipeline:
         ).get("Messages", [])
         if not messages:
             return 0
-        records = [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[1]}",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-        response = self.fns[fn].lambda_handler({"Records": records}, Context())
-        failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
-        assert not failed, f"{fn} failed on {failed}"
-        for message in messages:
-            self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        handle_batch(self.fns[fn], url, messages)
         return len(messages)
 
     def run(self, until=None, timeout: float = 15.0) -> None:
@@ -141,13 +105,6 @@ class Pipeline:
 
     def status_of(self, principal, event_id: str, config_id: str) -> str:
         return self.tracking(principal, event_id, config_id)["delivery-status"]
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ from switchboard.delivery.sender import Sender
 
 from tests.conftest import _clear_service_caches
 from tests.receivers import Received, Receiver, Reply
-from tests.support import call, create_template_resources, load_function, rest_event
+from tests.support import WorkerContext, call, create_template_resources, load_function, rest_event, sqs_records
 
 EVENTS = int(os.environ.get("SWITCHBOARD_FAULT_EVENTS") or 1_000)
 WORKERS = 4
@@ -121,17 +121,6 @@ REPLIES = {kind: reply for kind, _, reply in KINDS}
 
 class KillWorker(BaseException):
     """Ends a worker thread where it stands, like a Lambda container killed mid-invocation."""
-
-
-class Context:
-    function_name = "deliver"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:deliver"
-    aws_request_id = "00000000-0000-0000-0000-000000000002"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 180_000
 
 
 class _DiscardedMetrics(dict):
@@ -479,27 +468,13 @@ class Worker(threading.Thread):
         ).get("Messages", [])
         if not messages:
             return 0
-        arn = f"arn:aws:sqs:us-east-1:123456789012:{url.rsplit('/', 1)[1]}"
-        records = [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": arn,
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
+        records = sqs_records(url, messages)
         function = self.functions[queue]
         self.batch_size, self.posts_in_batch = len(records), 0
         with self.run_state.lock:
             self.run_state.invocations[queue] += 1
         try:
-            response = function.lambda_handler({"Records": records}, Context())
+            response = function.lambda_handler({"Records": records}, WorkerContext())
         except Exception as exc:  # the invocation failed: Lambda leaves the whole batch on the queue
             causes = [info[1] for info in getattr(exc, "child_exceptions", None) or []]
             self.run_state.note(self.run_state.handler_errors, f"{self.name} {queue}: {exc!r} {causes!r}")
@@ -609,6 +584,7 @@ def carrier(i: int) -> str:
 # ---------------------------------------------------------------- the test
 
 
+@pytest.mark.slow  # about three minutes: `make test-quick` leaves it out
 def test_a_thousand_events_through_a_faulty_receiver_and_a_killed_worker(moto_server):
     from switchboard.accounts.repository import AccountsRepository
     from switchboard.accounts.service import AccountService
@@ -695,7 +671,7 @@ def test_a_thousand_events_through_a_faulty_receiver_and_a_killed_worker(moto_se
                         workers[n] = Worker(run, f"{worker.name}-after-kill")
                         workers[n].start()
                 if time.monotonic() - last_sweep >= SWEEP_EVERY_S:
-                    swept += sweeper.lambda_handler({}, Context())["requeued"]
+                    swept += sweeper.lambda_handler({}, WorkerContext())["requeued"]
                     last_sweep = time.monotonic()
                 assert not run.publish_errors, f"{seed}: publishing failed: {run.publish_errors[:3]}"
                 depth = {queue: _depth(sqs, names[queue]) for queue in ("EVENTS_QUEUE_URL", "DELIVERY_QUEUE_URL")}

@@ -11,37 +11,13 @@ import pytest
 from switchboard import wiring
 from switchboard.rules.repository import name_key
 
+from tests.seed_bodies import RULE_POST as SEED_RULE
+from tests.seed_bodies import RULE_PUT as SEED_PUT
 from tests.support import call, load_function, rest_event
 
 RULES = "/api/v2/alertrules"
 SYSTEMS = "/api/v1/systems"
 
-SEED_RULE = {
-    "targetType": "SYSTEM",
-    "name": "Daily usage exceeded",
-    "message": "Daily usage exceeded",
-    "active": True,
-    "emails": ["machin@truc.com"],
-    "conditions": [
-        {
-            "operator": "GREATER_THAN",
-            "operands": [
-                {"attributeId": {"name": "AGG._DATA_BYTES_TOTAL_DELTA/D"}, "function": "SUM"},
-                {"valueNum": 1024},
-            ],
-        }
-    ],
-}
-SEED_PUT = {
-    "targetType": "SYSTEM",
-    "name": "Temperature exceeded",
-    "message": "Temperature exceeded",
-    "active": True,
-    "emails": ["machin@truc.com"],
-    "conditions": [
-        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 38}]}
-    ],
-}
 SYSTEM = {"name": "Boiler 12", "labels": ["north"], "commStatus": "OK", "gateway": {"imei": "352099001761481"}}
 
 

@@ -20,8 +20,8 @@ from switchboard.errors import (
 from switchboard.rules.models import SystemInput
 from switchboard.rules.validation import parse_rule
 
+from tests.seed_bodies import RULE_POST as SEED_POST
 from tests.support import LambdaContext, rest_event
-from tests.unit.test_rules_validation import SEED_POST
 
 NOW = 1_500_000_000_000
 DAY = 24 * 3600 * 1000

@@ -4,12 +4,9 @@ from switchboard.alerts.models import AlertInput
 from switchboard.dialects.crossbar import validation_data
 from switchboard.dialects.validation import field_errors
 
-VALID = {
-    "title": "Provisioning Error",
-    "message": "Error trying to provision device",
-    "from": [{"type": "account", "value": "a" * 32}],
-    "to": [{"type": "admins", "value": "a" * 32}],
-}
+from tests.seed_bodies import crossbar_alert
+
+VALID = crossbar_alert("a" * 32)["data"]
 
 
 def crossbar_errors(data):

@@ -7,7 +7,7 @@ from switchboard.delivery.engine import Engine
 from switchboard.delivery.models import DeliverTask, Delivery
 from switchboard.delivery.sender import HttpResult
 
-from bench.memory_store import FixedConfigurations, MemoryStore, QueuedTasks, SilentNotices
+from tests.fakes.memory_store import FixedConfigurations, MemoryStore, QueuedTasks, SilentNotices
 
 ACCOUNT = "a" * 32
 

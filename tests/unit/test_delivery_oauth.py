@@ -74,13 +74,6 @@ def endpoint() -> Iterator[tuple[TokenEndpoint, LocalServer]]:
     server.stop()
 
 
-@pytest.fixture
-def sender() -> Iterator[Sender]:
-    client = Sender(allow_private=True)
-    yield client
-    client.close()
-
-
 def test_basic_authorization_matches_rfc_7617():
     assert basic_authorization("Aladdin", "open sesame") == "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
 

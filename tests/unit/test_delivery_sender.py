@@ -158,13 +158,6 @@ def serve() -> Iterator[Callable[..., LocalServer]]:
         server.stop()
 
 
-@pytest.fixture
-def sender() -> Iterator[Sender]:
-    client = Sender(allow_private=True)
-    yield client
-    client.close()
-
-
 def test_posts_the_body_and_headers_and_reads_the_answer(serve, sender):
     server = serve(echo)
     result = sender.post(

@@ -27,30 +27,14 @@ from switchboard.rules.models import (
 )
 from switchboard.rules.validation import parse_rule
 
-from tests.unit.test_rules_validation import SEED_POST
+from tests.seed_bodies import RULE_POST as SEED_POST
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RULE_ID = "0f3919fd1ac0403ab9e70ae2c3729a21"
 COMPANY = "74e52f0379ec3b4e75f91b4750824c22"
 TARGET = "91b74e52f04750824c22379ec3b4e75f"
 
-SEED_RULE_RESPONSE = {
-    "id": RULE_ID,
-    "targetType": "SYSTEM",
-    "name": "Daily usage exceeded",
-    "message": "Daily usage exceeded",
-    "active": True,
-    "emails": ["machin@truc.com"],
-    "conditions": [
-        {
-            "operator": "GREATER_THAN",
-            "operands": [
-                {"attributeId": {"name": "AGG._DATA_BYTES_TOTAL_DELTA/D"}, "function": "SUM"},
-                {"valueNum": 1024},
-            ],
-        }
-    ],
-}
+SEED_RULE_RESPONSE = {"id": RULE_ID, **SEED_POST}
 
 
 # ------------------------------------------------------------------------------------------------ rules

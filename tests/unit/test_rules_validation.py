@@ -12,35 +12,11 @@ from switchboard.rules import validation
 from switchboard.rules.models import AlertRuleInput
 from switchboard.rules.validation import check_rule_quota, parse_rule
 
+from tests.seed_bodies import RULE_POST as SEED_POST
+from tests.seed_bodies import RULE_PUT as SEED_PUT
+
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# The seed's POST example (AGG._DATA_BYTES_TOTAL_DELTA is platform-generated data) and its PUT example.
-SEED_POST = {
-    "targetType": "SYSTEM",
-    "name": "Daily usage exceeded",
-    "message": "Daily usage exceeded",
-    "active": True,
-    "emails": ["machin@truc.com"],
-    "conditions": [
-        {
-            "operator": "GREATER_THAN",
-            "operands": [
-                {"attributeId": {"name": "AGG._DATA_BYTES_TOTAL_DELTA/D"}, "function": "SUM"},
-                {"valueNum": 1024},
-            ],
-        }
-    ],
-}
-SEED_PUT = {
-    "targetType": "SYSTEM",
-    "name": "Temperature exceeded",
-    "message": "Temperature exceeded",
-    "active": True,
-    "emails": ["machin@truc.com"],
-    "conditions": [
-        {"operator": "GREATER_THAN", "operands": [{"attributeId": {"name": "DATA.room.temp"}}, {"valueNum": 38}]}
-    ],
-}
 
 ATTR = {"attributeId": {"name": "DATA.room.temp"}}
 POS = {"attributeId": {"name": "DATA._LON_LAT"}}

@@ -37,8 +37,10 @@ from switchboard.lazy import lazy_import
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-# pydantic loads with the first request that parses a body, not at cold start (see switchboard.lazy).
-validation = lazy_import("switchboard.dialects.validation")
+    from switchboard.dialects import validation
+else:
+    # pydantic loads with the first request that parses a body, not at cold start (see switchboard.lazy).
+    validation = lazy_import("switchboard.dialects.validation")
 
 Model = TypeVar("Model", bound="BaseModel")
 DEFAULT_PAGE_SIZE = 100

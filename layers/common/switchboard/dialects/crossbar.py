@@ -35,11 +35,13 @@ from switchboard.lazy import lazy_import
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from switchboard.dialects import validation
+    from switchboard.store import pages
     from switchboard.store.pages import Page, PageRequest
-
-# pydantic loads with the first request, not at cold start (see switchboard.lazy).
-validation = lazy_import("switchboard.dialects.validation")
-pages = lazy_import("switchboard.store.pages")
+else:
+    # pydantic loads with the first request, not at cold start (see switchboard.lazy).
+    validation = lazy_import("switchboard.dialects.validation")
+    pages = lazy_import("switchboard.store.pages")
 
 VERSION = "switchboard-0.1.0"
 DEFAULT_PAGE_SIZE = 50

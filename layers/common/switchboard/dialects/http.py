@@ -12,9 +12,10 @@ from switchboard.errors import InvalidInput, PayloadTooLarge
 from switchboard.lazy import lazy_import
 
 if TYPE_CHECKING:
+    from switchboard import tenancy
     from switchboard.tenancy import Caller
-
-tenancy = lazy_import("switchboard.tenancy")
+else:
+    tenancy = lazy_import("switchboard.tenancy")
 
 MAX_BODY_BYTES = 1024 * 1024
 RETRY_AFTER_S = 1  # Unavailable: nothing was half-done, the same request may be sent again at once
