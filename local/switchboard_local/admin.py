@@ -54,6 +54,13 @@ def register(subparsers: Any) -> None:
     _stack_option(password)
     password.set_defaults(func=_users_set_password)
 
+    clients = subparsers.add_parser("oauth-clients", help="OAuth 2 API clients (AirVantage /api/oauth/token)")
+    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
+    register_client = clients_sub.add_parser("create", help="register an API client of the account (secret shown once)")
+    register_client.add_argument("--account", required=True, metavar="ACCOUNT_ID")
+    _stack_option(register_client)
+    register_client.set_defaults(func=_oauth_clients_create)
+
     catalog = subparsers.add_parser("catalog", help="the ESS catalog of topics and event types")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
     load = catalog_sub.add_parser("import", help="add topics and event types (catalog.json shape) to the shipped ones")
@@ -108,18 +115,14 @@ def _tokens_create(args: argparse.Namespace) -> int:
         return _fail(exc)
 
 
-def _users_set_password(args: argparse.Namespace) -> int:
-    import os
-
+def _login_service(table: str) -> Any:
     from switchboard import clock
     from switchboard.accounts.login_repository import LoginRepository
     from switchboard.accounts.logins import LoginPolicy, LoginService
     from switchboard.config import LoginSettings
 
-    secret = args.password or os.environ.get("SWITCHBOARD_PASSWORD") or sys.stdin.readline().rstrip("\n")
-    table = accounts_table(args.stack_name)
     settings = LoginSettings()
-    service = LoginService(
+    return LoginService(
         AccountsRepository(table),
         LoginRepository(table),
         LoginPolicy(
@@ -131,6 +134,25 @@ def _users_set_password(args: argparse.Namespace) -> int:
         ),
         clock.now_ms,
     )
+
+
+def _oauth_clients_create(args: argparse.Namespace) -> int:
+    from switchboard.accounts.login_repository import OAuthRepository
+    from switchboard.accounts.logins import OAuthService
+
+    table = accounts_table(args.stack_name)
+    service = OAuthService(_login_service(table), AccountsRepository(table), OAuthRepository(table))
+    try:
+        return _print(service.register_client(args.account))
+    except DomainError as exc:
+        return _fail(exc)
+
+
+def _users_set_password(args: argparse.Namespace) -> int:
+    import os
+
+    secret = args.password or os.environ.get("SWITCHBOARD_PASSWORD") or sys.stdin.readline().rstrip("\n")
+    service = _login_service(accounts_table(args.stack_name))
     try:
         user = service.set_password(args.account, args.username, secret, args.user, args.admin)
     except DomainError as exc:

@@ -328,6 +328,14 @@ def logins() -> accounts_logins.LoginService:
     )
 
 
+@cache
+def oauth() -> accounts_logins.OAuthService:
+    table = config.load(config.AccountsSettings).accounts_table
+    return accounts_logins.OAuthService(
+        logins(), accounts_repository.AccountsRepository(table), accounts_login_repository.OAuthRepository(table)
+    )
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -370,4 +378,5 @@ _BUILDERS = (
     evaluator,
     alert_queries,
     logins,
+    oauth,
 )

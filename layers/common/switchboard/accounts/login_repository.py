@@ -189,3 +189,52 @@ class LoginRepository:
                 ExpressionAttributeNames={"#count": "count", "#ttl": "ttl"},
                 ExpressionAttributeValues={":one": 1, ":ttl": expires_s},
             )
+
+
+class OAuthRepository:
+    """OAuth 2 state beside the sessions (AirVantage's `/api/oauth/*`).
+
+    pk                          sk            item
+    OAUTHCLIENT#{client_id}     OAUTHCLIENT   an API client of an account: sha256 of its secret
+    REFRESH#{sha256(token)}     REFRESH       a refresh token: whom it logs in again, its session, expires_ms
+    """
+
+    def __init__(self, table_name: str) -> None:
+        self._table_name = table_name
+
+    @property
+    def _table(self) -> Any:
+        return aws.table(self._table_name)
+
+    def put_client(self, client_id: str, account_id: str, secret_hash: str, created_ms: int) -> None:
+        self._table.put_item(
+            Item={
+                "pk": f"OAUTHCLIENT#{client_id}",
+                "sk": "OAUTHCLIENT",
+                "account_id": account_id,
+                "secret_hash": secret_hash,
+                "created_ms": created_ms,
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get_client(self, client_id: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"pk": f"OAUTHCLIENT#{client_id}", "sk": "OAUTHCLIENT"}).get("Item")
+
+    def put_refresh(self, refresh_hash: str, session: Session, expires_ms: int) -> None:
+        item: dict[str, Any] = {
+            "pk": f"REFRESH#{refresh_hash}",
+            "sk": "REFRESH",
+            "account_id": session.account_id,
+            "session_hash": session.token_hash,
+            "expires_ms": expires_ms,
+            "ttl": expires_ms // 1000 + 1,
+        }
+        if session.user_id:
+            item["user_id"] = session.user_id
+        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def take_refresh(self, refresh_hash: str) -> dict[str, Any] | None:
+        """Deletes the refresh token and answers what it was, or None when it was not there (used once only)."""
+        result = self._table.delete_item(Key={"pk": f"REFRESH#{refresh_hash}", "sk": "REFRESH"}, ReturnValues="ALL_OLD")
+        return result.get("Attributes") or None

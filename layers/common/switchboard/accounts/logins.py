@@ -10,6 +10,7 @@ and an unknown account are the same error.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,8 +18,16 @@ from aws_lambda_powertools import Logger
 
 from switchboard import ids
 from switchboard.accounts import credentials
-from switchboard.accounts.login_repository import LoginRepository
-from switchboard.accounts.models import Account, IssuedAccountKey, IssuedSession, LoginCredential, Session, User
+from switchboard.accounts.login_repository import LoginRepository, OAuthRepository
+from switchboard.accounts.models import (
+    Account,
+    IssuedAccountKey,
+    IssuedClient,
+    IssuedSession,
+    LoginCredential,
+    Session,
+    User,
+)
 from switchboard.accounts.repository import AccountsRepository
 from switchboard.errors import CodedError, Conflict, Forbidden, InvalidInput, NotFound
 from switchboard.tenancy import Caller, PrivLevel
@@ -33,6 +42,13 @@ class InvalidCredentials(CodedError):
 
     def __init__(self) -> None:
         super().__init__("invalid_credentials", status=401, message="invalid credentials")
+
+
+class OAuthError(CodedError):
+    """An OAuth 2 token-endpoint error (RFC 6749 section 5.2 codes)."""
+
+    def __init__(self, code: str, description: str, status: int = 400) -> None:
+        super().__init__(code, [description], status=status, message=description)
 
 
 class TooManyAttempts(CodedError):
@@ -119,6 +135,29 @@ class LoginService:
         )
         self._logins.put_session(session)
         return IssuedSession(token=token, session=session, account=account, refresh_token=refresh)
+
+    @property
+    def policy(self) -> LoginPolicy:
+        return self._policy
+
+    def now_ms(self) -> int:
+        return self._now_ms()
+
+    def open(self, account: Account, user: User | None, method: str, with_refresh: bool = False) -> IssuedSession:
+        return self._open(account, user, method, with_refresh)
+
+    def open_for_account(self, account: Account, method: str, source: str) -> IssuedSession:
+        """An account-admin session for a caller authenticated otherwise (an OAuth client)."""
+        return self._succeeded(self._open(account, None, method), source)
+
+    def end_session(self, token_hash: str) -> None:
+        self._logins.delete_session(token_hash)
+
+    def guard(self, account_hint: str, source: str) -> list[str]:
+        return self._guard(account_hint, source)
+
+    def failed(self, scopes: list[str], method: str, account_hint: str, source: str) -> None:
+        self._failed(scopes, method, account_hint, source)
 
     # ------------------------------------------------------------ failure accounting
 
@@ -277,3 +316,78 @@ class LoginService:
         if not caller.is_admin_of(account.id, account.ancestry):
             raise Forbidden("only an account admin may manage its API key")
         return account
+
+
+class OAuthService:
+    """AirVantage's OAuth 2 token endpoint over the same sessions: API clients per account (the secret shown
+    once, kept as its SHA-256), the password, client_credentials and refresh_token grants, revocation."""
+
+    def __init__(self, logins: LoginService, accounts: AccountsRepository, oauth: OAuthRepository) -> None:
+        self._logins = logins
+        self._accounts = accounts
+        self._oauth = oauth
+
+    def register_client(self, account_id: str) -> IssuedClient:
+        account = self._accounts.get_account(account_id) if ids.is_hex_id(account_id) else None
+        if account is None:
+            raise NotFound(account_id, "account")
+        client_id = ids.new_hex_id()
+        secret = credentials.new_account_key()
+        self._oauth.put_client(client_id, account.id, credentials.fingerprint(secret), self._logins.now_ms())
+        audit.info("API client registered", audit_event="oauth_client_registered", account_id=account.id)
+        return IssuedClient(account_id=account.id, client_id=client_id, client_secret=secret)
+
+    def _client_account(self, client_id: str, client_secret: str, source: str) -> Account:
+        scopes = self._logins.guard(f"client:{client_id[:64]}", source)
+        client = self._oauth.get_client(client_id) if ids.is_hex_id(client_id) else None
+        if client is not None and secrets.compare_digest(
+            str(client["secret_hash"]), credentials.fingerprint(client_secret)
+        ):
+            account = self._accounts.get_account(str(client["account_id"]))
+            if account is not None:
+                return account
+        self._logins.failed(scopes, "client", f"client:{client_id[:64]}", source)
+        raise OAuthError("invalid_client", "client authentication failed", status=401)
+
+    def password_grant(
+        self, client_id: str, client_secret: str, username: str, password: str, source: str
+    ) -> IssuedSession:
+        account = self._client_account(client_id, client_secret, source)
+        try:
+            issued = self._logins.login_with_password(account.id, username, password, "password", source, True)
+        except InvalidCredentials:
+            raise OAuthError("invalid_grant", "invalid username or password") from None
+        self._remember_refresh(issued)
+        return issued
+
+    def client_credentials_grant(self, client_id: str, client_secret: str, source: str) -> IssuedSession:
+        account = self._client_account(client_id, client_secret, source)
+        return self._logins.open_for_account(account, "client_credentials", source)
+
+    def refresh_grant(
+        self, refresh_token: str, client_id: str | None, client_secret: str | None, source: str
+    ) -> IssuedSession:
+        client_account = self._client_account(client_id, client_secret or "", source) if client_id else None
+        refresh_hash = credentials.fingerprint(refresh_token)
+        taken = self._oauth.take_refresh(refresh_hash)
+        invalid = OAuthError("invalid_grant", "the refresh token is unknown, used or expired")
+        if taken is None or int(taken["expires_ms"]) <= self._logins.now_ms():
+            raise invalid
+        if client_account is not None and client_account.id != taken["account_id"]:
+            raise invalid
+        self._logins.end_session(str(taken["session_hash"]))
+        account = self._accounts.get_account(str(taken["account_id"]))
+        user = self._accounts.get_user(str(taken["user_id"])) if taken.get("user_id") else None
+        if account is None or (taken.get("user_id") and user is None):
+            raise invalid
+        issued = self._logins.open(account, user, "refresh_token", with_refresh=True)
+        self._remember_refresh(issued)
+        return issued
+
+    def expire(self, access_token: str) -> bool:
+        return self._logins.revoke(access_token)
+
+    def _remember_refresh(self, issued: IssuedSession) -> None:
+        if issued.refresh_token:
+            expires = self._logins.now_ms() + self._logins.policy.refresh_ttl_s * 1000
+            self._oauth.put_refresh(credentials.fingerprint(issued.refresh_token), issued.session, expires)

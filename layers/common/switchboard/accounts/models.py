@@ -112,3 +112,11 @@ class UserAuthInput(BaseModel):
     account_realm: str | None = Field(default=None, min_length=1, max_length=253)
     phone_number: str | None = Field(default=None, min_length=1, max_length=32)
     method: Literal["md5", "sha"] | None = None
+
+
+class IssuedClient(BaseModel):
+    """An OAuth API client of an account; the secret is shown once, kept as its SHA-256."""
+
+    account_id: str
+    client_id: str
+    client_secret: str
