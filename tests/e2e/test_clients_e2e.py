@@ -148,3 +148,14 @@ def test_pykazoo_logs_in_and_manages_alerts(
         rest.get(path)
     client.authentication.api_auth(api_key)
     assert rest.get(path)["status"] == "success"
+
+
+def test_the_session_token_also_works_as_the_auth_token_parameter(
+    runtime: LocalRuntime, tenant: Principal, api_key: str
+) -> None:
+    login = requests.put(f"{runtime.api_url}/v2/api_auth", json={"data": {"api_key": api_key}}, timeout=30)
+    assert login.status_code == 201, login.text
+    token = login.json()["auth_token"]
+    url = f"{runtime.api_url}/v2/accounts/{tenant.account_id}/alerts"
+    assert requests.get(url, params={"auth_token": token}, timeout=30).status_code == 200
+    assert requests.get(url, params={"auth_token": "sbs_unknown"}, timeout=30).status_code == 401
