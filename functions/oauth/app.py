@@ -50,13 +50,13 @@ def _oauth_error(code: str, description: str, status: int = 400, headers: dict[s
 def _form() -> dict[str, str]:
     content_type = (app.current_event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != FORM:
-        raise logins.OAuthError("invalid_request", f"the token request must be {FORM}")
+        raise logins.OAuthError.of("invalid_request", f"the token request must be {FORM}")
     try:
         parsed = parse_qs(http.raw_body(app).decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
-        raise logins.OAuthError("invalid_request", "the form is not UTF-8") from None
+        raise logins.OAuthError.of("invalid_request", "the form is not UTF-8") from None
     if any(len(values) > 1 for values in parsed.values()):
-        raise logins.OAuthError("invalid_request", "a parameter is repeated")
+        raise logins.OAuthError.of("invalid_request", "a parameter is repeated")
     return {name: values[0] for name, values in parsed.items()}
 
 
@@ -67,7 +67,7 @@ def _client(form: dict[str, str]) -> tuple[str | None, str | None]:
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise logins.OAuthError("invalid_client", "malformed Basic credentials", 401) from None
+            raise logins.OAuthError.of("invalid_client", "malformed Basic credentials", 401) from None
         client_id, _, secret = decoded.partition(":")
         return unquote_plus(client_id), unquote_plus(secret)
     return form.get("client_id") or None, form.get("client_secret") or None
@@ -76,9 +76,9 @@ def _client(form: dict[str, str]) -> tuple[str | None, str | None]:
 def _required(form: dict[str, str], name: str) -> str:
     value = form.get(name)
     if not value:
-        raise logins.OAuthError("invalid_request", f"{name} is required")
+        raise logins.OAuthError.of("invalid_request", f"{name} is required")
     if len(value) > 1024:
-        raise logins.OAuthError("invalid_request", f"{name} is too long")
+        raise logins.OAuthError.of("invalid_request", f"{name} is too long")
     return value
 
 
@@ -104,18 +104,18 @@ def token() -> Response:
         service = wiring.oauth()
         if grant == "password":
             if not client_id or not client_secret:
-                raise logins.OAuthError("invalid_client", "client_id and client_secret are required", 401)
+                raise logins.OAuthError.of("invalid_client", "client_id and client_secret are required", 401)
             issued = service.password_grant(
                 client_id, client_secret, _required(form, "username"), _required(form, "password"), source
             )
         elif grant == "client_credentials":
             if not client_id or not client_secret:
-                raise logins.OAuthError("invalid_client", "client_id and client_secret are required", 401)
+                raise logins.OAuthError.of("invalid_client", "client_id and client_secret are required", 401)
             issued = service.client_credentials_grant(client_id, client_secret, source)
         elif grant == "refresh_token":
             issued = service.refresh_grant(_required(form, "refresh_token"), client_id, client_secret, source)
         else:
-            raise logins.OAuthError("unsupported_grant_type", f"grant_type {grant[:64]} is not supported")
+            raise logins.OAuthError.of("unsupported_grant_type", f"grant_type {grant[:64]} is not supported")
     except logins.OAuthError as exc:
         return _oauth_error(exc.code, str(exc), exc.status)
     except logins.TooManyAttempts as exc:

@@ -45,10 +45,11 @@ class InvalidCredentials(CodedError):
 
 
 class OAuthError(CodedError):
-    """An OAuth 2 token-endpoint error (RFC 6749 section 5.2 codes)."""
+    """An OAuth 2 token-endpoint error (RFC 6749 section 5.2 codes); `of` builds one from a description."""
 
-    def __init__(self, code: str, description: str, status: int = 400) -> None:
-        super().__init__(code, [description], status=status, message=description)
+    @classmethod
+    def of(cls, code: str, description: str, status: int = 400) -> OAuthError:
+        return cls(code, [description], status=status, message=description)
 
 
 class TooManyAttempts(CodedError):
@@ -347,7 +348,7 @@ class OAuthService:
             if account is not None:
                 return account
         self._logins.failed(scopes, "client", f"client:{client_id[:64]}", source)
-        raise OAuthError("invalid_client", "client authentication failed", status=401)
+        raise OAuthError.of("invalid_client", "client authentication failed", status=401)
 
     def password_grant(
         self, client_id: str, client_secret: str, username: str, password: str, source: str
@@ -356,7 +357,7 @@ class OAuthService:
         try:
             issued = self._logins.login_with_password(account.id, username, password, "password", source, True)
         except InvalidCredentials:
-            raise OAuthError("invalid_grant", "invalid username or password") from None
+            raise OAuthError.of("invalid_grant", "invalid username or password") from None
         self._remember_refresh(issued)
         return issued
 
@@ -370,7 +371,7 @@ class OAuthService:
         client_account = self._client_account(client_id, client_secret or "", source) if client_id else None
         refresh_hash = credentials.fingerprint(refresh_token)
         taken = self._oauth.take_refresh(refresh_hash)
-        invalid = OAuthError("invalid_grant", "the refresh token is unknown, used or expired")
+        invalid = OAuthError.of("invalid_grant", "the refresh token is unknown, used or expired")
         if taken is None or int(taken["expires_ms"]) <= self._logins.now_ms():
             raise invalid
         if client_account is not None and client_account.id != taken["account_id"]:
