@@ -40,6 +40,9 @@ SAMPLES = {
     "fanout": {"fanout_published_event.json": {"batchItemFailures": []}},
     "deliver": {"deliver_task.json": {"batchItemFailures": []}},
     "delivery_sweeper": {"delivery_sweeper_schedule.json": {"requeued": 0}},
+    "kazoo_auth": {"kazoo_auth_api_key_get.json": 200},
+    "oauth": {"oauth_expire.json": 200},
+    "route_fallback": {"route_fallback_method_not_allowed.json": 405},
 }
 
 
