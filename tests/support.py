@@ -24,6 +24,7 @@ TABLE_VARIABLES = {
     "EVENTS_TABLE": "EventsTable",
     "DELIVERIES_TABLE": "DeliveriesTable",
     "RULES_TABLE": "RulesTable",
+    "USAGE_TABLE": "UsageTable",
 }
 
 
@@ -67,6 +68,9 @@ def create_template_resources() -> dict[str, str]:
     variables["DELIVERY_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-deliveries")["QueueUrl"]
     variables["TELEMETRY_QUEUE_URL"] = boto3.client("sqs").create_queue(
         QueueName="test-telemetry.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
+    variables["USAGE_QUEUE_URL"] = boto3.client("sqs").create_queue(
+        QueueName="test-usage.fifo", Attributes={"FifoQueue": "true"}
     )["QueueUrl"]
     return variables
 

@@ -4,7 +4,7 @@ API Gateway sends here every method a known resource lacks (its ANY method) and 
 resource has (/{proxy+}), before any authorizer: the answer reveals nothing but the API's shape,
 which the published OpenAPI documents show anyway. A CORS preflight (OPTIONS on a known path) is
 answered here too, so it never meets the authorizer. The reply is in the dialect of the path: KAZOO
-Crossbar under /v2, AirVantage under /api, ESS under /ess. routes.json is generated from
+Crossbar under /v2, AirVantage under /api, ESS under /ess, Expeto under /v1. routes.json is generated from
 template.yaml by tools/routes.py.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.dialects import airvantage, cors, crossbar, ess
+from switchboard.dialects import airvantage, cors, crossbar, ess, expeto
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -48,13 +48,17 @@ def allowed_methods(path: str) -> tuple[str, ...]:
 
 def _dialect(path: str) -> str:
     first = next((part for part in path.split("/") if part), "")
-    return {"v2": "crossbar", "api": "airvantage", "ess": "ess"}.get(first, "crossbar")
+    return {"v2": "crossbar", "api": "airvantage", "ess": "ess", "v1": "expeto"}.get(first, "crossbar")
 
 
 def _method_not_allowed(dialect: str, method: str, allowed: tuple[str, ...]) -> Response:
     headers = {"Allow": ", ".join(allowed)}
     if dialect == "airvantage":
         return airvantage.error(405, "method.not.allowed", [method], headers)
+    if dialect == "expeto":
+        response = expeto.error(app, 405, f"Request method '{method}' not supported")
+        response.headers.update(headers)
+        return response
     if dialect == "ess":
         return ess.error(
             405, "METHOD_NOT_ALLOWED", f"{method} is not allowed here; allowed: {', '.join(allowed)}", None, headers
@@ -66,6 +70,8 @@ def _method_not_allowed(dialect: str, method: str, allowed: tuple[str, ...]) -> 
 def _not_found(dialect: str, path: str) -> Response:
     if dialect == "airvantage":
         return airvantage.error(404, airvantage.NOT_FOUND, [path])
+    if dialect == "expeto":
+        return expeto.error(app, 404, "No message available")
     if dialect == "ess":
         return ess.error(404, "NOT_FOUND", "no such resource")
     return crossbar.error(app, 404, "not_found", {"message": "no such resource"})

@@ -1,4 +1,4 @@
-"""Operator commands of the `switchboard` CLI: accounts and tokens.
+"""Operator commands of the `switchboard` CLI: accounts (and their features) and tokens.
 
 They talk to DynamoDB through the usual AWS environment: AWS_ENDPOINT_URL for the local
 runtime, real credentials for a deployed stack. Table names come from the stack's outputs.
@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from switchboard.accounts.models import FEATURES
 from switchboard.accounts.repository import AccountsRepository
 from switchboard.accounts.service import AccountService
 from switchboard.errors import DomainError
@@ -26,6 +27,13 @@ def register(subparsers: Any) -> None:
     create.add_argument("--operator", action="store_true", help="the token may act on every account")
     _stack_option(create)
     create.set_defaults(func=_accounts_create)
+    features = accounts_sub.add_parser("features", help="enable or disable a feature of an account")
+    features.add_argument("account", metavar="ACCOUNT_ID")
+    switch = features.add_mutually_exclusive_group(required=True)
+    switch.add_argument("--enable", metavar="FEATURE", choices=FEATURES, help=f"one of: {', '.join(FEATURES)}")
+    switch.add_argument("--disable", metavar="FEATURE", choices=FEATURES, help=f"one of: {', '.join(FEATURES)}")
+    _stack_option(features)
+    features.set_defaults(func=_accounts_features)
 
     tokens = subparsers.add_parser("tokens", help="manage API tokens")
     tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
@@ -106,6 +114,16 @@ def _accounts_create(args: argparse.Namespace) -> int:
         return _print(_service(args).create_account(args.name, args.parent, args.reseller, args.operator))
     except DomainError as exc:
         return _fail(exc)
+
+
+def _accounts_features(args: argparse.Namespace) -> int:
+    feature, enabled = (args.enable, True) if args.enable else (args.disable, False)
+    try:
+        account = _service(args).set_feature(args.account, feature, enabled)
+    except DomainError as exc:
+        return _fail(exc)
+    print(json.dumps({"account_id": account.id, "features": sorted(account.features)}))
+    return 0
 
 
 def _tokens_create(args: argparse.Namespace) -> int:

@@ -378,7 +378,8 @@ def test_gone_fails_deactivates_and_raises_a_system_alert(ess: Ess, receiver: Re
     assert tracking["delivery-status"] == "FAILED"
     (attempt,) = tracking["delivery-attempts"]
     assert attempt["status"] == "FAILED" and attempt["response-status"] == 410
-    assert ess.get_config(tenant, config["id"])["is-active"] is False
+    # The attempt is recorded first, the configuration switched off right after: wait for both.
+    ess.eventually(lambda: ess.get_config(tenant, config["id"])["is-active"] is False, "the deactivation")
     assert len(receiver.at("/gone")) == 1  # a 410 is never retried
 
     def alert_ids() -> list[str] | None:

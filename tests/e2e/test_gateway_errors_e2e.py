@@ -31,6 +31,8 @@ MATRIX: list[tuple[str, str, int, str, Callable[[dict[str, Any]], bool], str | N
     ("PATCH", "/api/v1/systems", 405, "airvantage", AIRVANTAGE[1](405, "method.not.allowed"), "GET, POST"),
     ("GET", "/ess/v1/nothing", 404, "ess", ESS[1](404, "NOT_FOUND"), None),
     ("DELETE", "/ess/v1/topics", 405, "ess", ESS[1](405, "METHOD_NOT_ALLOWED"), "GET"),
+    ("GET", "/v1/nothing", 404, "expeto", lambda b: (b["status"], b["error"]) == (404, "Not Found"), None),
+    ("DELETE", "/v1/usage", 405, "expeto", lambda b: (b["status"], b["error"]) == (405, "Method Not Allowed"), "POST"),
 ]
 
 

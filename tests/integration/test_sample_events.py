@@ -43,6 +43,10 @@ SAMPLES = {
     "kazoo_auth": {"kazoo_auth_api_key_get.json": 200},
     "oauth": {"oauth_expire.json": 200},
     "route_fallback": {"route_fallback_method_not_allowed.json": 405},
+    "subscribers": {"subscriber_put.json": 201, "subscribers_list.json": 200},
+    "notifications": {"notifications_list.json": 200, "notifications_find_by_subscriber.json": 200},
+    "usage_ingest": {"usage_post.json": 202},
+    "evaluate_usage": {"evaluate_usage_records.json": {"batchItemFailures": []}},
 }
 
 
@@ -79,6 +83,8 @@ def seeded(aws):
     from switchboard.rules.models import SystemInput
 
     rules.create_system(ACCOUNT, SYSTEM, SystemInput.model_validate({"name": "Boiler 12"}))
+    # the account the Expeto samples act in has usage notifications enabled
+    accounts.set_feature(ACCOUNT, "usage-notifications", True)
 
 
 def sample_alert() -> Alert:

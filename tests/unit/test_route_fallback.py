@@ -58,12 +58,19 @@ def test_ess_405(fallback) -> None:
     assert body["error"]["code"] == "METHOD_NOT_ALLOWED"
 
 
+def test_expeto_405(fallback) -> None:
+    status, body, headers = answer(fallback, "DELETE", "/v1/usage")
+    assert (status, headers["Allow"]) == (405, "POST")
+    assert (body["status"], body["error"], body["path"]) == (405, "Method Not Allowed", "/v1/usage")
+
+
 @pytest.mark.parametrize(
     ("path", "check"),
     [
         ("/v2/nothing/here", lambda b: (b["error"], b["message"]) == ("404", "not_found")),
         ("/api/v1/nothing", lambda b: b == {"error": "not.found", "errorParameters": ["/api/v1/nothing"]}),
         ("/ess/v1/nothing", lambda b: b == {"error": {"code": "NOT_FOUND", "message": "no such resource"}}),
+        ("/v1/nothing", lambda b: (b["status"], b["error"], b["path"]) == (404, "Not Found", "/v1/nothing")),
     ],
 )
 def test_unknown_paths_are_404_in_the_dialect_of_the_path(fallback, path, check) -> None:

@@ -101,6 +101,18 @@ class StageSettings(_Environment):
     stage: str = "dev"
 
 
+class UsageSettings(_Environment):
+    """Expeto usage notifications: subscribers, usage, notifications (how long record ids are remembered)."""
+
+    usage_table: str = Field(min_length=1)
+    usage_record_retention_days: int = Field(default=400, ge=1, le=3650)
+
+
+class UsageQueueSettings(_Environment):
+    # Usage records wait on a FIFO queue (one message group per account and IMSI).
+    usage_queue_url: str = Field(min_length=1)
+
+
 Settings = TypeVar("Settings", bound=_Environment)
 
 

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from switchboard.rules import repository as rules_repository_module
     from switchboard.rules import service as rules_service
     from switchboard.rules import states_repository as rules_states_repository
+    from switchboard.usage import repository as usage_repository_module
+    from switchboard.usage import service as usage_service
 else:
     clock = lazy_import("switchboard.clock")
     config = lazy_import("switchboard.config")
@@ -80,6 +82,8 @@ else:
     rules_states_repository = lazy_import("switchboard.rules.states_repository")
     rules_repository_module = lazy_import("switchboard.rules.repository")
     rules_service = lazy_import("switchboard.rules.service")
+    usage_repository_module = lazy_import("switchboard.usage.repository")
+    usage_service = lazy_import("switchboard.usage.service")
 
 
 # ---------------------------------------------------------------- accounts
@@ -336,6 +340,42 @@ def oauth() -> accounts_logins.OAuthService:
     )
 
 
+# ---------------------------------------------------------------- Expeto usage notifications
+
+
+@cache
+def usage_repository() -> usage_repository_module.UsageRepository:
+    settings = config.load(config.UsageSettings)
+    return usage_repository_module.UsageRepository(settings.usage_table, settings.usage_record_retention_days * 86_400)
+
+
+@cache
+def usage_access() -> usage_service.UsageAccess:
+    return usage_service.UsageAccess(accounts())
+
+
+@cache
+def usage_subscribers() -> usage_service.SubscriberService:
+    return usage_service.SubscriberService(usage_repository(), usage_access(), clock.now_ms)
+
+
+@cache
+def usage_notifications() -> usage_service.NotificationService:
+    return usage_service.NotificationService(usage_repository(), usage_access())
+
+
+@cache
+def usage_ingest() -> usage_service.IngestService:
+    queue_url = config.load(config.UsageQueueSettings).usage_queue_url
+    return usage_service.IngestService(usage_access(), queue_url, clock.now_ms)
+
+
+@cache
+def usage_evaluator() -> usage_service.Evaluator:
+    """Counts usage and pushes each notification as an ESS event (Usage-Events / threshold_reached)."""
+    return usage_service.Evaluator(usage_repository(), publishing(), clock.now_ms)
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -379,4 +419,10 @@ _BUILDERS = (
     alert_queries,
     logins,
     oauth,
+    usage_repository,
+    usage_access,
+    usage_subscribers,
+    usage_notifications,
+    usage_ingest,
+    usage_evaluator,
 )

@@ -17,6 +17,12 @@ class Account(BaseModel):
     ancestry: tuple[str, ...] = ()
     is_reseller: bool = False
     created_ms: int
+    # Features an operator enabled for the account (FEATURES); every other one is off.
+    features: frozenset[str] = frozenset()
+
+
+# Features that are off until an operator enables them per account.
+FEATURES = ("usage-notifications",)
 
 
 class User(BaseModel):

@@ -34,7 +34,21 @@ class AccountsRepository:
             ancestry=tuple(item.get("ancestry", [])),
             is_reseller=bool(item.get("is_reseller", False)),
             created_ms=int(item["created_ms"]),
+            features=frozenset(item.get("features") or ()),
         )
+
+    def set_feature(self, account_id: str, feature: str, enabled: bool) -> bool:
+        """Turn a feature on or off for an account (a string set on its item); False when there is no account."""
+        try:
+            self._table.update_item(
+                Key={"pk": f"ACCOUNT#{account_id}", "sk": "ACCOUNT"},
+                UpdateExpression=f"{'ADD' if enabled else 'DELETE'} features :feature",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":feature": {feature}},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def put_account(self, account: Account) -> None:
         item: dict[str, Any] = {

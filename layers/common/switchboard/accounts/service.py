@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from switchboard import clock, ids
 from switchboard.accounts.keys import hash_token, new_token
-from switchboard.accounts.models import Account, ApiKey, IssuedCredential, User
+from switchboard.accounts.models import FEATURES, Account, ApiKey, IssuedCredential, User
 from switchboard.accounts.repository import AccountsRepository
 from switchboard.errors import InvalidInput, NotFound
 from switchboard.tenancy import OPERATOR_SCOPE, AccountScope, Caller, PrivLevel
@@ -29,6 +29,19 @@ class AccountService:
         if account is None or not caller.can_act_on(account.id, account.ancestry):
             raise NotFound(account_id, kind)
         return account
+
+    def has_feature(self, account_id: str, feature: str) -> bool:
+        """Whether an operator enabled `feature` for the account (one read of the account item)."""
+        account = self._repo.get_account(account_id)
+        return account is not None and feature in account.features
+
+    def set_feature(self, account_id: str, feature: str, enabled: bool) -> Account:
+        """Enable or disable a feature of an account (operators: `switchboard accounts features`)."""
+        if feature not in FEATURES:
+            raise InvalidInput.single("feature", "enum", f"unknown feature {feature}", feature, list(FEATURES))
+        if not ids.is_hex_id(account_id) or not self._repo.set_feature(account_id, feature, enabled):
+            raise NotFound(account_id, "account")
+        return self.get(account_id)
 
     def create_account(
         self, name: str, parent_id: str | None = None, is_reseller: bool = False, operator: bool = False
