@@ -13,10 +13,10 @@ warnings.simplefilter("ignore")
 
 
 def main() -> int:
-    from bench import coldstart, delivery, dynamo_requests, ess, rules, usage, warm
+    from bench import coldstart, delivery, dynamo_requests, ess, rules, services, usage, warm
 
     print(f"Switchboard benchmarks (python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
-    for section in (coldstart, warm, dynamo_requests, ess, delivery, rules, usage):
+    for section in (coldstart, warm, dynamo_requests, ess, delivery, rules, services, usage):
         for line in section.report():
             print(line, flush=True)
     return 0

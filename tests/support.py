@@ -25,6 +25,7 @@ TABLE_VARIABLES = {
     "DELIVERIES_TABLE": "DeliveriesTable",
     "RULES_TABLE": "RulesTable",
     "USAGE_TABLE": "UsageTable",
+    "SERVICES_TABLE": "ServicesTable",
 }
 
 

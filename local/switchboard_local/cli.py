@@ -85,9 +85,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     _template_options(invoke)
     invoke.set_defaults(func=run_invoke)
 
-    from . import admin, receiver
+    from . import admin, plans, receiver
 
     admin.register(subparsers)
+    plans.register(subparsers)
     receiver.register(subparsers)
     return parser, subparsers
 

@@ -16,6 +16,7 @@ from .emulator import Emulator, Provisioner, register_stack
 from .functions import DEFAULT_CONCURRENCY, FunctionRunner, function_specs
 from .pollers import Pollers, sqs_event_sources
 from .scheduler import Clock, Scheduler, schedule_specs, utc_now
+from .streams import StreamPollers, stream_event_sources
 from .template import (
     API_TYPES,
     DEFAULT_STACK_NAME,
@@ -106,6 +107,7 @@ class LocalRuntime:
         self.runner: FunctionRunner | None = None
         self.api: ApiServer | None = None
         self.pollers: Pollers | None = None
+        self.streams: StreamPollers | None = None
         self.scheduler: Scheduler | None = None
         self.demo: dict[str, Any] | None = None
 
@@ -160,8 +162,12 @@ class LocalRuntime:
             clock=self.schedule_clock,
             echo=self.echo,
         )
+        self.streams = StreamPollers(
+            stream_event_sources(template, resolver), self.runner, self.emulator.url, echo=self.echo
+        )
         self.api.start()
         self.pollers.start()
+        self.streams.start()
         self.scheduler.start()
         if self.want_demo_account:
             self.demo = self._create_demo_account()
@@ -177,6 +183,9 @@ class LocalRuntime:
         if self.pollers is not None:
             self.pollers.stop()
             self.pollers = None
+        if self.streams is not None:
+            self.streams.stop()
+            self.streams = None
         if self.runner is not None:
             self.runner.close()
             self.runner = None

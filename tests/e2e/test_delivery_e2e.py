@@ -397,7 +397,7 @@ def test_gone_fails_deactivates_and_raises_a_system_alert(ess: Ess, receiver: Re
     alert = one.json()["data"]
     assert alert["category"] == DISABLED and alert["clearable"] is False
     assert alert["to"] == [{"type": "admins", "value": tenant.account_id}]
-    assert alert["metadata"]["del-cfg-id"] == config["id"] and "410" in alert["metadata"]["reason"]
+    assert alert["metadata"][0]["del-cfg-id"] == config["id"] and "410" in alert["metadata"][0]["reason"]
     # A system alert: the admin cannot clear it (it goes when the configuration is reactivated).
     deleted = ess.http.delete(
         f"{ess.base}/v2/accounts/{tenant.account_id}/alerts/{alert_id}",
@@ -469,8 +469,8 @@ def test_failing_endpoint_is_deactivated_after_the_failure_window(
     assert response.status_code == 200, response.text
     (row,) = response.json()["data"]
     assert row["key"] == ["admins", tenant.account_id] and row["clearable"] is False
-    assert row["value"]["category"] == DISABLED and row["value"]["metadata"]["del-cfg-id"] == config["id"]
-    assert f"{window} seconds" in row["value"]["metadata"]["reason"]
+    assert row["value"]["category"] == DISABLED and row["value"]["metadata"][0]["del-cfg-id"] == config["id"]
+    assert f"{window} seconds" in row["value"]["metadata"][0]["reason"]
 
     # The delivery is not burnt through its remaining attempts: it waits for reactivation.
     def waiting() -> dict[str, Any] | None:

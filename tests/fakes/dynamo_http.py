@@ -4,7 +4,7 @@ Both sides of a benchmark talk to it through a real botocore client (serialisati
 parsing all run), so the figure is about the code on each side, not a network. Items are kept
 per partition, sorted by sort key, so a Query costs what it costs DynamoDB: the partition it
 reads, not the table (moto's in-memory query looks at every item of the table).
-It serves GetItem, Query (`pk = :v [AND begins_with(sk, :p)]`, Limit, ExclusiveStartKey),
+It serves GetItem, Query (`pk = :v [AND begins_with(sk, :p) | sk BETWEEN :a AND :b]`, Limit, ExclusiveStartKey),
 BatchWriteItem puts and UpdateItem `ADD` — what the benchmarked paths use.
 """
 
@@ -53,14 +53,16 @@ class DynamoStub:
         pk = values[re.search(r"= (:\w+)", expression).group(1)]["S"]
         prefix_match = re.search(r"begins_with\([^,]+, (:\w+)\)", expression)
         prefix = values[prefix_match.group(1)]["S"] if prefix_match else ""
+        between = re.search(r"BETWEEN (:\w+) AND (:\w+)", expression)
+        low, high = (values[between.group(1)]["S"], values[between.group(2)]["S"]) if between else (prefix, None)
         keys = self.sorted_keys.get(pk, [])
-        start = bisect.bisect_left(keys, prefix)
+        start = bisect.bisect_left(keys, low)
         if "ExclusiveStartKey" in payload:
             start = max(start, bisect.bisect_right(keys, payload["ExclusiveStartKey"]["sk"]["S"]))
         limit = payload.get("Limit", len(keys))
         items, last = [], None
         for sk in itertools.islice(keys, start, None):
-            if not sk.startswith(prefix):
+            if not sk.startswith(prefix) or (high is not None and sk > high):
                 break
             if len(items) == limit:
                 last = {"pk": {"S": pk}, "sk": items[-1]["sk"]}

@@ -38,9 +38,8 @@ def run(monkeypatch, aws, tmp_path, document) -> int:
 
 def test_imported_topic_is_served_and_validated(monkeypatch, aws, tmp_path, world, capsys):
     assert run(monkeypatch, aws, tmp_path, ADDITIONS) == 0
-    assert (
-        json.loads(capsys.readouterr().out)["topics"] == 11 + 1
-    )  # the shipped topics (with Usage-Events) and the import
+    # the shipped topics (the seed's 10, Usage-Events, Billing-Events) and the import
+    assert json.loads(capsys.readouterr().out)["topics"] == 12 + 1
     wiring.catalog()._cached = None
     assert wiring.catalog().topic("IoT-Telemetry").event_types == ["battery_low"]
     event = wiring.publishing().publish(

@@ -50,7 +50,7 @@ def test_catalog_endpoints(fns, world):
     who = world.child_admin
     status, body, _ = ess(fns["ess_catalog"], who, "GET", "/ess/v1/topics")
     assert status == 200 and body["paged-result"] == {"offset": 0, "limit": 1000}
-    assert [t["topic-nm"] for t in body["topics"]][:3] == ["ABA-Messages", "DevTest-Events", "MSS-Messages"]
+    assert [t["topic-nm"] for t in body["topics"]][:3] == ["ABA-Messages", "Billing-Events", "DevTest-Events"]
     status, body, _ = ess(fns["ess_catalog"], who, "GET", "/ess/v1/topics/NIS-Events/event-types")
     assert [t["id"] for t in body["event-types"]] == ["deactivation_event", "porting_event", "truedisconnect_event"]
     status, body, _ = ess(fns["ess_catalog"], who, "GET", "/ess/v1/event-types/aba_job_completed")

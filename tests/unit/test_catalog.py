@@ -102,25 +102,25 @@ def spec(catalog: Catalog, code: str) -> dict[str, tuple[str, bool]]:
     return {name: (field.type, field.mandatory) for name, field in event_type.fields.items()}
 
 
-# Topics Switchboard's own modules publish on, beyond seed 003's (usage notifications: docs/usage.md).
-MODULE_TOPICS = {"Usage-Events"}
+# Topics Switchboard's own modules publish on, shipped beside seed 003's (docs/usage.md, docs/services.md).
+SWITCHBOARD_TOPICS = {"Usage-Events", "Billing-Events"}
 
 
 def test_topics_equal_the_seed_example(catalog):
-    seed_topics = [topic for topic in catalog.topics if topic.name not in MODULE_TOPICS]
-    assert [topic.model_dump(by_alias=True, exclude_none=True) for topic in seed_topics] == SEED_TOPICS
+    seed = [topic for topic in catalog.topics if topic.name not in SWITCHBOARD_TOPICS]
+    assert [topic.model_dump(by_alias=True, exclude_none=True) for topic in seed] == SEED_TOPICS
     assert catalog.topic("DevTest-Events").service is None
     assert catalog.topic("SCG-Voice-Call").service == "SCG / IMN"
     assert catalog.topic("nope") is None
 
 
 def test_counts(catalog):
-    assert len(catalog.topics) == 10 + 1  # + Usage-Events
-    assert sum(len(topic.event_types) for topic in catalog.topics) == 37 + 1
-    # 37 from `get /event-types` (36 in topics + health-check) and __GENERIC__ (no schema in the seed),
-    # + threshold_reached (12 fields)
-    assert len(catalog.event_types) == 38 + 1
-    assert sum(len(event_type.fields) for event_type in catalog.event_types.values()) == 292 + 12
+    assert len(catalog.topics) == 10 + len(SWITCHBOARD_TOPICS)
+    assert sum(len(topic.event_types) for topic in catalog.topics) == 37 + 2
+    # 37 from `get /event-types` (36 in topics + health-check), __GENERIC__ (no schema in the seed),
+    # threshold_reached (Usage-Events, 12 fields) and services_synchronized (Billing-Events, 6 fields)
+    assert len(catalog.event_types) == 38 + 2
+    assert sum(len(event_type.fields) for event_type in catalog.event_types.values()) == 292 + 12 + 6
     types = {field.type for event_type in catalog.event_types.values() for field in event_type.fields.values()}
     assert types == {"Text", "Integer", "Date", "Decimal", "Boolean"}
 
@@ -196,7 +196,7 @@ def test_special_event_types(catalog):
     assert health.validation_type == "allow-additional-fields"
     assert spec(catalog, "health-check") == {"company-id": ("Integer", False)}
     strict = [code for code, et in catalog.event_types.items() if et.validation_type == "strict"]
-    assert len(strict) == 36 + 1  # + threshold_reached
+    assert len(strict) == 36 + 2  # + threshold_reached and services_synchronized
 
 
 def test_fields_of_topic(catalog):
@@ -271,11 +271,7 @@ def test_merged_adds_extends_and_replaces(catalog):
         }
     )
     assert catalog.to_document() == before  # the original is untouched
-    assert [topic.name for topic in merged.topics] == [
-        *(t["topic-nm"] for t in SEED_TOPICS),
-        *sorted(MODULE_TOPICS),
-        "IoT-Events",
-    ]
+    assert [topic.name for topic in merged.topics] == [*(t.name for t in catalog.topics), "IoT-Events"]
     assert merged.topic("IoT-Events").service == "IOT"
     nis = merged.topic("NIS-Events")
     assert nis.event_types == ["deactivation_event", "porting_event", "truedisconnect_event", "number_reassigned"]

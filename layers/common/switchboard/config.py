@@ -113,6 +113,21 @@ class UsageQueueSettings(_Environment):
     usage_queue_url: str = Field(min_length=1)
 
 
+class ServicesSettings(_Environment):
+    """KAZOO services: plans, services documents, audit log, ledger (docs/services.md)."""
+
+    services_table: str = Field(min_length=1)
+    audit_retention_days: int = Field(default=400, ge=1, le=3650)
+
+
+class CountedTablesSettings(_Environment):
+    """The tables whose resources services counts (stream sources, reconciliation)."""
+
+    accounts_table: str = Field(min_length=1)
+    events_table: str = Field(min_length=1)
+    rules_table: str = Field(min_length=1)
+
+
 Settings = TypeVar("Settings", bound=_Environment)
 
 

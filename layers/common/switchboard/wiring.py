@@ -50,6 +50,12 @@ if TYPE_CHECKING:
     from switchboard.rules import repository as rules_repository_module
     from switchboard.rules import service as rules_service
     from switchboard.rules import states_repository as rules_states_repository
+    from switchboard.services import adapters as services_adapters
+    from switchboard.services import plans as services_plans
+    from switchboard.services import quantities as services_quantities
+    from switchboard.services import repository as services_repository_module
+    from switchboard.services import service as services_service
+    from switchboard.services import sources as services_sources
     from switchboard.usage import repository as usage_repository_module
     from switchboard.usage import service as usage_service
 else:
@@ -84,6 +90,12 @@ else:
     rules_service = lazy_import("switchboard.rules.service")
     usage_repository_module = lazy_import("switchboard.usage.repository")
     usage_service = lazy_import("switchboard.usage.service")
+    services_adapters = lazy_import("switchboard.services.adapters")
+    services_plans = lazy_import("switchboard.services.plans")
+    services_quantities = lazy_import("switchboard.services.quantities")
+    services_repository_module = lazy_import("switchboard.services.repository")
+    services_service = lazy_import("switchboard.services.service")
+    services_sources = lazy_import("switchboard.services.sources")
 
 
 # ---------------------------------------------------------------- accounts
@@ -376,6 +388,68 @@ def usage_evaluator() -> usage_service.Evaluator:
     return usage_service.Evaluator(usage_repository(), publishing(), clock.now_ms)
 
 
+# ---------------------------------------------------------------- KAZOO services
+
+
+@cache
+def services_repository() -> services_repository_module.ServicesRepository:
+    settings = config.load(config.ServicesSettings)
+    return services_repository_module.ServicesRepository(
+        settings.services_table, settings.audit_retention_days * 86_400
+    )
+
+
+@cache
+def plan_cache() -> services_service.PlanCache:
+    return services_service.PlanCache(services_repository())
+
+
+@cache
+def plan_catalog() -> services_plans.PlanCatalog:
+    table = config.load(config.AccountsSettings).accounts_table
+    return services_plans.PlanCatalog(services_repository(), accounts_repository.AccountsRepository(table))
+
+
+@cache
+def services() -> services_service.ServicesService:
+    tables = config.load(config.CountedTablesSettings)
+    return services_service.ServicesService(
+        services_repository(),
+        accounts_repository.AccountsRepository(tables.accounts_table),
+        plan_cache(),
+        services_adapters.LowBalanceNotices(alerts()),
+        sources=services_sources.SourceCounts(tables.accounts_table, tables.events_table, tables.rules_table),
+        publisher=services_adapters.BillingEvents(publishing()),
+    )
+
+
+@cache
+def billing() -> services_service.ServicesService:
+    """What a billing cycle needs: the ledger, plans and the low balance alerts (no API ports)."""
+    table = config.load(config.AccountsSettings).accounts_table
+    return services_service.ServicesService(
+        services_repository(),
+        accounts_repository.AccountsRepository(table),
+        plan_cache(),
+        services_adapters.LowBalanceNotices(alerts()),
+    )
+
+
+@cache
+def quantity_keeper() -> services_quantities.QuantityKeeper:
+    table = config.load(config.AccountsSettings).accounts_table
+    return services_quantities.QuantityKeeper(
+        services_repository(), accounts_repository.AccountsRepository(table), plan_cache()
+    )
+
+
+@cache
+def counted_tables() -> dict[str, str]:
+    """Owning table name → which kind of resources its stream carries."""
+    tables = config.load(config.CountedTablesSettings)
+    return {tables.accounts_table: "accounts", tables.events_table: "events", tables.rules_table: "rules"}
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -425,4 +499,11 @@ _BUILDERS = (
     usage_notifications,
     usage_ingest,
     usage_evaluator,
+    services_repository,
+    plan_cache,
+    plan_catalog,
+    services,
+    billing,
+    quantity_keeper,
+    counted_tables,
 )

@@ -85,7 +85,7 @@ class AlertService:
         with `subject`, only those whose metadata carries all of its items (one configuration's)."""
         retired = 0
         for alert in self._alerts.system_alerts(account_id, category):
-            if subject and not (isinstance(alert.metadata, dict) and subject.items() <= alert.metadata.items()):
+            if subject and not _carries(alert.metadata, subject):
                 continue
             self._alerts.delete(alert)
             retired += 1
@@ -156,3 +156,9 @@ class AlertService:
     @staticmethod
     def _in_tree(root: Account | AccountScope, other: Account) -> bool:
         return other.id == root.id or root.id in other.ancestry
+
+
+def _carries(metadata: list[dict] | dict | None, subject: dict) -> bool:
+    """Whether an alert's metadata (an array of objects, or one object) has an entry with all of `subject`."""
+    entries = metadata if isinstance(metadata, list) else [metadata] if isinstance(metadata, dict) else []
+    return any(isinstance(entry, dict) and subject.items() <= entry.items() for entry in entries)

@@ -181,7 +181,8 @@ class AlertNotices:
                 "being recorded as PENDING; set is-active to true to deliver them.",
                 category=DISABLED_CATEGORY,
                 level="critical",
-                metadata={"del-cfg-id": config.id, "del-cfg-nm": config.spec.name, "reason": reason},
+                # seed 000: a system alert's metadata is an array of objects
+                metadata=[{"del-cfg-id": config.id, "del-cfg-nm": config.spec.name, "reason": reason}],
                 to=[Recipient(type="admins", value=config.account_id)],
             )
         except DomainError:
