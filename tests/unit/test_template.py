@@ -86,6 +86,16 @@ def has_table_policy(props: dict[str, Any], table: str) -> bool:
     return False
 
 
+def reads_stream_of(props: dict[str, Any], table: str) -> bool:
+    """A DynamoDB stream event source on the table: the function reads the table through its stream
+    (SAM grants the stream actions), and names the table to tell its records from other streams'."""
+    for event in (props.get("Events") or {}).values():
+        if isinstance(event, dict) and event.get("Type") == "DynamoDB":
+            if _mentions((event.get("Properties") or {}).get("Stream"), table):
+                return True
+    return False
+
+
 def has_send_policy(props: dict[str, Any], queue: str) -> bool:
     """SQSSendMessagePolicy on the queue, or a statement allowing sqs:SendMessage on it."""
     for policy in props.get("Policies") or []:
@@ -254,8 +264,8 @@ def table_gaps(props: dict[str, Any]) -> list[str]:
         if not table:
             gaps.append(f"{variable} does not !Ref a table")
             continue
-        if not has_table_policy(props, table):
-            gaps.append(f"{variable}: no DynamoDB policy on {table}")
+        if not has_table_policy(props, table) and not reads_stream_of(props, table):
+            gaps.append(f"{variable}: no DynamoDB policy (nor stream event) on {table}")
         if variable not in setting_names():
             gaps.append(f"{variable}: not a setting in switchboard/config.py")
         elif not reads_setting(props["CodeUri"], variable):
@@ -314,11 +324,11 @@ def test_a_table_without_a_policy_or_a_setting_is_reported():
     read_alerts = {"DynamoDBReadPolicy": {"TableName": {"Ref": "AlertsTable"}}}
     assert table_gaps(_function([read_alerts], ALERTS_TABLE={"Ref": "AlertsTable"})) == []
     assert table_gaps(_function([], ALERTS_TABLE={"Ref": "AlertsTable"})) == [
-        "ALERTS_TABLE: no DynamoDB policy on AlertsTable"
+        "ALERTS_TABLE: no DynamoDB policy (nor stream event) on AlertsTable"
     ]
     on_other = {"DynamoDBCrudPolicy": {"TableName": {"Ref": "RulesTable"}}}
     assert table_gaps(_function([on_other], ALERTS_TABLE={"Ref": "AlertsTable"})) == [
-        "ALERTS_TABLE: no DynamoDB policy on AlertsTable"
+        "ALERTS_TABLE: no DynamoDB policy (nor stream event) on AlertsTable"
     ]
     statement = {
         "Statement": [
