@@ -13,10 +13,10 @@ warnings.simplefilter("ignore")
 
 
 def main() -> int:
-    from bench import coldstart, delivery, dynamo_requests, ess, rules, services, usage, warm
+    from bench import buffers, coldstart, delivery, dynamo_requests, ess, rules, services, usage, warm
 
     print(f"Switchboard benchmarks (python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
-    for section in (coldstart, warm, dynamo_requests, ess, delivery, rules, services, usage):
+    for section in (coldstart, warm, dynamo_requests, ess, delivery, buffers, rules, services, usage):
         for line in section.report():
             print(line, flush=True)
     return 0

@@ -67,6 +67,10 @@ def create_template_resources() -> dict[str, str]:
     variables["DATA_KEY_ID"] = boto3.client("kms").create_key(Description="test data key")["KeyMetadata"]["KeyId"]
     variables["EVENTS_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-events")["QueueUrl"]
     variables["DELIVERY_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-deliveries")["QueueUrl"]
+    variables["BUFFER_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-buffers")["QueueUrl"]
+    variables["DUMP_QUEUE_URL"] = boto3.client("sqs").create_queue(QueueName="test-dumps")["QueueUrl"]
+    boto3.client("s3").create_bucket(Bucket="test-files")
+    variables["FILES_BUCKET"] = "test-files"
     variables["TELEMETRY_QUEUE_URL"] = boto3.client("sqs").create_queue(
         QueueName="test-telemetry.fifo", Attributes={"FifoQueue": "true"}
     )["QueueUrl"]

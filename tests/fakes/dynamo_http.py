@@ -4,8 +4,8 @@ Both sides of a benchmark talk to it through a real botocore client (serialisati
 parsing all run), so the figure is about the code on each side, not a network. Items are kept
 per partition, sorted by sort key, so a Query costs what it costs DynamoDB: the partition it
 reads, not the table (moto's in-memory query looks at every item of the table).
-It serves GetItem, Query (`pk = :v [AND begins_with(sk, :p) | sk BETWEEN :a AND :b]`, Limit, ExclusiveStartKey),
-BatchWriteItem puts and UpdateItem `ADD` — what the benchmarked paths use.
+It serves GetItem, BatchGetItem, Query (`pk = :v [AND begins_with(sk, :p) | sk BETWEEN :a AND :b]`, Limit,
+ExclusiveStartKey), BatchWriteItem puts and UpdateItem `ADD` — what the benchmarked paths use.
 """
 
 from __future__ import annotations
@@ -99,6 +99,14 @@ class DynamoStub:
             reply = self._query(payload)
         elif operation == "UpdateItem":
             reply = self._update(payload)
+        elif operation == "BatchGetItem":
+            reply = {
+                "Responses": {
+                    table: [item for key in request["Keys"] if (item := self._get(key)) is not None]
+                    for table, request in payload["RequestItems"].items()
+                },
+                "UnprocessedKeys": {},
+            }
         elif operation == "BatchWriteItem":
             for requests in payload["RequestItems"].values():
                 for request in requests:

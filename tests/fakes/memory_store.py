@@ -61,7 +61,7 @@ class MemoryStore:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ seeding and reading back
-    def create(self, delivery: Delivery, wake_ms: int | None = None) -> bool:
+    def create(self, delivery: Delivery, wake_ms: int | None = None, config_check: Any = None) -> bool:
         key = (delivery.account_id, delivery.event_id, delivery.config_id)
         with self._lock:
             if key in self._rows:

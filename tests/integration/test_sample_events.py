@@ -51,6 +51,15 @@ SAMPLES = {
     "service_plans": {"service_plans_create.json": 201, "service_plans_list.json": 200},
     "services_quantities": {"services_quantities_stream.json": {"batchItemFailures": []}},
     "services_billing": {"services_billing_schedule.json": {"charged": 0}},
+    "flush_buffers": {
+        "flush_buffers_schedule.json": {"finished": 0, "rearmed": 0, "ended": 0},
+        "flush_buffers_tick.json": {"batchItemFailures": []},
+    },
+    "event_buffer_files": {"event_buffer_files_list.json": 200},
+    "dump_subscriptions": {
+        "dump_subscriptions_request.json": 200,
+        "dump_subscriptions_job.json": {"batchItemFailures": []},
+    },
 }
 
 
@@ -75,6 +84,11 @@ def seeded(aws):
         DeliveryConfigurationInput.model_validate({"del-cfg-nm": "sample", "addr": "https://hooks.example.com/sample"}),
     )
     assert config.id == "1001"
+    # the dump sample needs a subscription that receives its event_file_complete notice
+    from switchboard.events.models import SubscriptionInput
+
+    notice = SubscriptionInput.model_validate({"del-cfg-id": "1001", "evt-tp": "event_file_complete"})
+    wiring.subscriptions().create(owner, None, "MSS-Messages", notice)
     # the AirVantage rule the hook sample names
     from switchboard.rules.models import AlertRule
     from switchboard.rules.repository import RulesRepository

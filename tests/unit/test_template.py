@@ -90,9 +90,9 @@ def reads_stream_of(props: dict[str, Any], table: str) -> bool:
     """A DynamoDB stream event source on the table: the function reads the table through its stream
     (SAM grants the stream actions), and names the table to tell its records from other streams'."""
     for event in (props.get("Events") or {}).values():
-        if isinstance(event, dict) and event.get("Type") == "DynamoDB":
-            if _mentions((event.get("Properties") or {}).get("Stream"), table):
-                return True
+        stream = (event.get("Properties") or {}).get("Stream") if isinstance(event, dict) else None
+        if isinstance(event, dict) and event.get("Type") == "DynamoDB" and _mentions(stream, table):
+            return True
     return False
 
 

@@ -52,10 +52,9 @@ class NetworkSettings(_Environment):
 
 
 class DeliveriesSettings(_Environment):
-    """The deliveries table and the queue its workers read (docs/delivery.md)."""
+    """The deliveries table (docs/delivery.md); the queue its workers read is `DeliveryQueueSettings`."""
 
     deliveries_table: str = Field(min_length=1)
-    delivery_queue_url: str = Field(min_length=1)
     delivery_retention_days: int = Field(default=30, ge=1, le=3650)
     wake_grace_s: int = Field(default=300, ge=1, validation_alias=AliasChoices("WAKE_GRACE_SECONDS", "wake_grace_s"))
     configuration_cache_s: float = Field(
@@ -64,7 +63,7 @@ class DeliveriesSettings(_Environment):
 
 
 class DeliveryQueueSettings(_Environment):
-    """Only the delivery queue: functions that hand work to the delivery workers (release jobs)."""
+    """The delivery queue: deliver tasks, release and redelivery jobs."""
 
     delivery_queue_url: str = Field(min_length=1)
 
@@ -126,6 +125,37 @@ class CountedTablesSettings(_Environment):
     accounts_table: str = Field(min_length=1)
     events_table: str = Field(min_length=1)
     rules_table: str = Field(min_length=1)
+
+
+class BufferQueueSettings(_Environment):
+    """Scheduled delivery's queue: tick chains, schedule changes, settling delivered files."""
+
+    buffer_queue_url: str = Field(min_length=1)
+
+
+class FilesSettings(_Environment):
+    """The files bucket (buffer files, subscription dumps) and how long files are kept."""
+
+    files_bucket: str = Field(min_length=1)
+    file_retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class ScheduleSettings(_Environment):
+    """The minute's safety net of scheduled delivery."""
+
+    # A tick chain this late is presumed lost and re-armed.
+    schedule_grace_s: int = Field(
+        default=90, ge=1, validation_alias=AliasChoices("SCHEDULE_GRACE_SECONDS", "schedule_grace_s")
+    )
+
+
+class DumpSettings(_Environment):
+    """Subscription dumps: their queue, and how long a notice's presigned URL works."""
+
+    dump_queue_url: str = Field(min_length=1)
+    dump_url_seconds: int = Field(
+        default=3600, ge=60, le=604_800, validation_alias=AliasChoices("DUMP_URL_SECONDS", "dump_url_seconds")
+    )
 
 
 Settings = TypeVar("Settings", bound=_Environment)

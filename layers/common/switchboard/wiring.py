@@ -23,6 +23,7 @@ from switchboard.lazy import lazy_import
 
 if TYPE_CHECKING:
     from switchboard import clock, config
+    from switchboard import objects as objects_module
     from switchboard.accounts import login_repository as accounts_login_repository
     from switchboard.accounts import logins as accounts_logins
     from switchboard.accounts import repository as accounts_repository
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
     from switchboard.alerts import repository as alerts_repository
     from switchboard.alerts import service as alerts_service
     from switchboard.delivery import adapters as delivery_adapters
+    from switchboard.delivery import buffer_queries as delivery_buffer_queries
+    from switchboard.delivery import buffer_repository as delivery_buffer_repository
+    from switchboard.delivery import buffers as delivery_buffers
     from switchboard.delivery import engine as delivery_engine
     from switchboard.delivery import event_deliveries as delivery_event_deliveries
     from switchboard.delivery import fanout as delivery_fanout
@@ -39,6 +43,8 @@ if TYPE_CHECKING:
     from switchboard.delivery import sender as delivery_sender
     from switchboard.events import catalog_provider as events_catalog_provider
     from switchboard.events import configurations as events_configurations
+    from switchboard.events import dumps as events_dumps
+    from switchboard.events import models as events_models
     from switchboard.events import publishing as events_publishing
     from switchboard.events import repository as events_repository_module
     from switchboard.events import subscriptions as events_subscriptions
@@ -67,7 +73,11 @@ else:
     accounts_service = lazy_import("switchboard.accounts.service")
     alerts_repository = lazy_import("switchboard.alerts.repository")
     alerts_service = lazy_import("switchboard.alerts.service")
+    objects_module = lazy_import("switchboard.objects")
     delivery_adapters = lazy_import("switchboard.delivery.adapters")
+    delivery_buffer_queries = lazy_import("switchboard.delivery.buffer_queries")
+    delivery_buffer_repository = lazy_import("switchboard.delivery.buffer_repository")
+    delivery_buffers = lazy_import("switchboard.delivery.buffers")
     delivery_engine = lazy_import("switchboard.delivery.engine")
     delivery_event_deliveries = lazy_import("switchboard.delivery.event_deliveries")
     delivery_fanout = lazy_import("switchboard.delivery.fanout")
@@ -77,6 +87,7 @@ else:
     delivery_repository = lazy_import("switchboard.delivery.repository")
     events_catalog_provider = lazy_import("switchboard.events.catalog_provider")
     events_configurations = lazy_import("switchboard.events.configurations")
+    events_dumps = lazy_import("switchboard.events.dumps")
     events_publishing = lazy_import("switchboard.events.publishing")
     events_subscriptions = lazy_import("switchboard.events.subscriptions")
     events_repository_module = lazy_import("switchboard.events.repository")
@@ -146,7 +157,7 @@ def delivery_release() -> delivery_adapters.DeliveryRelease:
 def configurations() -> events_configurations.DeliveryConfigurationService:
     allow_private = config.load(config.NetworkSettings).allow_private_targets
     return events_configurations.DeliveryConfigurationService(
-        events_repository(), accounts(), allow_private, on_active=delivery_release()
+        events_repository(), accounts(), allow_private, on_active=delivery_release(), on_schedule=_ScheduleRelay()
     )
 
 
@@ -179,7 +190,7 @@ def deliveries_repository() -> delivery_repository.DeliveriesRepository:
 
 @cache
 def delivery_tasks() -> delivery_adapters.SqsTasks:
-    return delivery_adapters.SqsTasks(config.load(config.DeliveriesSettings).delivery_queue_url)
+    return delivery_adapters.SqsTasks(config.load(config.DeliveryQueueSettings).delivery_queue_url)
 
 
 @cache
@@ -211,6 +222,7 @@ def engine() -> delivery_engine.Engine:
         notices(),
         engine_settings,
         mailer=delivery_adapters.SesMailer(settings.alert_email_sender),
+        files=settler(),
     )
 
 
@@ -322,33 +334,84 @@ def alert_queries() -> rules_queries.AlertQueries:
     return rules_queries.AlertQueries(alert_states(), accounts())
 
 
-# ---------------------------------------------------------------- logins and sessions
+# ---------------------------------------------------------------- scheduled delivery (buffer files)
+
+
+class _ScheduleRelay:
+    """The configurations' schedule port, built on first use: only functions that write schedules
+    (the delivery configurations API) carry the buffer queue's variable."""
+
+    def schedule_changed(self, config: events_models.DeliveryConfiguration) -> None:
+        schedule_arming().schedule_changed(config)
 
 
 @cache
-def logins() -> accounts_logins.LoginService:
-    table = config.load(config.AccountsSettings).accounts_table
-    settings = config.load(config.LoginSettings)
-    policy = accounts_logins.LoginPolicy(
-        session_ttl_s=settings.session_ttl_s,
-        refresh_ttl_s=settings.refresh_ttl_s,
-        failure_window_s=settings.failure_window_s,
-        max_failures_per_account=settings.max_failures_per_account,
-        max_failures_per_source=settings.max_failures_per_source,
+def buffer_tasks() -> delivery_adapters.SqsTasks:
+    return delivery_adapters.SqsTasks(config.load(config.BufferQueueSettings).buffer_queue_url)
+
+
+@cache
+def objects() -> objects_module.ObjectStore:
+    return objects_module.ObjectStore(config.load(config.FilesSettings).files_bucket)
+
+
+@cache
+def schedule_arming() -> delivery_buffers.ScheduleArming:
+    return delivery_buffers.ScheduleArming(buffer_tasks())
+
+
+@cache
+def settler() -> delivery_buffers.Settler:
+    return delivery_buffers.Settler(objects(), buffer_tasks())
+
+
+@cache
+def buffer_repository() -> delivery_buffer_repository.BufferRepository:
+    table = config.load(config.DeliveriesSettings).deliveries_table
+    return delivery_buffer_repository.BufferRepository(
+        table, config.load(config.FilesSettings).file_retention_days * 86_400
     )
-    return accounts_logins.LoginService(
-        accounts_repository.AccountsRepository(table),
-        accounts_login_repository.LoginRepository(table),
-        policy,
+
+
+@cache
+def buffer_files() -> delivery_buffers.BufferFiles:
+    policy = delivery_buffers.BufferPolicy(
+        chain_grace_s=config.load(config.ScheduleSettings).schedule_grace_s,
+        wake_grace_s=config.load(config.DeliveriesSettings).wake_grace_s,
+    )
+    return delivery_buffers.BufferFiles(
+        buffer_repository(),
+        deliveries_repository(),
+        cached_configurations(),
+        objects(),
+        buffer_tasks(),
+        delivery_tasks(),
         clock.now_ms,
+        policy,
     )
 
 
 @cache
-def oauth() -> accounts_logins.OAuthService:
-    table = config.load(config.AccountsSettings).accounts_table
-    return accounts_logins.OAuthService(
-        logins(), accounts_repository.AccountsRepository(table), accounts_login_repository.OAuthRepository(table)
+def buffer_file_queries() -> delivery_buffer_queries.BufferFileQueries:
+    retention_s = config.load(config.FilesSettings).file_retention_days * 86_400
+    return delivery_buffer_queries.BufferFileQueries(
+        buffer_repository(), events_repository(), accounts(), objects(), clock.now_ms, retention_s
+    )
+
+
+@cache
+def subscription_dumps() -> events_dumps.SubscriptionDumps:
+    settings = config.load(config.DumpSettings)
+    return events_dumps.SubscriptionDumps(
+        events_repository(),
+        accounts(),
+        catalog(),
+        subscription_matcher(),
+        objects(),
+        delivery_adapters.SqsTasks(settings.dump_queue_url),
+        publishing(),
+        clock.now_ms,
+        settings.dump_url_seconds,
     )
 
 
@@ -450,6 +513,36 @@ def counted_tables() -> dict[str, str]:
     return {tables.accounts_table: "accounts", tables.events_table: "events", tables.rules_table: "rules"}
 
 
+# ---------------------------------------------------------------- logins and sessions
+
+
+@cache
+def logins() -> accounts_logins.LoginService:
+    table = config.load(config.AccountsSettings).accounts_table
+    settings = config.load(config.LoginSettings)
+    policy = accounts_logins.LoginPolicy(
+        session_ttl_s=settings.session_ttl_s,
+        refresh_ttl_s=settings.refresh_ttl_s,
+        failure_window_s=settings.failure_window_s,
+        max_failures_per_account=settings.max_failures_per_account,
+        max_failures_per_source=settings.max_failures_per_source,
+    )
+    return accounts_logins.LoginService(
+        accounts_repository.AccountsRepository(table),
+        accounts_login_repository.LoginRepository(table),
+        policy,
+        clock.now_ms,
+    )
+
+
+@cache
+def oauth() -> accounts_logins.OAuthService:
+    table = config.load(config.AccountsSettings).accounts_table
+    return accounts_logins.OAuthService(
+        logins(), accounts_repository.AccountsRepository(table), accounts_login_repository.OAuthRepository(table)
+    )
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -491,8 +584,6 @@ _BUILDERS = (
     notifier,
     evaluator,
     alert_queries,
-    logins,
-    oauth,
     usage_repository,
     usage_access,
     usage_subscribers,
@@ -506,4 +597,14 @@ _BUILDERS = (
     billing,
     quantity_keeper,
     counted_tables,
+    buffer_tasks,
+    objects,
+    schedule_arming,
+    settler,
+    buffer_repository,
+    buffer_files,
+    buffer_file_queries,
+    subscription_dumps,
+    logins,
+    oauth,
 )

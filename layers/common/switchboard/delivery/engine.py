@@ -28,7 +28,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from switchboard.delivery import payload, policy
-from switchboard.delivery.models import Attempt, DeliverTask, Delivery, Status, event_key
+from switchboard.delivery.models import Attempt, DeliverTask, Delivery, Status, event_key, is_file_delivery
 from switchboard.delivery.oauth import TokenCache, TokenError, basic_authorization
 from switchboard.delivery.policy import Outcome, RetrySchedule
 from switchboard.delivery.repository import Claim
@@ -89,6 +89,14 @@ class Notices(Protocol):
     def configuration_disabled(self, config: DeliveryConfiguration, reason: str) -> None: ...
 
 
+class FileDeliveries(Protocol):
+    """Buffer files (delivery/buffers.py): the body of a file's delivery, and its final outcome."""
+
+    def body(self, delivery: Delivery) -> tuple[bytes, dict[str, str]]: ...
+
+    def finished(self, delivery: Delivery, status: Status) -> None: ...
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     schedule: RetrySchedule = field(default_factory=RetrySchedule)
@@ -146,6 +154,7 @@ class Engine:
         settings: EngineSettings | None = None,
         *,
         mailer: Mailer | None = None,
+        files: FileDeliveries | None = None,
         clock: Callable[[], int] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
@@ -156,6 +165,7 @@ class Engine:
         self._sender = sender
         self._notices = notices
         self._mailer = mailer
+        self._files = files
         self._settings = settings or EngineSettings()
         self._clock = clock or (lambda: time.time_ns() // 1_000_000)
         self._sleep = sleep
@@ -175,7 +185,7 @@ class Engine:
 
     def _deliver(self, task: DeliverTask) -> Handled:
         config = self._configs.get(task.account_id, task.config_id)
-        if config is not None and (not config.spec.is_active or config.spec.cron_expression):
+        if config is not None and (not config.spec.is_active or _collects(config, task.event_id)):
             return self._park(task, config)
         if config is not None and config.spec.throttling:
             if task.slot_ms is not None:  # queued to wait for a slot it already holds
@@ -207,6 +217,10 @@ class Engine:
     def _refused(self, task: DeliverTask, claim: Claim, now: int) -> Handled:
         """A refused claim: come back when it can succeed, or drop a task that has nothing left to do."""
         delivery = claim.delivery
+        ended_file = claim.reason == "final" and delivery is not None and is_file_delivery(delivery.event_id)
+        if ended_file and delivery is not None and self._files is not None:
+            # A redelivered task of a file that ended: make sure its events took the outcome.
+            self._files.finished(delivery, delivery.status)
         if claim.reason == "not_due" and delivery is not None:
             self._requeue(task, delivery.due_ms - now)
         elif claim.reason == "leased":
@@ -220,7 +234,7 @@ class Engine:
             self._tasks.send(task, delay)
 
     def _park(self, task: DeliverTask, config: DeliveryConfiguration) -> Handled:
-        reason = "scheduled" if config.spec.cron_expression else "inactive"
+        reason = "scheduled" if _collects(config, task.event_id) else "inactive"
         for _ in range(3):
             claim = self._store.claim(
                 task.account_id, task.event_id, task.config_id, task.attempt, self._owner, self._clock(), 60_000
@@ -232,7 +246,7 @@ class Engine:
             # The configuration changed since it was read (reactivated?): read it again.
             self._configs.forget(task.account_id, task.config_id)
             fresh = self._configs.get(task.account_id, task.config_id)
-            if fresh is None or (fresh.spec.is_active and not fresh.spec.cron_expression):
+            if fresh is None or (fresh.spec.is_active and not _collects(fresh, task.event_id)):
                 self._tasks.send(task, 0)  # the lease taken for parking expires within a minute
                 return Handled(TaskOutcome.REQUEUED, "reactivated")
             config = fresh
@@ -272,7 +286,12 @@ class Engine:
                 str(delivery.fields.get("subject", delivery.event_type)),
                 str(delivery.fields.get("text", "")),
             )
-        if spec.format == "AIRVANTAGE":
+        if is_file_delivery(delivery.event_id):
+            if self._files is None:
+                return HttpResult(None, "connect", "no buffer file store is configured", "", None, 0)
+            body, headers = self._files.body(delivery)
+            headers["X-ESS-ATTEMPT"] = str(attempt)
+        elif spec.format == "AIRVANTAGE":
             body, headers = payload.render_airvantage(delivery.event_type, delivery.event_timestamp, delivery.fields)
         else:
             body, headers = payload.render(
@@ -379,6 +398,8 @@ class Engine:
                 ),
                 sqs_delay,
             )
+        if status is not Status.RETRY and is_file_delivery(delivery.event_id) and self._files is not None:
+            self._files.finished(delivery, status)
         if config is not None:
             self._health(config, status, outcome, result, now)
         return Handled(
@@ -409,6 +430,11 @@ class Engine:
     def _disable(self, config: DeliveryConfiguration, reason: str) -> None:
         if self._configs.deactivate(config, reason):
             self._notices.configuration_disabled(config, reason)
+
+
+def _collects(config: DeliveryConfiguration, event_id: str) -> bool:
+    """A scheduled configuration collects its events' deliveries for buffer files (not the files' own)."""
+    return bool(config.spec.cron_expression) and not is_file_delivery(event_id)
 
 
 def _schedule(config: DeliveryConfiguration | None, default: RetrySchedule) -> RetrySchedule:

@@ -87,7 +87,8 @@ class EventDeliveriesService:
         the window's hours (read from counters, never from the deliveries)."""
         account_id = self._account(caller, company)
         tree: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
-        for counter in self._store.summary_counters(account_id, window.from_ms, window.to_ms):
+        from_ms, to_ms = window.bounds(self._clock())
+        for counter in self._store.summary_counters(account_id, from_ms, to_ms):
             types = tree.setdefault(counter["config_id"], {}).setdefault(counter["topic"], {})
             counts = types.setdefault(counter["event_type"], {"pending": 0, "retry": 0, "failed": 0})
             for name in counts:

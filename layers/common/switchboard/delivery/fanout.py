@@ -13,7 +13,8 @@ from typing import Literal
 
 from switchboard.delivery.engine import Configurations, Tasks
 from switchboard.delivery.models import DeliverTask, Delivery, PublishedEvent, Status
-from switchboard.delivery.repository import DeliveriesRepository
+from switchboard.delivery.repository import ConfigurationChanged, DeliveriesRepository
+from switchboard.errors import Unavailable
 from switchboard.events.models import parse_time
 from switchboard.events.subscriptions import SubscriptionMatcher
 
@@ -44,6 +45,19 @@ class Fanout:
         now = self._clock()
         tasks = []
         for config_id in config_ids:
+            parked = self._create(event, config_id, now)
+            if parked is None:
+                tasks.append(
+                    DeliverTask(account_id=event.account_id, event_id=event.event_id, config_id=config_id, attempt=1)
+                )
+        self._tasks.send_many(tasks)
+        return config_ids
+
+    def _create(self, event: PublishedEvent, config_id: str, now: int) -> str | None:
+        """Store the delivery; scheduled (cron) configurations collect theirs for buffer files. Parking
+        holds only while the configuration is as read (a schedule removed meanwhile releases what
+        waited, and must not miss this one), so a change in between means reading it again."""
+        for _ in range(3):
             config = self._configs.get(event.account_id, config_id)
             # Scheduled (cron) configurations collect their deliveries for the buffer-file flush.
             scheduled = config is not None and bool(config.spec.cron_expression)
@@ -62,10 +76,10 @@ class Fanout:
                 due_ms=now,
                 parked=parked,
             )
-            self._store.create(delivery, wake_ms=now + self._grace_ms)
-            if parked is None:
-                tasks.append(
-                    DeliverTask(account_id=event.account_id, event_id=event.event_id, config_id=config_id, attempt=1)
-                )
-        self._tasks.send_many(tasks)
-        return config_ids
+            check = self._configs.version_check(config) if config is not None and parked else None
+            try:
+                self._store.create(delivery, wake_ms=now + self._grace_ms, config_check=check)
+                return parked
+            except ConfigurationChanged:
+                self._configs.forget(event.account_id, config_id)
+        raise Unavailable(f"delivery configuration {config_id} keeps changing; the event will be fanned out again")

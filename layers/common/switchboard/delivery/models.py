@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from switchboard.clock import iso_from_ms
-from switchboard.events.models import parse_time
+from switchboard.events.models import RESERVED_EVENT_PREFIX, parse_time
 
 MAX_RESPONSE_DETAILS = 4096
 
@@ -28,6 +28,11 @@ class Status(StrEnum):
 OPEN_STATUSES = (Status.PENDING, Status.RETRY)
 # The statuses the summary counts (SUCCESS is not counted: it is the normal end).
 COUNTED_STATUSES = (Status.PENDING, Status.RETRY, Status.FAILED)
+
+
+def is_file_delivery(event_id: str) -> bool:
+    """A buffer file's delivery (event id `buffer-file-{file-id}`), not an event's."""
+    return event_id.startswith(RESERVED_EVENT_PREFIX)
 
 
 def event_key(fields: dict[str, Any]) -> list[str]:
@@ -58,6 +63,7 @@ class Delivery(BaseModel):
     handled: bool = False
     parked: Literal["inactive", "scheduled"] | None = None  # waiting for reactivation or the cron schedule
     last_address: str | None = None  # where the last attempt went
+    file_id: int | None = None  # the buffer file a scheduled configuration's event was put in
 
     @property
     def wire_id(self) -> str:
@@ -87,6 +93,8 @@ class Delivery(BaseModel):
         }
         if self.parked:
             row["waiting-for"] = "reactivation" if self.parked == "inactive" else "schedule"
+        if self.file_id is not None:
+            row["file-id"] = self.file_id
         return {key: value for key, value in row.items() if value is not None}
 
 
@@ -247,24 +255,29 @@ class DeliveryFilter(_Wire):
         return _iso_ms(self.to, "to")
 
 
-class SummaryWindow(_Wire):
-    """GET /event-deliveries/summary: `from` and `to` are required."""
+# GET /event-deliveries/summary without `from`: this far back from `to` (the default delivery retention).
+DEFAULT_SUMMARY_WINDOW_MS = 30 * 86_400_000
 
-    from_: str = Field(alias="from")
-    to: str
+
+class SummaryWindow(_Wire):
+    """GET /event-deliveries/summary: `to` defaults to now, `from` to 30 days before `to` (the seed
+    calls it with neither)."""
+
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
 
     @model_validator(mode="after")
     def _window(self) -> SummaryWindow:
         _check_order(self.from_, self.to)
         return self
 
-    @property
-    def from_ms(self) -> int:
-        return _iso_ms(self.from_, "from") or 0
-
-    @property
-    def to_ms(self) -> int:
-        return _iso_ms(self.to, "to") or 0
+    def bounds(self, now_ms: int) -> tuple[int, int]:
+        """(from, to) in epoch milliseconds, the defaults filled in."""
+        to_ms = _iso_ms(self.to, "to")
+        end = now_ms if to_ms is None else to_ms
+        from_ms = _iso_ms(self.from_, "from")
+        start = end - DEFAULT_SUMMARY_WINDOW_MS if from_ms is None else from_ms
+        return min(start, end), end  # a `from` in the future (with `to` defaulted) is an empty window
 
 
 class HandledInput(_Wire):

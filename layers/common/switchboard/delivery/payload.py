@@ -61,10 +61,36 @@ def render(
         raise ValueError(f"unknown delivery format {fmt!r}")
     headers = {
         "Content-Type": CONTENT_TYPES[fmt],
-        "X-ESS-EVENT-KEY": _header_value("".join(f"{_text(fields.get(name))}," for name in key_fields)),
+        "X-ESS-EVENT-KEY": event_key_header(fields, key_fields),
         "X-ESS-EVENT-TIMESTAMP": _header_value(timestamp),
     }
     return body, headers
+
+
+def event_key_header(fields: Mapping[str, Any], key_fields: Sequence[str]) -> str:
+    """`X-ESS-EVENT-KEY`: the key fields' values, each followed by a comma."""
+    return _header_value("".join(f"{_text(fields.get(name))}," for name in key_fields))
+
+
+def render_file(file_id: int, notifications: Sequence[Mapping[str, Any]], fmt: Format) -> tuple[bytes, dict[str, str]]:
+    """A buffer file: the notifications (`{"topic", "event-id", "event"}`, as a single webhook carries
+    them, without `attempt`) as one JSON array, or as <event-notification> elements under <event-file>."""
+    if fmt == "JSON":
+        body = json.dumps(list(notifications), separators=(",", ":"), ensure_ascii=False, default=_json_default)
+        data = body.encode()
+    elif fmt == "XML":
+        root = ET.Element("event-file", {"xmlns:xsi": XSI_NS, "file-id": str(file_id)})
+        for notification in notifications:
+            root.append(_notification_element(notification, namespace=False))
+        data = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+    else:
+        raise ValueError(f"unknown delivery format {fmt!r}")
+    headers = {
+        "Content-Type": CONTENT_TYPES[fmt],
+        "X-ESS-FILE-ID": str(file_id),
+        "X-ESS-EVENT-COUNT": str(len(notifications)),
+    }
+    return data, headers
 
 
 def render_airvantage(name: str, timestamp: str, content: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
@@ -99,15 +125,20 @@ def _header_value(value: str) -> str:
     return _HEADER_ILLEGAL.sub("", value)
 
 
-def _xml(document: dict[str, Any]) -> bytes:
+def _xml(document: Mapping[str, Any]) -> bytes:
     """Same tree as the JSON, as elements under <event-notification>.
 
     A None field is kept as an empty element with xsi:nil="true" so XML and JSON receivers see the same
     set of fields. ElementTree does the escaping; characters XML 1.0 forbids become U+FFFD.
     """
-    root = ET.Element("event-notification", {"xmlns:xsi": XSI_NS})
+    return ET.tostring(_notification_element(document), encoding="UTF-8", xml_declaration=True)
+
+
+def _notification_element(document: Mapping[str, Any], namespace: bool = True) -> ET.Element:
+    root = ET.Element("event-notification", {"xmlns:xsi": XSI_NS} if namespace else {})
     for name in ("topic", "attempt", "event-id"):
-        _child(root, name, document[name])
+        if name in document:
+            _child(root, name, document[name])
     event = ET.SubElement(root, "event")
     for name in ("evt-tp", "timestamp"):
         _child(event, name, document["event"][name])
@@ -120,7 +151,7 @@ def _xml(document: dict[str, Any]) -> bytes:
             element.set("name", _XML_ILLEGAL.sub("\ufffd", name))
         if value is None:
             element.set("xsi:nil", "true")
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+    return root
 
 
 def _child(parent: ET.Element, tag: str, value: Any) -> ET.Element:

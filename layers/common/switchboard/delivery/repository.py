@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from switchboard import aws
-from switchboard.delivery.models import COUNTED_STATUSES, Attempt, Delivery, Status
+from switchboard.delivery.models import COUNTED_STATUSES, Attempt, Delivery, Status, is_file_delivery
 from switchboard.store import dynamo
 
 SUMMARY_SHARDS = 4
@@ -72,13 +72,17 @@ def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _DESERIALIZER.deserialize(value) for key, value in item.items()}
 
 
+class ConfigurationChanged(Exception):
+    """A delivery configuration changed between reading it and writing what it decided."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """The result of trying to take a delivery for one attempt."""
 
     delivery: Delivery | None  # the delivery when it was claimed, or as it stood when refused
     claimed: bool
-    reason: str = ""  # when refused: missing, final, handled, parked, stale, ahead, not_due, leased
+    reason: str = ""  # when refused: missing, final, handled, parked, filed, stale, ahead, not_due, leased
     lease_until_ms: int = 0
 
 
@@ -121,6 +125,8 @@ class DeliveriesRepository:
             "gsi3sk": f"{created}#{event}#{cfg}",
             "ttl": self._ttl(delivery.created_ms),
         }
+        if delivery.file_id is not None:
+            item["file_id"] = delivery.file_id
         if delivery.parked:
             item.update(parked=delivery.parked, gsi4pk=f"PARK#{acct}#{cfg}", gsi4sk=f"{created}#{event}")
         elif wake_ms is not None:
@@ -145,6 +151,7 @@ class DeliveriesRepository:
             handled=bool(item.get("handled")),
             parked=item.get("parked"),
             last_address=item.get("last_address"),
+            file_id=int(item["file_id"]) if item.get("file_id") is not None else None,
         )
 
     def _attempt_item(self, attempt: Attempt) -> dict[str, Any]:
@@ -160,6 +167,8 @@ class DeliveriesRepository:
 
     def _counter_ops(self, delivery: Delivery, old: Status | None, new: Status | None) -> list[dict[str, Any]]:
         """± one on the summary counters a status change moves (none when neither status is counted)."""
+        if is_file_delivery(delivery.event_id):
+            return []  # a file's own delivery: its events are counted, not the file
         deltas: dict[str, int] = {}
         if old in COUNTED_STATUSES:
             deltas[old.value.lower()] = -1
@@ -193,17 +202,23 @@ class DeliveriesRepository:
         return [dynamo.update(self._name, key, expression, values, names=names)]
 
     # ------------------------------------------------------------ fanout
-    def create(self, delivery: Delivery, wake_ms: int | None) -> bool:
-        """Store a new delivery (and count it); False when it exists already (a redelivered event)."""
+    def create(self, delivery: Delivery, wake_ms: int | None, config_check: dict[str, Any] | None = None) -> bool:
+        """Store a new delivery (and count it); False when it exists already (a redelivered event).
+        With `config_check` (parking for a schedule) the configuration must still be as it was read,
+        else `ConfigurationChanged`: the caller reads it again and decides afresh."""
         operations = [
             dynamo.put(self._name, self._delivery_item(delivery, wake_ms), condition="attribute_not_exists(pk)"),
             *self._counter_ops(delivery, None, delivery.status),
         ]
+        if config_check is not None:
+            operations.append(config_check)
         try:
             dynamo.transact(operations)
         except dynamo.TransactionFailed as exc:
             if exc.failed(0):
                 return False
+            if config_check is not None and exc.failed(len(operations) - 1):
+                raise ConfigurationChanged(delivery.config_id) from None
             raise
         return True
 
@@ -223,7 +238,8 @@ class DeliveriesRepository:
                 UpdateExpression="SET lease_owner = :owner, lease_until = :until",
                 ConditionExpression=(
                     "attribute_exists(pk) AND #s IN (:pending, :retry) AND handled = :no "
-                    "AND attribute_not_exists(parked) AND attempts = :previous AND due_ms <= :now "
+                    "AND attribute_not_exists(parked) AND attribute_not_exists(file_id) "
+                    "AND attempts = :previous AND due_ms <= :now "
                     "AND (attribute_not_exists(lease_until) OR lease_until < :now)"
                 ),
                 ExpressionAttributeNames={"#s": "status"},
@@ -255,6 +271,8 @@ class DeliveriesRepository:
             reason = "handled"
         elif delivery.parked:
             reason = "parked"
+        elif delivery.file_id is not None:
+            reason = "filed"  # its event went out in a buffer file
         elif delivery.attempts >= attempt:
             reason = "stale"
         elif delivery.attempts < attempt - 1:
@@ -556,7 +574,7 @@ class DeliveriesRepository:
                 self._name,
                 delivery_key(acct, event, cfg),
                 "SET #s = :pending, handled = :no, due_ms = :now, updated_ms = :now, gsi3pk = :gsi3, "
-                "gsi4pk = :wake_pk, gsi4sk = :wake_sk REMOVE parked",
+                "gsi4pk = :wake_pk, gsi4sk = :wake_sk REMOVE parked, file_id",
                 {
                     ":pending": "PENDING",
                     ":no": False,
@@ -615,3 +633,77 @@ class DeliveriesRepository:
         if conditions:
             params["FilterExpression"] = functools.reduce(operator.and_, conditions)
         return dynamo.query_all(self._table, wanted=wanted, **params)
+
+    # ------------------------------------------------------------ buffer files (delivery/buffers.py)
+    def scheduled(
+        self, account_id: str, config_id: str, until_ms: int, cursor: dict[str, Any] | None, limit: int = 100
+    ) -> tuple[builtins.list[Delivery], dict[str, Any] | None]:
+        """A page of the deliveries waiting for a configuration's schedule, created up to `until_ms`."""
+        from boto3.dynamodb.conditions import Attr, Key
+
+        items, last = dynamo.query_page(
+            self._table,
+            limit,
+            cursor,
+            IndexName="gsi4",
+            KeyConditionExpression=Key("gsi4pk").eq(f"PARK#{account_id}#{config_id}")
+            & Key("gsi4sk").between("0", f"{_ms(until_ms)}~"),
+            FilterExpression=Attr("parked").eq("scheduled"),
+        )
+        return [self._delivery_from(item) for item in items], last
+
+    def into_file(self, delivery: Delivery, file_id: int) -> bool:
+        """Move a delivery waiting for the schedule into buffer file `file_id`; False when it is not
+        waiting any more (released as an ordinary delivery meanwhile, or filed by a concurrent flush)."""
+        acct, event, cfg = delivery.account_id, delivery.event_id, delivery.config_id
+        try:
+            self._table.update_item(
+                Key=delivery_key(acct, event, cfg),
+                UpdateExpression="SET file_id = :file, gsi4pk = :pk, gsi4sk = :sk REMOVE parked",
+                ConditionExpression="parked = :scheduled",
+                ExpressionAttributeValues={
+                    ":file": file_id,
+                    ":pk": f"FILE#{acct}#{cfg}#{file_id}",
+                    ":sk": f"{_ms(delivery.created_ms)}#{event}",
+                    ":scheduled": "scheduled",
+                },
+            )
+        except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def file_members(
+        self, account_id: str, config_id: str, file_id: int, cursor: dict[str, Any] | None, limit: int = 500
+    ) -> tuple[builtins.list[Delivery], dict[str, Any] | None]:
+        """A page of the deliveries whose events a buffer file holds (until the file is settled)."""
+        return self._page("gsi4", "gsi4pk", f"FILE#{account_id}#{config_id}#{file_id}", cursor, limit)
+
+    def settle(self, delivery: Delivery, status: Status, now_ms: int) -> bool:
+        """An event of a buffer file takes the file's outcome (SUCCESS or FAILED), with its counters."""
+        acct, event, cfg = delivery.account_id, delivery.event_id, delivery.config_id
+        operations = [
+            dynamo.update(
+                self._name,
+                delivery_key(acct, event, cfg),
+                "SET #s = :s, updated_ms = :now, gsi3pk = :gsi3 REMOVE gsi4pk, gsi4sk",
+                {
+                    ":s": status.value,
+                    ":now": now_ms,
+                    ":gsi3": f"STATUS#{acct}#{status.value}",
+                    ":seen": delivery.status.value,
+                    ":file": delivery.file_id,
+                },
+                condition="#s = :seen AND file_id = :file",
+                names={"#s": "status"},
+            ),
+            *self._counter_ops(delivery, delivery.status, status),
+        ]
+        try:
+            dynamo.transact(operations)
+        except dynamo.TransactionFailed:
+            return False
+        return True
+
+    def create_operation(self, delivery: Delivery, wake_ms: int) -> dict[str, Any]:
+        """The conditional put that creates a (file's) delivery, for a caller's transaction."""
+        return dynamo.put(self._name, self._delivery_item(delivery, wake_ms), condition="attribute_not_exists(pk)")

@@ -54,6 +54,13 @@ class ActivationPort(Protocol):
     def activated(self, config: DeliveryConfiguration) -> None: ...
 
 
+class SchedulePort(Protocol):
+    """Told when a configuration's schedule (cron-expression, its time zone) is set, changed or
+    removed: scheduled delivery starts, moves or ends its tick chain (delivery/buffers.py)."""
+
+    def schedule_changed(self, config: DeliveryConfiguration) -> None: ...
+
+
 class DeliveryConfigurationService:
     def __init__(
         self,
@@ -61,13 +68,29 @@ class DeliveryConfigurationService:
         accounts: AccountService,
         allow_private_targets: bool,
         on_active: ActivationPort,
+        on_schedule: SchedulePort,
     ) -> None:
         self._repo = repository
         self._accounts = accounts
         self._allow_private = allow_private_targets
         self._on_active = on_active
+        self._on_schedule = on_schedule
+
+    def _schedule_changed(self, config: DeliveryConfiguration) -> None:
+        try:
+            self._on_schedule.schedule_changed(config)
+        except Exception as exc:  # the configuration is saved; repeating the request arms the schedule
+            raise Unavailable(
+                f"delivery configuration {config.id} was saved, but its schedule could not be "
+                f"started ({type(exc).__name__}); send the request again"
+            ) from exc
 
     def _check_address(self, spec: DeliveryConfigurationInput) -> None:
+        if spec.cron_expression is None and (spec.latest_event_only or spec.cron_time_zone is not None):
+            name = "latest-event-only" if spec.latest_event_only else "cron-time-zone"
+            raise InvalidInput.single(
+                name, "invalid", f"{name} applies to scheduled delivery only: add a cron-expression"
+            )
         if spec.protocol == "EMAIL":
             if not spec.email_recipients:
                 raise InvalidInput.single("addr", "invalid", "an EMAIL configuration needs mailto: recipients")
@@ -83,7 +106,10 @@ class DeliveryConfigurationService:
         """A new configuration and its signing secret (shown this once)."""
         account = self._accounts.scope_for(caller, company, "company")
         _refuse_managed(spec)
-        return self._create(account.id, spec)
+        config, secret = self._create(account.id, spec)
+        if spec.cron_expression is not None:
+            self._schedule_changed(config)
+        return config, secret
 
     def _create(self, account_id: str, spec: DeliveryConfigurationInput) -> tuple[DeliveryConfiguration, str]:
         self._check_address(spec)
@@ -127,6 +153,9 @@ class DeliveryConfigurationService:
         self._check_address(spec)
         updated = current.model_copy(update={"spec": spec, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
         self._repo.replace_configuration(current, updated)
+        schedule = (spec.cron_expression, spec.cron_time_zone)
+        if schedule != (current.spec.cron_expression, current.spec.cron_time_zone) or spec.cron_expression:
+            self._schedule_changed(updated)
         if updated.spec.is_active:
             try:
                 self._on_active.activated(updated)

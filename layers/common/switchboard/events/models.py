@@ -17,6 +17,8 @@ from switchboard.clock import iso_from_ms
 MAX_DELIVERY_CONFIGURATIONS = 1_000
 MAX_SUBSCRIPTIONS = 2_000_000
 EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Event ids of this prefix name buffer files on the deliveries' wire (docs/ess.md); publishers cannot use it.
+RESERVED_EVENT_PREFIX = "buffer-file-"
 
 
 def parse_time(value: str) -> int:
@@ -58,6 +60,8 @@ class DeliveryConfigurationInput(_Wire):
     throttling_unit: Literal["MINUTE", "SECOND"] = Field(default="MINUTE", alias="throttling-unit")
     cron_expression: str | None = Field(default=None, alias="cron-expression", min_length=1, max_length=128)
     latest_event_only: bool = Field(default=False, alias="latest-event-only")
+    # Extension: the IANA time zone the cron expression reads in (UTC when absent; docs/ess.md).
+    cron_time_zone: str | None = Field(default=None, alias="cron-time-zone", min_length=1, max_length=64)
     timeout_seconds: int = Field(default=10, alias="timeout-seconds", ge=1, le=30)
     # Seconds before attempts 2, 3, …; the engine's default schedule when absent (docs/delivery.md).
     retry_schedule: list[int] | None = Field(default=None, alias="retry-schedule", max_length=20)
@@ -74,10 +78,19 @@ class DeliveryConfigurationInput(_Wire):
     def _six_field_cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from croniter import croniter
+        from switchboard.events import cron
 
-        if len(value.split()) != 6 or not croniter.is_valid(value, second_at_beginning=True):
-            raise ValueError("must be a six-field cron expression, seconds first (e.g. '0 15 * * * *')")
+        try:
+            return cron.validate(value)
+        except cron.CronError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("cron_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        from switchboard.events import cron
+
+        cron.zone(value)
         return value
 
     @model_validator(mode="after")
@@ -263,6 +276,8 @@ class PublishInput(_Wire):
     def _event_id(cls, value: str | None) -> str | None:
         if value is not None and not EVENT_ID.match(value):
             raise ValueError("must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '_'")
+        if value is not None and value.startswith(RESERVED_EVENT_PREFIX):
+            raise ValueError(f"event ids starting with {RESERVED_EVENT_PREFIX!r} are reserved for buffer files")
         return value
 
     @field_validator("timestamp")

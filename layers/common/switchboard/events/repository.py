@@ -22,6 +22,7 @@ same few requests with ten subscriptions or millions.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from switchboard import aws
@@ -361,6 +362,14 @@ class EventsRepository:
     def list_subscriptions(self, account_id: str, offset: int, limit: int) -> list[Subscription]:
         items = self._query_prefix(_acct(account_id), "SUB#", offset + limit)
         return [self._subscription_from(item) for item in items[offset:]]
+
+    def subscription_pages(self, account_id: str, page_size: int = 1000) -> Iterator[list[Subscription]]:
+        """Every subscription of the company, a page at a time: dumps stream them."""
+        from boto3.dynamodb.conditions import Key
+
+        condition = Key("pk").eq(_acct(account_id)) & Key("sk").begins_with("SUB#")
+        for page in dynamo.query_pages(self._table, KeyConditionExpression=condition, Limit=page_size):
+            yield [self._subscription_from(item) for item in page]
 
     def indexed_subscriptions(
         self, account_id: str, topic: str, field: str | None, value: str | None, limit: int | None = None
