@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard import clock
-from switchboard.dialects import airvantage, http
+from switchboard.dialects import airvantage, cors, http
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
@@ -23,7 +23,7 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors.config())
 airvantage.install(app)
 MAX_HISTORY = 500
 

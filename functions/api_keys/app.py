@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.dialects import crossbar
+from switchboard.dialects import cors, crossbar
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 from switchboard.tenancy import OPERATOR_SCOPE
@@ -24,7 +24,7 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors.config())
 crossbar.install(app)
 
 

@@ -1,7 +1,9 @@
-"""REQUEST authorizer for every dialect: resolves an API key to the caller.
+"""REQUEST authorizer for every dialect: resolves an API key or a session token to the caller.
 
 The key may arrive as `X-Auth-Token` (Crossbar), `Authorization: Bearer` (AirVantage, ESS,
-Expeto) or `X-API-KEY` (Expeto). An unknown or missing key is a 401 from API Gateway; a known
+Expeto), `X-API-KEY` (Expeto) or the `auth_token` query parameter (Crossbar). Session tokens
+(from a login, docs/authentication.md) are read on every request, never cached, so a revoked or
+expired session stops working at once. An unknown or missing key is a 401 from API Gateway; a known
 one is allowed on every route, with the caller's identity in the context. Routes decide what
 the caller may touch.
 """
@@ -18,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from switchboard.accounts.credentials import is_session_token
 from switchboard.accounts.keys import hash_token
 from switchboard.lazy import lazy_import
 
@@ -47,11 +50,15 @@ def presented_key(event: APIGatewayAuthorizerRequestEvent) -> str | None:
         value = (headers.get(header) or "").strip()
         if value:
             return value
-    return None
+    query = (event.query_string_parameters or {}).get("auth_token") or ""
+    return query.strip() or None
 
 
 def resolve(token: str) -> dict[str, str] | None:
     """The authorizer context for a key, or None for an unknown key."""
+    if is_session_token(token):
+        session = wiring.logins().resolve(token)
+        return session.to_context() if session else None
     digest = hash_token(token)
     cached = _resolved.get(digest)
     if cached and cached[0] > time.monotonic():

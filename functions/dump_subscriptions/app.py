@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.dialects import ess, http
+from switchboard.dialects import cors, ess, http
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
@@ -27,7 +27,7 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors.config())
 ess.install(app)
 processor = BatchProcessor(event_type=EventType.SQS)
 

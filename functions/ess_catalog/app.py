@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.dialects import ess
+from switchboard.dialects import cors, ess
 from switchboard.lazy import lazy_import
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors.config())
 ess.install(app)
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.dialects import ess
+from switchboard.dialects import cors, ess
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
@@ -27,7 +27,7 @@ MAX_EVENT_BODY_BYTES = 400_000
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors.config())
 ess.install(app)
 
 

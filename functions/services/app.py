@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.dialects import crossbar, exact_json, http
+from switchboard.dialects import cors, crossbar, exact_json, http
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
@@ -28,7 +28,7 @@ else:
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors.config())
 crossbar.install(app)
 
 GREGORIAN_MIN = 62_167_219_200  # 1970-01-01

@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.dialects import expeto
+from switchboard.dialects import cors, expeto
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
@@ -22,7 +22,7 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors.config())
 expeto.install(app)
 BASE = "/v1/subscribers"
 

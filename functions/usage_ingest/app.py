@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from switchboard.dialects import expeto
+from switchboard.dialects import cors, expeto
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
 
@@ -24,7 +24,7 @@ else:
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors.config())
 expeto.install(app)
 
 

@@ -50,6 +50,29 @@ def register(subparsers: Any) -> None:
     _stack_option(revoke)
     revoke.set_defaults(func=_tokens_revoke)
 
+    users = subparsers.add_parser("users", help="manage users who log in with a username and password")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    password = users_sub.add_parser(
+        "set-password", help="give a user (a new one unless --user is given) a username and password"
+    )
+    password.add_argument("--account", required=True, metavar="ACCOUNT_ID")
+    password.add_argument("--username", required=True)
+    password.add_argument(
+        "--password", help="the password (default: read from the SWITCHBOARD_PASSWORD variable, else stdin)"
+    )
+    target = password.add_mutually_exclusive_group()
+    target.add_argument("--user", metavar="USER_ID", help="an existing user of the account")
+    target.add_argument("--admin", action="store_true", help="the new user is an account admin")
+    _stack_option(password)
+    password.set_defaults(func=_users_set_password)
+
+    clients = subparsers.add_parser("oauth-clients", help="OAuth 2 API clients (AirVantage /api/oauth/token)")
+    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
+    register_client = clients_sub.add_parser("create", help="register an API client of the account (secret shown once)")
+    register_client.add_argument("--account", required=True, metavar="ACCOUNT_ID")
+    _stack_option(register_client)
+    register_client.set_defaults(func=_oauth_clients_create)
+
     catalog = subparsers.add_parser("catalog", help="the ESS catalog of topics and event types")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
     load = catalog_sub.add_parser("import", help="add topics and event types (catalog.json shape) to the shipped ones")
@@ -120,6 +143,52 @@ def _tokens_revoke(args: argparse.Namespace) -> int:
     except DomainError as exc:
         return _fail(exc)
     print(json.dumps({"revoked": key.key_id, "account_id": key.account_id, "user_id": key.user_id}))
+    return 0
+
+
+def _login_service(table: str) -> Any:
+    from switchboard import clock
+    from switchboard.accounts.login_repository import LoginRepository
+    from switchboard.accounts.logins import LoginPolicy, LoginService
+    from switchboard.config import LoginSettings
+
+    settings = LoginSettings()
+    return LoginService(
+        AccountsRepository(table),
+        LoginRepository(table),
+        LoginPolicy(
+            session_ttl_s=settings.session_ttl_s,
+            refresh_ttl_s=settings.refresh_ttl_s,
+            failure_window_s=settings.failure_window_s,
+            max_failures_per_account=settings.max_failures_per_account,
+            max_failures_per_source=settings.max_failures_per_source,
+        ),
+        clock.now_ms,
+    )
+
+
+def _oauth_clients_create(args: argparse.Namespace) -> int:
+    from switchboard.accounts.login_repository import OAuthRepository
+    from switchboard.accounts.logins import OAuthService
+
+    table = accounts_table(args.stack_name)
+    service = OAuthService(_login_service(table), AccountsRepository(table), OAuthRepository(table))
+    try:
+        return _print(service.register_client(args.account))
+    except DomainError as exc:
+        return _fail(exc)
+
+
+def _users_set_password(args: argparse.Namespace) -> int:
+    import os
+
+    secret = args.password or os.environ.get("SWITCHBOARD_PASSWORD") or sys.stdin.readline().rstrip("\n")
+    service = _login_service(accounts_table(args.stack_name))
+    try:
+        user = service.set_password(args.account, args.username, secret, args.user, args.admin)
+    except DomainError as exc:
+        return _fail(exc)
+    print(json.dumps({"account_id": user.account_id, "user_id": user.id, "username": args.username.strip().lower()}))
     return 0
 
 

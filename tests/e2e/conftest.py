@@ -23,6 +23,7 @@ from switchboard_local.runtime import LocalRuntime
 
 ROOT = Path(__file__).resolve().parents[2]
 SWITCHBOARD = Path(sys.executable).parent / "switchboard"
+CONSOLE_ORIGIN = "https://console.example.com"
 
 T = TypeVar("T")
 
@@ -68,13 +69,14 @@ def runtime(runtime_log: RuntimeLog) -> Iterator[LocalRuntime]:
     # The repository's template.yaml (CodeUri/ContentUri resolve against its directory).
     # EndpointFailureWindowSeconds: 3 s instead of the deployed 24 h, so test_delivery_e2e.py can watch a
     # configuration whose endpoint keeps failing get deactivated (and its admins alerted) within seconds.
+    # AllowedOrigins: one browser console origin, for test_cors_e2e.py.
     rt = LocalRuntime(
         ROOT / "template.yaml",
         port=0,
         emulator_port=0,
         demo_account=True,
         echo=runtime_log,
-        parameter_overrides={"EndpointFailureWindowSeconds": "3"},
+        parameter_overrides={"EndpointFailureWindowSeconds": "3", "AllowedOrigins": CONSOLE_ORIGIN},
     )
     rt.start()
     try:

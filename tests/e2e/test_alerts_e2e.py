@@ -257,16 +257,23 @@ def test_missing_or_unknown_key_is_the_templates_401(
     assert alerts_table_items(runtime) == before
 
 
-def test_unknown_route_is_the_templates_404(api: Api, world: World) -> None:
+def test_unknown_route_is_a_crossbar_404(api: Api, world: World) -> None:
     admin = world.stranger
     for method, path in (
         ("GET", f"/v2/accounts/{admin.account_id}/nothing"),
-        ("POST", alerts(admin.account_id)),  # the alerts resource has no POST method
         ("GET", "/"),
     ):
         response = api.request(method, path, admin)
         body = assert_crossbar_error(response, 404, "not_found")
         assert body["data"] == {"message": "no such resource"}
+
+
+def test_unknown_method_on_a_known_path_is_a_crossbar_405(api: Api, world: World) -> None:
+    admin = world.stranger
+    response = api.request("POST", alerts(admin.account_id), admin)  # the alerts resource has no POST method
+    body = assert_crossbar_error(response, 405, "invalid_method")
+    assert response.headers["Allow"] == "GET, PUT"
+    assert body["data"]["allowed"] == ["GET", "PUT"]
 
 
 def test_demo_operator_reaches_every_account(runtime: LocalRuntime, api: Api, world: World) -> None:

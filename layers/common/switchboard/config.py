@@ -183,3 +183,25 @@ def load(kind: type[Settings]) -> Settings:
 
 def reset() -> None:
     load.cache_clear()
+
+
+class LoginSettings(_Environment):
+    """Sessions and login throttling (docs/authentication.md)."""
+
+    session_ttl_s: int = Field(
+        default=3600, ge=60, le=86_400, validation_alias=AliasChoices("SESSION_TTL_SECONDS", "session_ttl_s")
+    )
+    refresh_ttl_s: int = Field(
+        default=14 * 86_400,
+        ge=60,
+        validation_alias=AliasChoices("REFRESH_TOKEN_TTL_SECONDS", "refresh_ttl_s"),
+    )
+    failure_window_s: int = Field(
+        default=300, ge=1, validation_alias=AliasChoices("LOGIN_FAILURE_WINDOW_SECONDS", "failure_window_s")
+    )
+    max_failures_per_account: int = Field(
+        default=10, ge=1, validation_alias=AliasChoices("LOGIN_FAILURES_PER_ACCOUNT", "max_failures_per_account")
+    )
+    max_failures_per_source: int = Field(
+        default=30, ge=1, validation_alias=AliasChoices("LOGIN_FAILURES_PER_SOURCE", "max_failures_per_source")
+    )

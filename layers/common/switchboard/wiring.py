@@ -24,6 +24,8 @@ from switchboard.lazy import lazy_import
 if TYPE_CHECKING:
     from switchboard import clock, config, queues
     from switchboard import objects as objects_module
+    from switchboard.accounts import login_repository as accounts_login_repository
+    from switchboard.accounts import logins as accounts_logins
     from switchboard.accounts import repository as accounts_repository
     from switchboard.accounts import service as accounts_service
     from switchboard.alerts import repository as alerts_repository
@@ -67,6 +69,8 @@ else:
     config = lazy_import("switchboard.config")
     queues = lazy_import("switchboard.queues")
     accounts_repository = lazy_import("switchboard.accounts.repository")
+    accounts_login_repository = lazy_import("switchboard.accounts.login_repository")
+    accounts_logins = lazy_import("switchboard.accounts.logins")
     accounts_service = lazy_import("switchboard.accounts.service")
     alerts_repository = lazy_import("switchboard.alerts.repository")
     alerts_service = lazy_import("switchboard.alerts.service")
@@ -518,6 +522,36 @@ def dead_letters() -> queues.DeadLetters:
     return queues.DeadLetters(config.load(config.DeadLetterSettings).dead_letter_queue_url)
 
 
+# ---------------------------------------------------------------- logins and sessions
+
+
+@cache
+def logins() -> accounts_logins.LoginService:
+    table = config.load(config.AccountsSettings).accounts_table
+    settings = config.load(config.LoginSettings)
+    policy = accounts_logins.LoginPolicy(
+        session_ttl_s=settings.session_ttl_s,
+        refresh_ttl_s=settings.refresh_ttl_s,
+        failure_window_s=settings.failure_window_s,
+        max_failures_per_account=settings.max_failures_per_account,
+        max_failures_per_source=settings.max_failures_per_source,
+    )
+    return accounts_logins.LoginService(
+        accounts_repository.AccountsRepository(table),
+        accounts_login_repository.LoginRepository(table),
+        policy,
+        clock.now_ms,
+    )
+
+
+@cache
+def oauth() -> accounts_logins.OAuthService:
+    table = config.load(config.AccountsSettings).accounts_table
+    return accounts_logins.OAuthService(
+        logins(), accounts_repository.AccountsRepository(table), accounts_login_repository.OAuthRepository(table)
+    )
+
+
 # ---------------------------------------------------------------- tests
 
 
@@ -581,4 +615,6 @@ _BUILDERS = (
     buffer_file_queries,
     subscription_dumps,
     dead_letters,
+    logins,
+    oauth,
 )
