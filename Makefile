@@ -11,7 +11,7 @@ export SAM_CLI_TELEMETRY := 0
 # sam build looks for python3.13 on PATH: the venv's interpreter is that one.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test test-quick test-unit test-integration test-e2e lint validate build bench clean
+.PHONY: soak install run test test-quick test-unit test-integration test-e2e lint validate build bench clean
 
 install: $(VENV)/.installed
 
@@ -37,14 +37,18 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(PYTEST) -m "not slow"
-	$(BIN)/python -m pytest -q -m slow || [ $$? -eq 5 ]
+	$(PYTEST) -m "not slow and not soak"
+	$(BIN)/python -m pytest -q -m "slow and not soak" || [ $$? -eq 5 ]
 
 # The same without the tests marked slow (over ~30 s each: the fault-injection run).
 test-quick: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(PYTEST) -m "not slow"
+	$(PYTEST) -m "not slow and not soak"
+
+# The 5,000-event soak of `switchboard local` (tests/e2e/test_soak_e2e.py): minutes to an hour.
+soak: install
+	$(BIN)/python -m pytest -q -s -m soak tests/e2e/test_soak_e2e.py
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit

@@ -16,7 +16,7 @@ from bench.delivery import FastReceiver
 from bench.local_runtime import publish, subscribe, wait_delivered
 from tests.e2e.process import RuntimeProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.soak]
 
 FIRST = 1_000
 TOTAL = 5_000
