@@ -37,7 +37,12 @@ MATRIX: list[tuple[str, str, int, str, Callable[[dict[str, Any]], bool], str | N
 
 
 @pytest.mark.parametrize("with_key", [False, True], ids=["no-key", "key"])
-@pytest.mark.parametrize(("method", "path", "status", "dialect", "check", "allow"), MATRIX, ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    ("method", "path", "status", "dialect", "check", "allow"),
+    MATRIX,
+    # ids from the values alone (no function reprs): pytest-xdist workers must collect the same ids
+    ids=[f"{method}-{path}-{status}-{dialect}" for method, path, status, dialect, _check, _allow in MATRIX],
+)
 def test_gateway_answers_in_the_dialect_of_the_path(
     runtime: LocalRuntime, world: World, method, path, status, dialect, check, allow, with_key
 ) -> None:
