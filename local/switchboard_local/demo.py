@@ -48,13 +48,14 @@ RULE_SPEC = {
 
 def ensure_demo_data() -> list[str]:
     """Create whatever of the demo data is missing; returns what was created."""
-    from switchboard import wiring
+    from switchboard import secrets, wiring
     from switchboard.accounts.keys import hash_token
     from switchboard.accounts.models import Account, ApiKey, User
     from switchboard.accounts.repository import AccountsRepository
     from switchboard.alerts.models import Alert, Originator, Recipient, Slot
     from switchboard.alerts.repository import AlertsRepository
-    from switchboard.events.models import DeliveryConfigurationInput
+    from switchboard.events import configurations
+    from switchboard.events.models import DeliveryConfiguration, DeliveryConfigurationInput, SubscriptionInput
     from switchboard.rules.models import AlertRule, SystemInput
     from switchboard.rules.repository import RulesRepository
     from switchboard.rules.validation import parse_rule
@@ -65,6 +66,11 @@ def ensure_demo_data() -> list[str]:
     if accounts.get_account(ACCOUNT) is None:
         accounts.put_account(Account(id=ACCOUNT, name="Sample", created_ms=CREATED_MS))
         created.append("account")
+    # The Expeto samples (subscribers, usage) need the feature an operator turns on per account.
+    account = accounts.get_account(ACCOUNT)
+    if account is not None and "usage-notifications" not in account.features:
+        accounts.set_feature(ACCOUNT, "usage-notifications", True)
+        created.append("usage-notifications feature")
     if accounts.get_user(USER) is None:
         accounts.put_user(User(id=USER, account_id=ACCOUNT, priv_level="admin", created_ms=CREATED_MS))
         created.append("user")
@@ -94,16 +100,35 @@ def ensure_demo_data() -> list[str]:
         )
         created.append("alert")
 
-    if wiring.events_repository().get_configuration(ACCOUNT, CONFIGURATION) is None:
-        owner = Caller(account_id=ACCOUNT, user_id=USER, priv_level="admin")
-        config, _ = wiring.configurations().create(
-            owner,
-            None,
-            DeliveryConfigurationInput.model_validate(
-                {"del-cfg-nm": "sample", "addr": "https://hooks.example.com/sample"}
-            ),
+    events = wiring.events_repository()
+    if events.get_configuration(ACCOUNT, CONFIGURATION) is None:
+        # Stored under the samples' fixed id (not the next number of the shared sequence, which other
+        # accounts' configurations may have moved on), with a signing secret sealed as the API seals it.
+        events.create_configuration(
+            DeliveryConfiguration(
+                id=CONFIGURATION,
+                account_id=ACCOUNT,
+                spec=DeliveryConfigurationInput.model_validate(
+                    {"del-cfg-nm": "sample", "addr": "https://hooks.example.com/sample"}
+                ),
+                sealed_signing_secret=secrets.seal(
+                    secrets.new_signing_secret(), ACCOUNT, configurations.SIGNING_SECRET_PURPOSE
+                ),
+                created_ms=CREATED_MS,
+                updated_ms=CREATED_MS,
+            )
         )
-        created.append(f"delivery configuration {config.id}")
+        created.append(f"delivery configuration {CONFIGURATION}")
+        # The sequence moves past the fixed id, so the account's next configuration cannot take it.
+        while int(events.next_id("delivery-configuration")) < int(CONFIGURATION):
+            pass
+    # The dump sample needs a subscription that receives its event_file_complete notice.
+    notices = [s for s in events.list_subscriptions(ACCOUNT, 0, 1000) if s.topic == "MSS-Messages"]
+    if not notices:
+        owner = Caller(account_id=ACCOUNT, user_id=USER, priv_level="admin")
+        notice = SubscriptionInput.model_validate({"del-cfg-id": CONFIGURATION, "evt-tp": "event_file_complete"})
+        wiring.subscriptions().create(owner, None, "MSS-Messages", notice)
+        created.append("MSS-Messages subscription")
 
     rules = RulesRepository(os.environ["RULES_TABLE"])
     if rules.get_rule(ACCOUNT, RULE) is None:
