@@ -80,6 +80,16 @@ LEAVES = st.one_of(
 )
 
 
+def _stored(names: dict[str, str]) -> dict[str, Any]:
+    """What a request may not change on a 4xx, less the id sequences: an id drawn before a later
+    refusal (a duplicate name's 409) only leaves a gap in the numbering, by design (next_id)."""
+    state = snapshot(names)
+    for variable, items in state.items():
+        if isinstance(items, list):
+            state[variable] = [item for item in items if '"COUNTER#ids"' not in item]
+    return state
+
+
 def _put(body: Any, path: tuple, hostile: str) -> str:
     marked = with_null(body, path)
     target = marked
@@ -105,12 +115,13 @@ def test_hostile_json_anywhere_is_never_a_server_error_and_a_4xx_writes_nothing(
         max_examples=20,
         deadline=None,
         database=None,
+        derandomize=True,  # the same examples in every run, so CI is reproducible
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     @given(path=st.sampled_from(paths), hostile=LEAVES)
     def check(path: tuple, hostile: str) -> None:
         raw = _put(valid, path, hostile) if path else hostile
-        before = snapshot(aws)
+        before = _stored(aws)
         status, reply, _ = call(
             fn,
             rest_event(
@@ -121,7 +132,7 @@ def test_hostile_json_anywhere_is_never_a_server_error_and_a_4xx_writes_nothing(
         if status >= 500:
             problems.append(f"{label} = {hostile[:60]}: {status} {reply}")
         elif status >= 400:
-            changes = differences(before, snapshot(aws))
+            changes = differences(before, _stored(aws))
             if changes:
                 problems.append(f"{label} = {hostile[:60]}: {status}, but it wrote {changes}")
 
@@ -223,7 +234,7 @@ def test_expeto_subscriber_and_usage_bodies_with_hostile_json_are_4xx_and_write_
         ),
     ]
     for fn, method, route, raw in cases:
-        before = snapshot(aws)
+        before = _stored(aws)
         status, reply, _ = call(fn, rest_event(method, route, who.context, raw_body=raw))
         assert 400 <= status < 500, (route, field, hostile, status, reply)
         assert differences(before, snapshot(aws)) == [], (route, field, hostile)
