@@ -233,15 +233,17 @@ class SqsPoller:
 class Pollers:
     """Every enabled SQS event source of a template."""
 
+    poller_class: Any = SqsPoller  # a subclass names another kind of poller (streams.StreamPollers)
+
     def __init__(
         self,
-        sources: list[SqsEventSource],
+        sources: list[Any],  # SqsEventSource here; a subclass's own kind of source
         runner: FunctionRunner,
         endpoint_url: str,
         *,
         echo: Callable[[str], None] = print,
     ) -> None:
-        self.pollers = [SqsPoller(s, runner, endpoint_url, echo=echo) for s in sources if s.enabled]
+        self.pollers = [self.poller_class(s, runner, endpoint_url, echo=echo) for s in sources if s.enabled]
 
     def start(self) -> None:
         for poller in self.pollers:

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .emulator import aws_client
 from .functions import FunctionRunner, InvocationError
+from .pollers import Pollers
 from .template import FUNCTION_TYPES, Resolver, Template, iter_events
 
 log = logging.getLogger(__name__)
@@ -226,25 +227,7 @@ class StreamPoller:
         sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(detail))
 
 
-class StreamPollers:
+class StreamPollers(Pollers):
     """Every enabled DynamoDB stream event source of a template."""
 
-    def __init__(
-        self,
-        sources: list[StreamEventSource],
-        runner: FunctionRunner,
-        endpoint_url: str,
-        *,
-        echo: Callable[[str], None] = print,
-    ) -> None:
-        self.pollers = [StreamPoller(s, runner, endpoint_url, echo=echo) for s in sources if s.enabled]
-
-    def start(self) -> None:
-        for poller in self.pollers:
-            poller.start()
-
-    def stop(self) -> None:
-        for poller in self.pollers:
-            poller.stop()
-        for poller in self.pollers:
-            poller.join()
+    poller_class = StreamPoller
