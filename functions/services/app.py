@@ -134,6 +134,11 @@ def get_audit(account_id: str, audit_id: str) -> Response:
 # ---------------------------------------------------------------- manual quantities and overrides
 
 
+def _merges(body: dict) -> bool:
+    """PATCH merges; POST replaces unless the envelope says `"merge": true` (KAZOO's rule)."""
+    return app.current_event.http_method == "PATCH" or exact_json.merge_flag(body)
+
+
 @app.get(f"{BASE}/manual")
 def get_manual(account_id: str) -> Response:
     return _ok(wiring.services().manual(caller(app), account_id))
@@ -143,7 +148,7 @@ def get_manual(account_id: str) -> Response:
 @app.patch(f"{BASE}/manual")
 def change_manual(account_id: str) -> Response:
     body = exact_json.envelope(app)
-    merge = app.current_event.http_method == "PATCH" or exact_json.merge_flag(body)
+    merge = _merges(body)
     return _ok(wiring.services().set_manual(caller(app), account_id, body["data"], merge, _request()))
 
 
@@ -156,7 +161,7 @@ def get_overrides(account_id: str) -> Response:
 @app.patch(f"{BASE}/overrides")
 def change_overrides(account_id: str) -> Response:
     body = exact_json.envelope(app)
-    merge = app.current_event.http_method == "PATCH" or exact_json.merge_flag(body)
+    merge = _merges(body)
     return _ok(wiring.services().set_overrides(caller(app), account_id, body["data"], merge, _request()))
 
 
