@@ -21,7 +21,7 @@ import requests
 from standardwebhooks import Webhook
 from switchboard_local.runtime import LocalRuntime
 
-from tests.e2e.conftest import ROOT, Principal, RuntimeLog, create_account, run_cli
+from tests.e2e.conftest import ROOT, Principal, RuntimeLog, create_account, run_cli, wait_until
 from tests.receivers import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -53,14 +53,7 @@ class Crossbar:
         return self.ok("GET", f"/v2/accounts/{account}/services{suffix}", who, **kwargs)["data"]
 
     def eventually(self, probe: Callable[[], T | None], what: str) -> T:
-        deadline = time.monotonic() + WAIT
-        while True:
-            value = probe()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out waiting for {what}\n{self.log.tail()}")
-            time.sleep(0.2)
+        return wait_until(probe, what, WAIT, self.log, interval=0.2)
 
 
 @pytest.fixture
