@@ -9,7 +9,7 @@ import time
 import boto3
 import pytest
 from standardwebhooks import Webhook
-from switchboard import wiring
+from switchboard import clock, wiring
 
 from tests.integration.test_delivery import EVENT, Pipeline
 from tests.receivers import Receiver, Reply
@@ -46,6 +46,11 @@ class BufferPipeline(Pipeline):
         if until is not None:
             raise AssertionError("the pipeline did not reach the expected state in time")
 
+    def fan_out(self) -> None:
+        """Fan out everything published so far, and nothing else (no delivery, no tick)."""
+        while self._poll("EVENTS_QUEUE_URL", "fanout"):
+            pass
+
     def files(self, principal, **query) -> list[dict]:
         status, body, _ = self.api("event_buffer_files", principal, "GET", "/ess/v1/event-buffer-files", query=query)
         assert status == 200, body
@@ -67,6 +72,26 @@ def receiver():
     server = Receiver()
     yield server
     server.close()
+
+
+class HeldClock:
+    """The wall clock, or one instant while held: events fanned out while it is held are parked at
+    the same millisecond, so one tick takes all of them however slowly a busy machine fans out."""
+
+    def __init__(self, real) -> None:
+        self._real = real
+        self.held: int | None = None
+
+    def __call__(self) -> int:
+        return self.held if self.held is not None else self._real()
+
+
+@pytest.fixture
+def held_clock(monkeypatch):
+    held = HeldClock(clock.now_ms)
+    monkeypatch.setattr(clock, "now_ms", held)
+    wiring.reset()  # objects built from here on read the held clock
+    return held
 
 
 @pytest.fixture
@@ -132,7 +157,7 @@ def test_quartz_extras_and_a_time_zone_are_accepted(pipeline, world):
 # ---------------------------------------------------------------- one request per tick
 
 
-def test_latest_event_only_file_holds_the_newest_event_per_key_and_is_tracked(pipeline, receiver, world):
+def test_latest_event_only_file_holds_the_newest_event_per_key_and_is_tracked(pipeline, receiver, world, held_clock):
     who = world.child_admin
     address = receiver.script("/files", Reply(200, "got it"))
     config = pipeline.config(who, address, **{"cron-expression": EVERY_2S, "latest-event-only": True})
@@ -143,9 +168,14 @@ def test_latest_event_only_file_holds_the_newest_event_per_key_and_is_tracked(pi
     published = {}
     for number, timestamp, tracking in events:
         published[pipeline.publish(who, _event(number, timestamp, tracking))] = (number, timestamp)
+    held_clock.held = clock.now_ms()
+    pipeline.fan_out()
+    held_clock.held = None
     pipeline.run(until=lambda: receiver.at("/files"))
     pipeline.run()
-    (got,) = receiver.at("/files")
+    files = receiver.at("/files")
+    assert len(files) == 1, [(f.headers.get("webhook-id"), f.headers.get("x-ess-event-count")) for f in files]
+    (got,) = files
     body = got.json()
     assert isinstance(body, list) and len(body) == 4
     assert sorted(n["event"]["fld-val-list"]["number"] for n in body) == numbers
