@@ -13,14 +13,21 @@ server answering many threads, which exposes two problems:
 - SQS remembers the receipt handle of every message ever deleted (`Queue.deleted_messages`)
   so that deleting twice succeeds; the set grows with every consumed message. It is
   replaced by a bounded set keeping the most recent handles (`BoundedHandleSet`).
+- SQS queues are not safe under concurrent consumers: `receive_message` checks that a message
+  is visible and then marks it received without a lock, so two pollers of one queue can both
+  take the same message (a duplicate delivery); `delete_message` rebuilds the message list
+  from a snapshot, so a message sent meanwhile is dropped (a lost one). Both run here under the
+  queue's own lock (the one `add_message` already takes); a long poll waits outside it
+  (`receive_message`, `delete_message` below).
 
-`apply()` installs both; it is idempotent.
+`apply()` installs them all; it is idempotent.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -220,15 +227,55 @@ def bound_deleted_handles(queue: Any) -> None:
         queue.deleted_messages = BoundedHandleSet(queue.deleted_messages)
 
 
+def receive_message(
+    original: Any,
+    backend: Any,
+    queue_name: str,
+    count: int,
+    wait_seconds_timeout: int,
+    visibility_timeout: int,
+    message_attribute_names: list[str] | None = None,
+) -> list[Any]:
+    """moto's receive, made atomic per queue: the choice of messages runs under the queue's lock
+    with no wait; a long poll waits for a send outside the lock and tries again."""
+    queue = backend.get_queue(queue_name)
+    deadline = time.monotonic() + int(wait_seconds_timeout or 0)
+    while True:
+        with queue._messages_lock:
+            result: list[Any] = original(backend, queue_name, count, 0, visibility_timeout, message_attribute_names)
+        remaining = deadline - time.monotonic()
+        if result or remaining <= 0:
+            return result
+        # Visible-but-delayed or in-flight messages do not wake the condition; re-check at least every second.
+        queue.wait_for_messages(min(1.0, remaining))
+        if not queue.messages:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+
 def apply() -> None:
     """Install the fixes into moto (idempotent)."""
     global _applied
     if _applied:
         return
     from moto.dynamodb.models import DynamoDBBackend
-    from moto.sqs.models import Queue
+    from moto.sqs.models import Queue, SQSBackend
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+    original_receive = SQSBackend.receive_message
+
+    def locked_receive(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        return receive_message(original_receive, self, *args, **kwargs)
+
+    SQSBackend.receive_message = locked_receive  # type: ignore[method-assign]
+
+    original_delete = Queue.delete_message
+
+    def locked_delete(self: Any, receipt_handle: str) -> None:
+        with self._messages_lock:
+            original_delete(self, receipt_handle)
+
+    Queue.delete_message = locked_delete  # type: ignore[method-assign]
 
     original_init = Queue.__init__
 

@@ -29,6 +29,9 @@ MAX_RECEIVE = 10  # SQS's per-call maximum
 POLL_WAIT_SECONDS = 1  # short long-polls, so stop() never waits long
 
 
+LOCAL_POLLERS = 4
+
+
 @dataclass(frozen=True)
 class SqsEventSource:
     function_id: str
@@ -64,8 +67,9 @@ def sqs_event_sources(template: Template, resolver: Resolver) -> list[SqsEventSo
                     batching_window=float(props.get("MaximumBatchingWindowInSeconds", 0)),
                     report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
                     enabled=str(props.get("Enabled", True)).lower() != "false",
-                    # Lambda scales pollers with the backlog; locally a couple of them is plenty.
-                    concurrency=max(1, min(int(scaling.get("MaximumConcurrency", 1)), 4)),
+                    # Lambda scales pollers with the backlog (five at first); locally up to four, as
+                    # ScalingConfig caps them. (moto's queues are made safe for this in motopatch.)
+                    concurrency=max(1, min(int(scaling.get("MaximumConcurrency", LOCAL_POLLERS)), LOCAL_POLLERS)),
                 )
             )
     return sources
