@@ -20,6 +20,7 @@ is read, so a hostile endpoint cannot make a worker buffer an unbounded body.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import functools
@@ -140,11 +141,9 @@ class _Watch:
     def _shut(connection: HTTPConnection) -> None:
         sock = getattr(connection, "sock", None)
         if sock is not None:
-            try:
-                # socket.socket's own shutdown, also for TLS: wakes the thread blocked reading the response.
+            # socket.socket's own shutdown, also for TLS: wakes the thread blocked reading the response.
+            with contextlib.suppress(OSError):
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 _watching = threading.local()  # the watch of the attempt this thread is sending, if any
