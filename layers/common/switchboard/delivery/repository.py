@@ -457,7 +457,7 @@ class DeliveriesRepository:
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
                 return index
-            except aws.client("dynamodb").exceptions.ConditionalCheckFailedException as exc:
+            except self._table.meta.client.exceptions.ConditionalCheckFailedException as exc:
                 item = _deserialize(exc.response.get("Item") or {})
             free = [i for i in range(cap) if i not in tried and int(item.get(f"u{i}", 0)) < now_ms]
             if not free:
@@ -474,7 +474,7 @@ class DeliveriesRepository:
                 ExpressionAttributeNames={"#u": f"u{index}", "#t": f"t{index}"},
                 ExpressionAttributeValues={":token": token},
             )
-        except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
             pass  # the lease ran out and the slot went to another attempt
 
     def release_claim(self, delivery: Delivery, owner: str, now_ms: int, reason: str) -> bool:
@@ -495,7 +495,7 @@ class DeliveriesRepository:
                     ":now": now_ms,
                 },
             )
-        except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
 

@@ -25,6 +25,7 @@ import dataclasses
 import errno
 import functools
 import ipaddress
+import logging
 import socket
 import ssl
 import threading
@@ -50,6 +51,8 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from switchboard.netguard import forbidden_address_reason, url_problem
+
+logger = logging.getLogger(__name__)
 
 ERROR_CLASSES = ("dns", "connect", "tls", "timeout", "http", "blocked")
 MAX_RESPONSE_BODY = 4096
@@ -128,7 +131,11 @@ class _Watch:
         with self._lock:
             if self._answered:
                 return
-        if self._patience.keep_waiting():
+        try:
+            if self._patience.keep_waiting():
+                return
+        except Exception:  # the decision could not be made (the store unavailable): wait, as without patience
+            logger.exception("could not decide whether a slow attempt may go on waiting")
             return
         with self._lock:
             if self._answered:
