@@ -155,3 +155,30 @@ def test_functions_do_not_import_the_wire_models_or_the_generator():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+# ---------------------------------------------------------------- served by the local runtime
+
+
+def test_local_api_server_serves_the_documents(tmp_path):
+    import requests
+    from switchboard_local.apigateway import ApiServer
+    from switchboard_local.runtime import LocalRuntime
+
+    assert LocalRuntime(ROOT / "template.yaml").openapi_dir == openapi.OUT
+    (tmp_path / "ess.json").write_text('{"openapi": "3.1.0"}\n')
+    (tmp_path / "notes.txt").write_text("not served")
+    server = ApiServer(port=0)
+    server.openapi_dir = tmp_path
+    server.start()
+    try:
+        served = requests.get(f"{server.url}/_openapi/ess.json", timeout=10)
+        assert served.status_code == 200
+        assert served.headers["Content-Type"] == "application/json"
+        assert served.json() == {"openapi": "3.1.0"}
+        for name in ("crossbar.json", "notes.txt", "..%2Fess.json", "sub/ess.json"):
+            missing = requests.get(f"{server.url}/_openapi/{name}", timeout=10)
+            assert missing.status_code == 404, name
+            assert missing.json()["documents"] == ["ess.json"]
+    finally:
+        server.stop()
