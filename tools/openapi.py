@@ -6,12 +6,14 @@ Writes docs/openapi/{crossbar,airvantage,ess,expeto}.json. Nothing in them is wr
   new route appears by itself, in the document of the dialect its path belongs to;
 - what each handler reads is found in its own code: the request body is the pydantic model it passes to its
   dialect's parser (`crossbar.request_data(app, M)`, `airvantage.body(app, M)`, `ess.body`, `expeto.body`,
-  `validation.parse(M, …)`), the query parameters are the `http.query`/`int_query`/`required_query` reads it
-  makes, directly or through the dialect helpers it calls (`crossbar.page_request`, `ess.page`, …), with the
-  bounds those helpers pass;
+  `validation.parse(M, …)`, or a domain `parse_*` function annotated to return a model); the query
+  parameters are the `http.query`/`int_query`/`required_query` reads it makes, directly or
+  through the dialect helpers it calls (`crossbar.page_request`, `ess.page`, …), with the bounds they pass;
 - the success status comes from the reply it builds (`crossbar.created` → 201, `expeto.no_content` → 204,
   `status_code=` literals); the reply and error shapes are the dialect's (switchboard/dialects/wire.py);
 - which operations need no credential comes from template.yaml (`Authorizer: NONE`), as API Gateway does;
+- the request examples are the bodies of the sample events in events/ (taken from the API contracts, and
+  run through the handlers by tests/integration/test_sample_events.py);
 - a route decorator's own `summary=`, `description=`, `tags=` and `responses=` (Powertools' OpenAPI
   arguments) override what is derived, for the few facts the code cannot show.
 
@@ -33,6 +35,7 @@ import json
 import re
 import sys
 import textwrap
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "openapi"
 FUNCTIONS = ROOT / "functions"
 TEMPLATE = ROOT / "template.yaml"
+EVENTS = ROOT / "events"
 OPENAPI_VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"
 
@@ -191,6 +195,19 @@ def public_operations(template: dict[str, Any]) -> set[tuple[str, str]]:
     return public
 
 
+def sample_bodies() -> dict[tuple[str, str], Any]:
+    """(METHOD, resource) -> the JSON body of the sample API event for that operation (events/*.json)."""
+    bodies: dict[tuple[str, str], Any] = {}
+    for path in sorted(EVENTS.glob("*.json")):
+        event = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(event, dict) or not event.get("body") or event.get("isBase64Encoded"):
+            continue
+        if "httpMethod" in event and "resource" in event:
+            key = (str(event["httpMethod"]).upper(), str(event["resource"]))
+            bodies.setdefault(key, json.loads(event["body"]))
+    return bodies
+
+
 # ---------------------------------------------------------------- what a handler reads and answers
 
 
@@ -284,6 +301,16 @@ def _is_model(value: Any) -> bool:
     return inspect.isclass(value) and issubclass(value, BaseModel)
 
 
+def _parses_into_model(target: Any) -> bool:
+    """A domain parser of request bodies (`rules.validation.parse_rule(body) -> AlertRuleInput`)."""
+    if not inspect.isfunction(target) or not target.__name__.startswith("parse_"):
+        return False
+    try:
+        return _is_model(typing.get_type_hints(target).get("return"))
+    except Exception:  # annotations that do not resolve at run time: not a parser this reading can use
+        return False
+
+
 def _followed(target: Any, home: str) -> bool:
     """Helpers read through: the function module's own, and the dialect modules'."""
     module = getattr(target, "__module__", "") or ""
@@ -323,6 +350,8 @@ def _read(func: Callable[..., Any], bindings: dict[str, Any], reads: Reads, seen
             reads.form_body = True
         if target in BODY_PARSERS:
             reads.models.extend(value for value in arguments.values() if _is_model(value))
+        elif _parses_into_model(target):
+            reads.models.append(typing.get_type_hints(target)["return"])
         if not home.startswith("switchboard."):  # the function module's own replies, not the dialect's helpers
             _status(target, node, arguments, reads)
         if _followed(target, home) and target not in QUERY_LEAVES:
@@ -427,7 +456,9 @@ def request_body(dialect: Dialect, reads: Reads, schemas: Schemas) -> dict[str, 
     return None
 
 
-def operation_object(op: Operation, dialect: Dialect, schemas: Schemas, public: bool, op_id: str) -> dict[str, Any]:
+def operation_object(
+    op: Operation, dialect: Dialect, schemas: Schemas, public: bool, op_id: str, example: Any
+) -> dict[str, Any]:
     route, func = op.route, op.route.func
     reads = read_handler(func)
     doc = inspect.getdoc(func) or ""
@@ -451,6 +482,8 @@ def operation_object(op: Operation, dialect: Dialect, schemas: Schemas, public: 
         operation["parameters"] = parameters
     body = request_body(dialect, reads, schemas)
     if body is not None and op.method not in ("GET", "DELETE"):
+        if example is not None and "application/json" in body["content"]:
+            body["content"]["application/json"]["example"] = example
         operation["requestBody"] = body
     responses: dict[str, Any] = {}
     for status, has_body in sorted((reads.statuses or {200: True}).items()):
@@ -468,7 +501,9 @@ def operation_object(op: Operation, dialect: Dialect, schemas: Schemas, public: 
     return operation
 
 
-def document(dialect: Dialect, ops: list[Operation], public: set[tuple[str, str]]) -> dict[str, Any]:
+def document(
+    dialect: Dialect, ops: list[Operation], public: set[tuple[str, str]], examples: dict[tuple[str, str], Any]
+) -> dict[str, Any]:
     schemas = Schemas()
     paths: dict[str, dict[str, Any]] = {}
     counts: dict[str, int] = {}
@@ -482,7 +517,9 @@ def document(dialect: Dialect, ops: list[Operation], public: set[tuple[str, str]
             op_id = f"{op_id}_{re.sub(r'[^A-Za-z0-9]+', '_', op.path).strip('_')}"
         used.add(op_id)
         is_public = (op.method, op.path) in public
-        paths.setdefault(op.path, {})[op.method.lower()] = operation_object(op, dialect, schemas, is_public, op_id)
+        example = examples.get((op.method, op.path))
+        operation = operation_object(op, dialect, schemas, is_public, op_id, example)
+        paths.setdefault(op.path, {})[op.method.lower()] = operation
     error = _json(schemas.ref(dialect.error_model))
     tags = sorted({tag for item in paths.values() for operation in item.values() for tag in operation["tags"]})
     unavailable = {
@@ -518,7 +555,8 @@ def documents() -> dict[str, dict[str, Any]]:
     for op in operations():
         by_dialect[dialect_of(op.path).name].append(op)
     public = public_operations(load_yaml(TEMPLATE))
-    return {d.name: document(d, by_dialect[d.name], public) for d in DIALECTS}
+    examples = sample_bodies()
+    return {d.name: document(d, by_dialect[d.name], public, examples) for d in DIALECTS}
 
 
 def render(doc: dict[str, Any]) -> str:
