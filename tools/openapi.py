@@ -10,7 +10,8 @@ Writes docs/openapi/{crossbar,airvantage,ess,expeto}.json. Nothing in them is wr
   parameters are the `http.query`/`int_query`/`required_query` reads it makes, directly or
   through the dialect helpers it calls (`crossbar.page_request`, `ess.page`, …), with the bounds they pass;
 - the success status comes from the reply it builds (`crossbar.created` → 201, `expeto.no_content` → 204,
-  `status_code=` literals); the reply and error shapes are the dialect's (switchboard/dialects/wire.py);
+  `status_code=` literals); the reply and error shapes are the dialect's (switchboard/dialects/wire.py), and
+  401 is API Gateway's own answer, read from the template's `GatewayResponses`;
 - which operations need no credential comes from template.yaml (`Authorizer: NONE`), as API Gateway does;
 - the request examples are the bodies of the sample events in events/ (taken from the API contracts, and
   run through the handlers by tests/integration/test_sample_events.py);
@@ -206,6 +207,29 @@ def sample_bodies() -> dict[tuple[str, str], Any]:
             key = (str(event["httpMethod"]).upper(), str(event["resource"]))
             bodies.setdefault(key, json.loads(event["body"]))
     return bodies
+
+
+JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}
+
+
+def gateway_responses(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The answers API Gateway gives itself before a function runs (the API's `GatewayResponses`): status ->
+    the schema of its JSON body, read from the response template. 401 (no or a bad credential) is the one
+    an operation documents; they are the same for every path of the API."""
+    answers: dict[str, dict[str, Any]] = {}
+    for resource in (template.get("Resources") or {}).values():
+        if resource.get("Type") != "AWS::Serverless::Api":
+            continue
+        for answer in ((resource.get("Properties") or {}).get("GatewayResponses") or {}).values():
+            text = ((answer.get("ResponseTemplates") or {}).get("application/json")) or ""
+            try:
+                body = json.loads(text)
+            except ValueError:
+                continue
+            properties = {key: {"type": JSON_TYPES[type(value)]} for key, value in body.items()}
+            schema = {"type": "object", "required": sorted(body), "properties": properties}
+            answers[str(answer.get("StatusCode"))] = schema
+    return answers
 
 
 # ---------------------------------------------------------------- what a handler reads and answers
@@ -491,6 +515,8 @@ def operation_object(
         if has_body:
             answer["content"] = _json(success_schema(dialect, reads, schemas), dialect.media_types)
         responses[str(status)] = answer
+    if not public:
+        responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
     responses["4XX"] = {"$ref": "#/components/responses/Error"}
     responses["503"] = {"$ref": "#/components/responses/Unavailable"}
     for status, declared in (route.responses or {}).items():
@@ -502,7 +528,11 @@ def operation_object(
 
 
 def document(
-    dialect: Dialect, ops: list[Operation], public: set[tuple[str, str]], examples: dict[tuple[str, str], Any]
+    dialect: Dialect,
+    ops: list[Operation],
+    public: set[tuple[str, str]],
+    examples: dict[tuple[str, str], Any],
+    gateway: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
     schemas = Schemas()
     paths: dict[str, dict[str, Any]] = {}
@@ -543,6 +573,10 @@ def document(
             "responses": {
                 "Error": {"description": "The request was refused (the dialect's error body)", "content": error},
                 "Unavailable": unavailable,
+                "Unauthorized": {
+                    "description": "No credential, or not a valid one (API Gateway's own answer, before the function)",
+                    "content": _json(gateway.get("401", {})),
+                },
             },
             "securitySchemes": dialect.security_schemes,
         },
@@ -554,9 +588,9 @@ def documents() -> dict[str, dict[str, Any]]:
     by_dialect: dict[str, list[Operation]] = {d.name: [] for d in DIALECTS}
     for op in operations():
         by_dialect[dialect_of(op.path).name].append(op)
-    public = public_operations(load_yaml(TEMPLATE))
-    examples = sample_bodies()
-    return {d.name: document(d, by_dialect[d.name], public, examples) for d in DIALECTS}
+    template = load_yaml(TEMPLATE)
+    public, gateway, examples = public_operations(template), gateway_responses(template), sample_bodies()
+    return {d.name: document(d, by_dialect[d.name], public, examples, gateway) for d in DIALECTS}
 
 
 def render(doc: dict[str, Any]) -> str:

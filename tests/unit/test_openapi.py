@@ -182,3 +182,15 @@ def test_local_api_server_serves_the_documents(tmp_path):
             assert missing.json()["documents"] == ["ess.json"]
     finally:
         server.stop()
+
+
+def test_401_is_the_gateways_own_answer_from_the_template(generated):
+    template = openapi.load_yaml(openapi.TEMPLATE)
+    unauthorized = template["Resources"]["SwitchboardApi"]["Properties"]["GatewayResponses"]["UNAUTHORIZED"]
+    body = json.loads(unauthorized["ResponseTemplates"]["application/json"])
+    for name in NAMES:
+        schema = generated[name]["components"]["responses"]["Unauthorized"]["content"]["application/json"]["schema"]
+        assert schema["required"] == sorted(body)
+    alerts = generated["crossbar"]["paths"]["/v2/accounts/{account_id}/alerts"]["get"]["responses"]
+    assert alerts["401"] == {"$ref": "#/components/responses/Unauthorized"}
+    assert "401" not in generated["crossbar"]["paths"]["/v2/api_auth"]["put"]["responses"]
