@@ -49,6 +49,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Route
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from switchboard.dialects import airvantage, crossbar, ess, expeto, http, validation, wire
+from switchboard.errors import InvalidInput
 from switchboard_local.template import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -263,9 +264,12 @@ class Query:
     default: Any = None
     minimum: int | None = None
     maximum: int | None = None
+    enum: list[str] | None = None
 
     def parameter(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": self.type}
+        if self.enum:
+            schema["enum"] = self.enum
         if self.type == "integer":
             for key in ("minimum", "maximum", "default"):
                 value = getattr(self, key)
@@ -281,6 +285,7 @@ class Reads:
     json_body: bool = False
     form_body: bool = False
     statuses: dict[int, bool] = field(default_factory=dict)  # status -> has a body
+    enums: dict[str, list[str]] = field(default_factory=dict)  # query name -> the values its reader accepts
     calls: set[Callable[..., Any]] = field(default_factory=set)
 
 
@@ -301,6 +306,9 @@ def _resolve(node: ast.expr, namespace: dict[str, Any]) -> Any:
 def _value(node: ast.expr, bindings: dict[str, Any], namespace: dict[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_value(item, bindings, namespace) for item in node.elts]
+        return UNKNOWN if any(item is UNKNOWN for item in items) else items
     if isinstance(node, ast.Name) and node.id in bindings:
         return bindings[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
@@ -344,6 +352,9 @@ def _followed(target: Any, home: str) -> bool:
 def read_handler(func: Callable[..., Any]) -> Reads:
     reads = Reads()
     _read(func, {}, reads, set(), required=False)
+    for name, values in reads.enums.items():
+        if name in reads.queries:
+            reads.queries[name].enum = values
     return reads
 
 
@@ -368,6 +379,11 @@ def _read(func: Callable[..., Any], bindings: dict[str, Any], reads: Reads, seen
         arguments = _bind(target, node, bindings, namespace)
         if target in QUERY_LEAVES:
             _query(target, arguments, reads, required)
+        elif target == InvalidInput.single and arguments.get("code") == "enum":
+            # A reader that refuses a query value outside a literal list: that list is the parameter's enum.
+            name, values = arguments.get("path"), arguments.get("target")
+            if isinstance(name, str) and isinstance(values, list) and all(isinstance(v, str) for v in values):
+                reads.enums[name] = values
         elif target in JSON_READERS:
             reads.json_body = True
         elif target is parse_qs:  # a form-encoded body (the OAuth token request)

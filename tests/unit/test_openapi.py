@@ -194,3 +194,11 @@ def test_401_is_the_gateways_own_answer_from_the_template(generated):
     alerts = generated["crossbar"]["paths"]["/v2/accounts/{account_id}/alerts"]["get"]["responses"]
     assert alerts["401"] == {"$ref": "#/components/responses/Unauthorized"}
     assert "401" not in generated["crossbar"]["paths"]["/v2/api_auth"]["put"]["responses"]
+
+
+def test_a_query_reader_that_refuses_values_outside_a_list_documents_the_list(generated):
+    listing = generated["crossbar"]["paths"]["/v2/accounts/{account_id}/alerts"]["get"]["parameters"]
+    paginate = next(p for p in listing if p["name"] == "paginate")
+    assert paginate["schema"] == {"type": "string", "enum": ["true", "false"]}
+    history = generated["airvantage"]["paths"]["/api/v3/alerts/history"]["get"]["parameters"]
+    assert next(p for p in history if p["name"] == "asc")["schema"]["enum"] == ["true", "false"]
