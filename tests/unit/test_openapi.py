@@ -202,3 +202,38 @@ def test_a_query_reader_that_refuses_values_outside_a_list_documents_the_list(ge
     assert paginate["schema"] == {"type": "string", "enum": ["true", "false"]}
     history = generated["airvantage"]["paths"]["/api/v3/alerts/history"]["get"]["parameters"]
     assert next(p for p in history if p["name"] == "asc")["schema"]["enum"] == ["true", "false"]
+
+
+def test_route_decorator_arguments_override_what_is_derived():
+    app = APIGatewayRestResolver()
+
+    @app.get("/ess/v1/probe/<probe_id>", summary="Read a probe", tags=["probes"], responses={200: {"description": "A"}})
+    def read_probe(probe_id: str) -> Response:
+        """Derived summary.
+
+        Derived description."""
+        return ess.reply({"id": probe_id, "offset": ess.page(app)})
+
+    @app.get("/ess/v1/probes")
+    def list_probes() -> Response:
+        """List the probes.
+
+        Every one of them."""
+        return ess.paged("probes", [], *ess.page(app))
+
+    ess_dialect = openapi.dialect_of("/ess/v1/probes")
+    schemas = openapi.Schemas()
+    by_name = {route.func.__name__: openapi.Operation("probe", route) for route in openapi.routes(app)}
+    declared, derived = by_name["read_probe"], by_name["list_probes"]
+    operation = openapi.operation_object(declared, ess_dialect, schemas, False, "read_probe", None)
+    assert (operation["summary"], operation["tags"]) == ("Read a probe", ["probes"])
+    assert operation["description"] == "Derived description."
+    assert operation["responses"]["200"] == {"description": "A"}
+    assert [p["name"] for p in operation["parameters"]] == ["probe_id", "limit", "offset"]
+    operation = openapi.operation_object(derived, ess_dialect, schemas, True, "list_probes", None)
+    assert (operation["summary"], operation["description"], operation["tags"]) == (
+        "List the probes.",
+        "Every one of them.",
+        ["probe"],
+    )
+    assert operation["security"] == [] and "401" not in operation["responses"]
