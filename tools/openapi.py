@@ -11,7 +11,8 @@ Writes docs/openapi/{crossbar,airvantage,ess,expeto}.json. Nothing in them is wr
   through the dialect helpers it calls (`crossbar.page_request`, `ess.page`, …), with the bounds they pass;
 - the success status comes from the reply it builds (`crossbar.created` → 201, `expeto.no_content` → 204,
   `status_code=` literals); the reply and error shapes are the dialect's (switchboard/dialects/wire.py), and
-  401 is API Gateway's own answer, read from the template's `GatewayResponses`;
+  the statuses API Gateway answers itself (401, 403, …) may also carry its own body, read from the
+  template's `GatewayResponses`;
 - which operations need no credential comes from template.yaml (`Authorizer: NONE`), as API Gateway does;
 - the request examples are the bodies of the sample events in events/ (taken from the API contracts, and
   run through the handlers by tests/integration/test_sample_events.py);
@@ -215,8 +216,7 @@ JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", d
 
 def gateway_responses(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The answers API Gateway gives itself before a function runs (the API's `GatewayResponses`): status ->
-    the schema of its JSON body, read from the response template. 401 (no or a bad credential) is the one
-    an operation documents; they are the same for every path of the API."""
+    the schema of its JSON body, read from the response template (the same for every path of the API)."""
     answers: dict[str, dict[str, Any]] = {}
     for resource in (template.get("Resources") or {}).values():
         if resource.get("Type") != "AWS::Serverless::Api":
@@ -497,7 +497,13 @@ def request_body(dialect: Dialect, reads: Reads, schemas: Schemas) -> dict[str, 
 
 
 def operation_object(
-    op: Operation, dialect: Dialect, schemas: Schemas, public: bool, op_id: str, example: Any
+    op: Operation,
+    dialect: Dialect,
+    schemas: Schemas,
+    public: bool,
+    op_id: str,
+    example: Any,
+    gateway: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     route, func = op.route, op.route.func
     reads = read_handler(func)
@@ -531,8 +537,9 @@ def operation_object(
         if has_body:
             answer["content"] = _json(success_schema(dialect, reads, schemas), dialect.media_types)
         responses[str(status)] = answer
-    if not public:
-        responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
+    for status in sorted(gateway or {}):  # the function's error, or the gateway's own answer before the function runs
+        if status != "401" or not public:
+            responses[status] = {"$ref": f"#/components/responses/Gateway{status}"}
     responses["4XX"] = {"$ref": "#/components/responses/Error"}
     responses["503"] = {"$ref": "#/components/responses/Unavailable"}
     for status, declared in (route.responses or {}).items():
@@ -564,9 +571,10 @@ def document(
         used.add(op_id)
         is_public = (op.method, op.path) in public
         example = examples.get((op.method, op.path))
-        operation = operation_object(op, dialect, schemas, is_public, op_id, example)
+        operation = operation_object(op, dialect, schemas, is_public, op_id, example, gateway)
         paths.setdefault(op.path, {})[op.method.lower()] = operation
-    error = _json(schemas.ref(dialect.error_model))
+    error_schema = schemas.ref(dialect.error_model)
+    error = _json(error_schema)
     tags = sorted({tag for item in paths.values() for operation in item.values() for tag in operation["tags"]})
     unavailable = {
         "description": "Unavailable for a moment: send the same request again after `Retry-After` seconds",
@@ -589,9 +597,12 @@ def document(
             "responses": {
                 "Error": {"description": "The request was refused (the dialect's error body)", "content": error},
                 "Unavailable": unavailable,
-                "Unauthorized": {
-                    "description": "No credential, or not a valid one (API Gateway's own answer, before the function)",
-                    "content": _json(gateway.get("401", {})),
+                **{
+                    f"Gateway{status}": {
+                        "description": f"{status}: the function's error, or API Gateway's own answer before it runs",
+                        "content": _json({"anyOf": [error_schema, body]}),
+                    }
+                    for status, body in sorted(gateway.items())
                 },
             },
             "securitySchemes": dialect.security_schemes,

@@ -184,16 +184,23 @@ def test_local_api_server_serves_the_documents(tmp_path):
         server.stop()
 
 
-def test_401_is_the_gateways_own_answer_from_the_template(generated):
+def test_gateway_statuses_allow_the_gateways_own_answer_from_the_template(generated):
     template = openapi.load_yaml(openapi.TEMPLATE)
     unauthorized = template["Resources"]["SwitchboardApi"]["Properties"]["GatewayResponses"]["UNAUTHORIZED"]
     body = json.loads(unauthorized["ResponseTemplates"]["application/json"])
     for name in NAMES:
-        schema = generated[name]["components"]["responses"]["Unauthorized"]["content"]["application/json"]["schema"]
-        assert schema["required"] == sorted(body)
+        answer = generated[name]["components"]["responses"]["Gateway401"]["content"]["application/json"]["schema"]
+        dialect_error, gateway = answer["anyOf"]
+        assert (
+            dialect_error
+            == generated[name]["components"]["responses"]["Error"]["content"]["application/json"]["schema"]
+        )
+        assert gateway["required"] == sorted(body)
     alerts = generated["crossbar"]["paths"]["/v2/accounts/{account_id}/alerts"]["get"]["responses"]
-    assert alerts["401"] == {"$ref": "#/components/responses/Unauthorized"}
-    assert "401" not in generated["crossbar"]["paths"]["/v2/api_auth"]["put"]["responses"]
+    assert alerts["401"] == {"$ref": "#/components/responses/Gateway401"}
+    assert alerts["403"] == {"$ref": "#/components/responses/Gateway403"}
+    login = generated["crossbar"]["paths"]["/v2/api_auth"]["put"]["responses"]
+    assert "401" not in login and "403" in login
 
 
 def test_a_query_reader_that_refuses_values_outside_a_list_documents_the_list(generated):
