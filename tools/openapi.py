@@ -511,7 +511,8 @@ def operation_object(
     first, _, rest = doc.partition("\n\n")
     operation: dict[str, Any] = {
         "operationId": op_id,
-        "summary": route.summary or first.replace("\n", " ") or f"{op.method} {op.path}",
+        # the decorator's summary, else the docstring's first paragraph, else the handler's name ("List alerts")
+        "summary": route.summary or first.replace("\n", " ") or func.__name__.replace("_", " ").strip().capitalize(),
         "tags": list(route.tags) or [op.function],
     }
     description = route.description or rest.strip()
