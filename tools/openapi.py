@@ -45,7 +45,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Route
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -371,9 +371,7 @@ def _read(func: Callable[..., Any], bindings: dict[str, Any], reads: Reads, seen
         if not isinstance(node, ast.Call):
             continue
         target = _resolve(node.func, namespace)
-        if target is UNKNOWN:
-            continue
-        if not callable(target):
+        if target is UNKNOWN or not callable(target):
             continue
         reads.calls.add(target)
         arguments = _bind(target, node, bindings, namespace)
@@ -411,14 +409,12 @@ def _query(target: Callable[..., Any], arguments: dict[str, Any], reads: Reads, 
 
 
 def _status(target: Any, node: ast.Call, arguments: dict[str, Any], reads: Reads) -> None:
-    """The success replies a handler builds itself (its own code only, not its helpers')."""
+    """The success replies the function module builds (its handlers and helpers; not the dialect's defaults)."""
     if target is crossbar.created:
         reads.statuses[201] = True
     elif target is expeto.no_content:
         reads.statuses[204] = False
-    elif target in (crossbar.ok, airvantage.reply, ess.reply, expeto.reply) or getattr(target, "__name__", "") in (
-        "Response",
-    ):
+    elif target in (crossbar.ok, airvantage.reply, ess.reply, expeto.reply, Response):
         code = arguments.get("status_code")
         body = next((kw.value for kw in node.keywords if kw.arg == "body"), None)
         if body is None and target in (airvantage.reply, ess.reply, expeto.reply):
