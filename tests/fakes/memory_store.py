@@ -149,17 +149,19 @@ class MemoryStore:
             self._tat[key] = new
             return None
 
-    def note_failure(self, account_id: str, config_id: str, now_ms: int) -> tuple[int, int]:
+    def note_failure(self, account_id: str, config_id: str, now_ms: int, transport: bool) -> tuple[int, int, int]:
         with self._lock:
             health = self._health.setdefault((account_id, config_id), {})
             health.setdefault("failing_since", now_ms)
-            return health["failing_since"], health.get("last_success", 0)
+            health["transport_failures"] = health.get("transport_failures", 0) + 1 if transport else 0
+            return health["failing_since"], health.get("last_success", 0), health["transport_failures"]
 
     def note_success(self, account_id: str, config_id: str, now_ms: int) -> None:
         with self._lock:
             health = self._health.setdefault((account_id, config_id), {})
             health["last_success"] = now_ms
             health.pop("failing_since", None)
+            health.pop("transport_failures", None)
 
     def take_slot(self, scope: str, cap: int, token: str, until_ms: int, now_ms: int) -> int | None:
         with self._lock:
@@ -194,6 +196,7 @@ class FixedConfigurations:
         self.config = config
         self._signing_secret = signing_secret
         self.deactivated: list[str] = []
+        self.circuits: list[int] = []
 
     @classmethod
     def build(cls, account_id: str, config_id: str, address: str, **spec: Any) -> FixedConfigurations:
@@ -234,6 +237,10 @@ class FixedConfigurations:
     def deactivate(self, config: DeliveryConfiguration, reason: str) -> bool:
         self.deactivated.append(reason)
         return True
+
+    def open_circuit(self, config: DeliveryConfiguration, until_ms: int) -> None:
+        self.circuits.append(until_ms)
+        self.config = self.config.model_copy(update={"circuit_open_until_ms": until_ms})
 
 
 class QueuedTasks:

@@ -83,3 +83,39 @@ def test_slots_are_leases_taken_once_and_given_back_by_their_holder(aws):
     assert repository.take_slot("acct#1", 2, "c", now + 10_000, now) == first
     # A lease that ran out (its holder died) is taken over.
     assert repository.take_slot("acct#1", 2, "d", now + 30_000, now + 20_000) is not None
+
+
+def test_an_open_circuit_holds_attempts_without_spending_them(pipeline, receiver, world):
+    who = world.child_admin
+    config = pipeline.config(who, receiver.script("/held", Reply(200, "ok")))
+    pipeline.subscribe(who, config["id"])
+    repository = wiring.events_repository()
+    until = int(time.time() * 1000) + 60_000
+    assert repository.open_circuit(who.account_id, config["id"], until)
+    wiring.reset()  # a worker that reads the configuration afresh
+    event = pipeline.publish(who)
+    pipeline._poll("EVENTS_QUEUE_URL", "fanout")
+    assert pipeline._poll("DELIVERY_QUEUE_URL", "deliver") == 1
+    tracking = pipeline.tracking(who, event, config["id"])
+    assert tracking["delivery-status"] == "PENDING" and tracking["delivery-attempts"] == []
+    assert receiver.at("/held") == []
+    _, shown, _ = pipeline.api("delivery_configurations", who, "GET", f"/ess/v1/delivery-configurations/{config['id']}")
+    assert shown["circuit-open-until"].endswith("Z")
+    # Any write of the configuration closes it.
+    spec = {k: v for k, v in shown.items() if k not in ("id", "circuit-open-until")}
+    status, replaced, _ = pipeline.api(
+        "delivery_configurations", who, "PUT", f"/ess/v1/delivery-configurations/{config['id']}", spec
+    )
+    assert status == 200 and "circuit-open-until" not in replaced
+    _, read, _ = pipeline.api("delivery_configurations", who, "GET", f"/ess/v1/delivery-configurations/{config['id']}")
+    assert "circuit-open-until" not in read
+
+
+def test_transport_failures_count_until_a_success(aws):
+    repository = wiring.deliveries_repository()
+    assert repository.note_failure("acct", "1", 1000, True)[2] == 1
+    assert repository.note_failure("acct", "1", 2000, True) == (1000, 0, 2)
+    assert repository.note_failure("acct", "1", 3000, False)[2] == 0
+    assert repository.note_failure("acct", "1", 4000, True)[2] == 1
+    repository.note_success("acct", "1", 5000)
+    assert repository.note_failure("acct", "1", 6000, True) == (6000, 5000, 1)

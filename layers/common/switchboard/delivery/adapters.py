@@ -154,6 +154,10 @@ class CachedConfigurations:
         self.forget(config.account_id, config.id)
         return deactivate(self._repo, config.account_id, config.id)
 
+    def open_circuit(self, config: DeliveryConfiguration, until_ms: int) -> None:
+        self._repo.open_circuit(config.account_id, config.id, until_ms)
+        self.forget(config.account_id, config.id)
+
 
 class DeliveryRelease:
     """The ActivationPort of delivery configurations: a release job on the delivery queue sends what

@@ -58,7 +58,7 @@ class Store(Protocol):
 
     def swap_tat(self, account_id: str, config_id: str, expected: int | None, new: int) -> int | None: ...
 
-    def note_failure(self, account_id: str, config_id: str, now_ms: int) -> tuple[int, int]: ...
+    def note_failure(self, account_id: str, config_id: str, now_ms: int, transport: bool) -> tuple[int, int, int]: ...
 
     def note_success(self, account_id: str, config_id: str, now_ms: int) -> None: ...
 
@@ -85,6 +85,8 @@ class Configurations(Protocol):
     def client_secret(self, config: DeliveryConfiguration) -> str: ...
 
     def deactivate(self, config: DeliveryConfiguration, reason: str) -> bool: ...
+
+    def open_circuit(self, config: DeliveryConfiguration, until_ms: int) -> None: ...
 
 
 class Tasks(Protocol):
@@ -130,6 +132,11 @@ class EngineSettings:
     slow_memory_s: float = 60.0
     # A deferred task comes back after this long, plus up to as much again of jitter.
     defer_s: float = 5.0
+    # Circuit breaker: after this many consecutive timeouts or connection failures, no attempt goes out
+    # for the cool-down, doubled each time it opens again without a success in between.
+    circuit_failures: int = 5
+    circuit_cooldown_s: int = 30
+    circuit_max_cooldown_s: int = 600
 
 
 class TaskOutcome(StrEnum):
@@ -209,6 +216,11 @@ class Engine:
 
     def _deliver(self, task: DeliverTask) -> Handled:
         config = self._configs.get(task.account_id, task.config_id)
+        if config is not None and (config.circuit_open_until_ms or 0) > self._clock():
+            # The breaker is open: come back when it closes; the attempt is not spent, nothing is written.
+            wait_s = ((config.circuit_open_until_ms or 0) - self._clock()) / 1000 + self._rng.uniform(0, 5)
+            self._tasks.send(task.model_copy(update={"slot_ms": None}), min(math.ceil(wait_s), policy.SQS_MAX_DELAY_S))
+            return Handled(TaskOutcome.DEFERRED, "circuit-open")
         if config is not None and (not config.spec.is_active or _collects(config, task.event_id)):
             return self._park(task, config)
         if config is not None and config.spec.throttling:
@@ -480,7 +492,15 @@ class Engine:
         if outcome is Outcome.FAILED_AND_DEACTIVATE:
             self._disable(config, "the endpoint answered 410 Gone")
             return
-        failing_since, last_success = self._store.note_failure(config.account_id, config.id, now)
+        transport = result.error_class in TRANSPORT_FAILURES
+        failing_since, last_success, consecutive = self._store.note_failure(
+            config.account_id, config.id, now, transport
+        )
+        threshold = self._settings.circuit_failures
+        if transport and consecutive >= threshold and consecutive % threshold == 0:
+            opened = consecutive // threshold - 1  # times it opened before, with no success since
+            cooldown = min(self._settings.circuit_cooldown_s * 2**opened, self._settings.circuit_max_cooldown_s)
+            self._configs.open_circuit(config, now + cooldown * 1000)
         window_ms = self._settings.failure_window_s * 1000
         if now - failing_since >= window_ms and last_success < failing_since:
             hours = self._settings.failure_window_s / 3600
@@ -490,6 +510,11 @@ class Engine:
     def _disable(self, config: DeliveryConfiguration, reason: str) -> None:
         if self._configs.deactivate(config, reason):
             self._notices.configuration_disabled(config, reason)
+
+
+# Failures where the endpoint never answered: they count towards the circuit breaker (an HTTP error
+# status does not; the endpoint is up and saying something).
+TRANSPORT_FAILURES = frozenset({"timeout", "connect", "dns", "tls"})
 
 
 class _Slots:

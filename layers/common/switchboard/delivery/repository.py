@@ -499,21 +499,26 @@ class DeliveriesRepository:
             return False
         return True
 
-    def note_failure(self, account_id: str, config_id: str, now_ms: int) -> tuple[int, int]:
-        """(failing since, last success) after one more failed attempt."""
+    def note_failure(self, account_id: str, config_id: str, now_ms: int, transport: bool) -> tuple[int, int, int]:
+        """(failing since, last success, consecutive transport failures) after one more failed attempt;
+        a transport failure (no answer) adds to the count, any other failure sets it back to zero."""
         response = self._table.update_item(
             Key={"pk": f"HEALTH#{account_id}#{config_id}", "sk": "HEALTH"},
-            UpdateExpression="SET failing_since = if_not_exists(failing_since, :now)",
-            ExpressionAttributeValues={":now": now_ms},
+            UpdateExpression=(
+                "SET failing_since = if_not_exists(failing_since, :now) ADD transport_failures :one"
+                if transport
+                else "SET failing_since = if_not_exists(failing_since, :now), transport_failures = :zero"
+            ),
+            ExpressionAttributeValues={":now": now_ms, ":one": 1} if transport else {":now": now_ms, ":zero": 0},
             ReturnValues="ALL_NEW",
         )
         item = response["Attributes"]
-        return int(item["failing_since"]), int(item.get("last_success", 0))
+        return int(item["failing_since"]), int(item.get("last_success", 0)), int(item.get("transport_failures", 0))
 
     def note_success(self, account_id: str, config_id: str, now_ms: int) -> None:
         self._table.update_item(
             Key={"pk": f"HEALTH#{account_id}#{config_id}", "sk": "HEALTH"},
-            UpdateExpression="SET last_success = :now REMOVE failing_since",
+            UpdateExpression="SET last_success = :now REMOVE failing_since, transport_failures",
             ExpressionAttributeValues={":now": now_ms},
         )
 

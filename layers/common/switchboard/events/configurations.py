@@ -151,7 +151,13 @@ class DeliveryConfigurationService:
                 "for AirVantage hooks or emails cannot change (nor be chosen here)",
             )
         self._check_address(spec)
-        updated = current.model_copy(update={"spec": spec, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)})
+        updated = current.model_copy(
+            update={
+                "spec": spec,
+                "circuit_open_until_ms": None,
+                "updated_ms": max(clock.now_ms(), current.updated_ms + 1),
+            }
+        )
         self._repo.replace_configuration(current, updated)
         schedule = (spec.cron_expression, spec.cron_time_zone)
         if schedule != (current.spec.cron_expression, current.spec.cron_time_zone) or spec.cron_expression:
@@ -196,7 +202,14 @@ class DeliveryConfigurationService:
     def replace_managed(self, config: DeliveryConfiguration, spec: DeliveryConfigurationInput) -> None:
         self._check_address(spec)
         self._repo.replace_configuration(
-            config, config.model_copy(update={"spec": spec, "updated_ms": max(clock.now_ms(), config.updated_ms + 1)})
+            config,
+            config.model_copy(
+                update={
+                    "spec": spec,
+                    "circuit_open_until_ms": None,
+                    "updated_ms": max(clock.now_ms(), config.updated_ms + 1),
+                }
+            ),
         )
 
     def delete_managed(self, account_id: str, config_id: str) -> None:
@@ -233,7 +246,11 @@ class DeliveryConfigurationService:
         else:
             auth = StoredAuthentication()
         updated = current.model_copy(
-            update={"authentication": auth, "updated_ms": max(clock.now_ms(), current.updated_ms + 1)}
+            update={
+                "authentication": auth,
+                "circuit_open_until_ms": None,
+                "updated_ms": max(clock.now_ms(), current.updated_ms + 1),
+            }
         )
         self._repo.replace_configuration(current, updated)
         return updated

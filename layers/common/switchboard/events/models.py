@@ -177,11 +177,17 @@ class DeliveryConfiguration(BaseModel):
     subscription_count: int = 0
     created_ms: int
     updated_ms: int
+    # The circuit breaker (docs/delivery.md): no attempt goes out before this time; cleared by any write.
+    circuit_open_until_ms: int | None = None
 
     def wire(self) -> dict[str, Any]:
         body = {"id": self.id, **self.spec.model_dump(by_alias=True, exclude_none=True)}
         if self.spec.cron_expression is None:
             body.pop("latest-event-only", None)
+        if self.circuit_open_until_ms is not None:  # extension: when the breaker last held attempts until
+            body["circuit-open-until"] = datetime.fromtimestamp(self.circuit_open_until_ms / 1000, tz=UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
         return body
 
 

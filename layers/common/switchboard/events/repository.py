@@ -108,7 +108,22 @@ class EventsRepository:
             subscription_count=int(item.get("subscription_count", 0)),
             created_ms=int(item["created_ms"]),
             updated_ms=int(item["updated_ms"]),
+            circuit_open_until_ms=int(item["circuit_open_until_ms"]) if "circuit_open_until_ms" in item else None,
         )
+
+    def open_circuit(self, account_id: str, config_id: str, until_ms: int) -> bool:
+        """Hold the configuration's attempts until `until_ms` (not a change of the configuration: its
+        version stays, and the next write of the configuration clears it)."""
+        try:
+            self._table.update_item(
+                Key={"pk": _acct(account_id), "sk": f"DELCFG#{_padded(config_id)}"},
+                UpdateExpression="SET circuit_open_until_ms = :until",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":until": until_ms},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False  # deleted meanwhile
+        return True
 
     def _name_guard(self, account_id: str, name: str) -> dict[str, str]:
         return {"pk": _acct(account_id), "sk": f"DELCFGNAME#{name}"}
@@ -161,7 +176,8 @@ class EventsRepository:
             dynamo.update(
                 self._name,
                 {"pk": item["pk"], "sk": item["sk"]},
-                f"SET {assignments}",
+                # A write that clears the circuit breaker (docs/delivery.md) removes it; others leave it.
+                f"SET {assignments}" + (" REMOVE circuit_open_until_ms" if new.circuit_open_until_ms is None else ""),
                 {**values, ":seen": old.updated_ms},
                 condition="updated_ms = :seen",
                 names=names,
