@@ -1,4 +1,5 @@
-"""AirVantage alert rule hooks: /api/v1/alerts/rules/{uid}/hooks (seed 001). Codes: switchboard.rules.hooks."""
+"""AirVantage alert rule hooks: /api/v1/alerts/rules/{uid}/hooks (seed 001), and the rotation of a hook's
+signing secret, POST .../hooks/{hookUid}/secret (docs/rules.md). Codes: switchboard.rules.hooks."""
 
 from __future__ import annotations
 
@@ -42,6 +43,13 @@ def delete_hook(uid: str, hook_uid: str) -> Response:
     wiring.hooks().delete(caller(app), airvantage.company(app), uid, hook_uid)
     # The seed answers 200 with an empty body (Content-Length: 0).
     return Response(status_code=200, body="")
+
+
+@app.post(f"{BASE}/<hook_uid>/secret")
+def rotate_secret(uid: str, hook_uid: str) -> Response:
+    data = airvantage.json_body(app)
+    rotated = wiring.hooks().rotate_secret(caller(app), airvantage.company(app), uid, hook_uid, data)
+    return airvantage.reply(rotated.wire())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
