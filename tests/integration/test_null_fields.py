@@ -14,6 +14,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,11 +24,12 @@ from switchboard.alerts.models import AlertInput
 from switchboard.delivery.models import HandledInput, RedeliverInput
 from switchboard.events.models import AuthenticationInput, DeliveryConfigurationInput, PublishInput, SubscriptionInput
 from switchboard.rules.models import AlertRuleInput, SystemInput
+from switchboard.services.models import BillingInput, PlanInput
 
 from tests.integration.conftest import Principal, _principal
 from tests.support import call, load_function, rest_event, sample_event
 
-Path = tuple[str | int, ...]
+JsonPath = tuple[str | int, ...]
 Setup = dict[str, str]
 
 
@@ -82,6 +84,32 @@ def rule_id(fns: dict[str, Any], who: Principal, _index: int) -> str:
     return make(fns["alert_rules"], who, "POST", "/api/v2/alertrules", RULE, "id")
 
 
+PLAN = json.loads((Path(__file__).resolve().parents[2] / "docs" / "plans" / "ess_basic.json").read_text())
+
+
+def plan_id(fns: dict[str, Any], who: Principal, index: int) -> str:
+    """A plan of the caller's (reseller's) catalog."""
+    body = {"data": {**PLAN, "name": f"plan {index}"}}
+    status, reply, _ = call(
+        fns["service_plans"],
+        rest_event("PUT", f"/v2/accounts/{who.account_id}/service_plans", who.context, body=body),
+    )
+    assert status == 201, reply
+    return str(reply["data"]["id"])
+
+
+def sub_account(_fns: dict[str, Any], who: Principal, index: int) -> str:
+    """A sub-account of the caller's (reseller's) account: whose services the reseller manages."""
+    from switchboard import wiring
+
+    return wiring.accounts().create_account(f"sub-account {index}", parent_id=who.account_id).account_id
+
+
+def sub_account_and_plan(fns: dict[str, Any], who: Principal, index: int) -> str:
+    """`{sub-account}/services/{plan}`: the path of assigning one of the caller's plans to a sub-account."""
+    return f"{sub_account(fns, who, index)}/services/{plan_id(fns, who, index)}"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     function: str
@@ -89,8 +117,9 @@ class Endpoint:
     path: str  # with {account} and {id} (what `needs` made)
     body: Callable[[Principal, int, str], Any]  # (caller, case number, id) -> a valid body
     models: tuple[type[BaseModel], ...] = ()  # input models, applied at `model_root` of the body
-    model_root: Path = ()
+    model_root: JsonPath = ()
     needs: Callable[[dict[str, Any], Principal, int], str] | None = None
+    reseller: bool = False  # the caller's account is a reseller (what `needs` made is below it)
 
 
 def alert_body(who: Principal, _index: int, _made: str) -> Any:
@@ -233,9 +262,89 @@ ENDPOINTS: dict[str, Endpoint] = {
         "systems", "PUT", "/api/v1/systems/{id}", constant(SYSTEM), (SystemInput,), needs=system_uid
     ),
     "av-telemetry-post": Endpoint("telemetry", "POST", "/api/v1/systems/{id}/data", telemetry_body, needs=system_uid),
+    # KAZOO services (seed 002): a reseller managing its sub-account, and its own plan catalog
+    "kazoo-services-post": Endpoint(
+        "services",
+        "POST",
+        "/v2/accounts/{id}/services",
+        constant({"data": {"billing_id": "acme-42", "low_balance_threshold": "10"}}),
+        (BillingInput,),
+        ("data",),
+        needs=sub_account,
+        reseller=True,
+    ),
+    **{
+        f"kazoo-services-{resource}-{method.lower()}": Endpoint(
+            "services",
+            method,
+            f"/v2/accounts/{{id}}/services/{resource}",
+            constant({"data": data}),
+            needs=sub_account,
+            reseller=True,
+        )
+        for resource, data in (
+            ("manual", {"phone": {"did": 3}}),
+            ("overrides", {"ess": {"subscription": {"rate": "1.25", "minimum": 1}}}),
+        )
+        for method in ("POST", "PATCH")
+    },
+    "kazoo-services-quote-post": Endpoint(
+        "services",
+        "POST",
+        "/v2/accounts/{id}/services/quote",
+        constant({"data": {"billing_id": "acme-42"}}),
+        (BillingInput,),
+        ("data",),
+        needs=sub_account,
+        reseller=True,
+    ),
+    "kazoo-services-topup-post": Endpoint(
+        "services",
+        "POST",
+        "/v2/accounts/{account}/services/topup",
+        constant({"data": {"amount": "5.25"}}),
+    ),
+    **{
+        f"kazoo-services-{action}-post": Endpoint(
+            "services",
+            "POST",
+            f"/v2/accounts/{{id}}/services/{action}",
+            constant({"data": {}}),
+            needs=sub_account,
+            reseller=True,
+        )
+        for action in ("reconciliation", "synchronization")
+    },
+    "kazoo-services-plan-post": Endpoint(
+        "services",
+        "POST",
+        "/v2/accounts/{id}",
+        constant({"data": {}}),
+        needs=sub_account_and_plan,
+        reseller=True,
+    ),
+    "kazoo-service-plans-put": Endpoint(
+        "service_plans",
+        "PUT",
+        "/v2/accounts/{account}/service_plans",
+        lambda _who, index, _made: {"data": {**PLAN, "name": f"plan {index}"}},
+        (PlanInput,),
+        ("data",),
+        reseller=True,
+    ),
+    "kazoo-service-plans-post": Endpoint(
+        "service_plans",
+        "POST",
+        "/v2/accounts/{account}/service_plans/{id}",
+        lambda _who, index, _made: {"data": {**PLAN, "name": f"plan {index} again"}},
+        (PlanInput,),
+        ("data",),
+        needs=plan_id,
+        reseller=True,
+    ),
 }
 FUNCTIONS = ("alerts", "delivery_configurations", "subscriptions", "publish", "event_deliveries")
-FUNCTIONS += ("alert_rules", "alert_hooks", "systems", "telemetry")
+FUNCTIONS += ("alert_rules", "alert_hooks", "systems", "telemetry", "services", "service_plans")
 
 
 # ---------------------------------------------------------------- which fields
@@ -262,7 +371,7 @@ def is_list(annotation: Any) -> bool:
     return False
 
 
-def model_paths(model: type[BaseModel], prefix: Path, body: Any) -> Iterator[Path]:
+def model_paths(model: type[BaseModel], prefix: JsonPath, body: Any) -> Iterator[JsonPath]:
     """Every field of `model` (by alias), and of the models nested in it where the body has them or can
     hold them (a nested object the body leaves out is sent as `{field: null}`)."""
     for name, info in model.model_fields.items():
@@ -278,7 +387,7 @@ def model_paths(model: type[BaseModel], prefix: Path, body: Any) -> Iterator[Pat
                 yield from model_paths(nested, path, value if isinstance(value, dict) else {})
 
 
-def body_paths(body: Any, prefix: Path = ()) -> Iterator[Path]:
+def body_paths(body: Any, prefix: JsonPath = ()) -> Iterator[JsonPath]:
     """Every key and list element of an example body."""
     if isinstance(body, dict):
         for key, value in body.items():
@@ -290,8 +399,8 @@ def body_paths(body: Any, prefix: Path = ()) -> Iterator[Path]:
             yield from body_paths(value, (*prefix, index))
 
 
-def null_paths(endpoint: Endpoint, body: Any) -> list[Path]:
-    paths: dict[Path, None] = {(): None}  # () stands for the whole body
+def null_paths(endpoint: Endpoint, body: Any) -> list[JsonPath]:
+    paths: dict[JsonPath, None] = {(): None}  # () stands for the whole body
     paths.update(dict.fromkeys(body_paths(body)))
     root = body
     for part in endpoint.model_root:
@@ -301,7 +410,7 @@ def null_paths(endpoint: Endpoint, body: Any) -> list[Path]:
     return list(paths)
 
 
-def with_null(body: Any, path: Path) -> Any:
+def with_null(body: Any, path: JsonPath) -> Any:
     if not path:
         return None
     changed = copy.deepcopy(body)
@@ -362,7 +471,9 @@ def test_null_in_any_field_is_never_a_server_error(aws, world, name):
     problems = []
     for index, path in enumerate([None, *paths]):
         # each case in a company of its own, so that one case's writes cannot decide another's answer
-        who = _principal(world.accounts, world.accounts.create_account(f"{name} {index}"))
+        who = _principal(
+            world.accounts, world.accounts.create_account(f"{name} {index}", is_reseller=endpoint.reseller)
+        )
         made = endpoint.needs(fns, who, index) if endpoint.needs else ""
         valid = endpoint.body(who, index, made)
         body = valid if path is None else with_null(valid, path)
