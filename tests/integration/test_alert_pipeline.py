@@ -1029,3 +1029,30 @@ def test_a_hook_made_before_signing_is_signed_once_rotated(uncached, receiver, w
     # the unshown secret is gone at once: one signature, the new secret's
     assert second.headers["webhook-signature"].split() == [second.headers["webhook-signature"]]
     assert _verify(rotated["signingSecret"], second) == second.json()
+
+
+def test_a_rotation_whose_configuration_update_fails_reaches_it_with_the_next_alert(
+    uncached, receiver, world, monkeypatch
+):
+    av, who = uncached, world.child_admin
+    system = av.system(who)
+    rule = av.rule(who, emails=[])
+    hook = _create_hook(av, who, rule, receiver.script("/later"))
+    ts = now_ms() - 60_000
+    av.send(who, system, temps((ts, 45)))
+    av.run()
+
+    def unavailable(*_args):
+        raise RuntimeError("the events table is unavailable")
+
+    monkeypatch.setattr(wiring.hook_configurations(), "hook_signing_changed", unavailable)
+    rotated = _rotate(av, who, rule, hook["uid"])  # the secret is saved on the hook and shown all the same
+    config = av.configurations(who)[f"airvantage-hook-{hook['uid']}"]
+    stored = wiring.configurations().managed(who.account_id, config["id"])
+    assert stored is not None
+    assert wiring.configurations().signing_secrets(stored, now_ms()) == [hook["signingSecret"]]
+    av.send(who, system, temps((ts + 1000, 20)))
+    av.run()
+    second = receiver.at("/later")[1]
+    assert _verify(rotated["signingSecret"], second) == second.json()
+    assert _verify(hook["signingSecret"], second) == second.json()

@@ -11,6 +11,8 @@ import builtins
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from aws_lambda_powertools import Logger
+
 from switchboard import clock, ids, secrets
 from switchboard.accounts.service import AccountService
 from switchboard.errors import NotFound
@@ -20,6 +22,7 @@ from switchboard.rules.repository import HookRecord, RulesRepository
 from switchboard.tenancy import Caller
 
 SCOPE_KIND = "company"
+logger = Logger(child=True)
 
 
 def _rule_id(rule_id: str) -> str:
@@ -256,7 +259,11 @@ class HookService:
             raise hooks.unknown_hook(hook_uid)
         secret, signing = secrets.rotated_signing(record.signing, rule.company_id, clock.now_ms())
         self._repo.set_hook_signing(record, signing)
-        self._on_signing.hook_signing_changed(rule.company_id, record.uid, signing)
+        try:
+            self._on_signing.hook_signing_changed(rule.company_id, record.uid, signing)
+        except Exception as exc:  # saved on the hook: the next alert's delivery takes it to the configuration
+            # (until then callbacks carry the previous secret's signature, still valid for 24 h)
+            logger.warning("hook secret rotated; its configuration follows at the next alert", error=repr(exc))
         return RotatedSecret(record.uid, secret, signing.previous_expires_ms)
 
     def callbacks(self, company_id: str, rule_id: str) -> builtins.list[HookTarget]:
