@@ -35,7 +35,13 @@ DEMO_ACCOUNT_FILE = "demo-account.json"
 
 # Parameters whose local default differs from the template's: webhooks to localhost, and a sender for
 # rule emails (the emulator verifies it; the messages land in its SES).
-LOCAL_PARAMETER_DEFAULTS = {"AllowPrivateTargets": "true", "AlertEmailSender": "alerts@switchboard.local"}
+LOCAL_PARAMETER_DEFAULTS = {
+    "AllowPrivateTargets": "true",
+    "AlertEmailSender": "alerts@switchboard.local",
+    # Locally the deliver function has four pollers (pollers.LOCAL_POLLERS), not DeliverConcurrency: slow
+    # endpoints of one account may hold two of them, so the others always keep moving.
+    "SlowAttemptsPerAccount": "2",
+}
 
 
 def emulator_environment(endpoint_url: str) -> dict[str, str]:

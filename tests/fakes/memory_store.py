@@ -58,6 +58,8 @@ class MemoryStore:
         self._attempts: dict[tuple[str, str, str], list[Attempt]] = {}
         self._tat: dict[tuple[str, str], int] = {}
         self._health: dict[tuple[str, str], dict[str, int]] = {}
+        self._slots: dict[str, dict[int, tuple[int, str]]] = {}
+        self.deferrals: dict[str, int] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ seeding and reading back
@@ -158,6 +160,31 @@ class MemoryStore:
             health = self._health.setdefault((account_id, config_id), {})
             health["last_success"] = now_ms
             health.pop("failing_since", None)
+
+    def take_slot(self, scope: str, cap: int, token: str, until_ms: int, now_ms: int) -> int | None:
+        with self._lock:
+            slots = self._slots.setdefault(scope, {})
+            for index in range(cap):
+                held = slots.get(index)
+                if held is None or held[0] < now_ms:
+                    slots[index] = (until_ms, token)
+                    return index
+            return None
+
+    def free_slot(self, scope: str, index: int, token: str) -> None:
+        with self._lock:
+            slots = self._slots.get(scope, {})
+            if index in slots and slots[index][1] == token:
+                del slots[index]
+
+    def release_claim(self, delivery: Delivery, owner: str, now_ms: int, reason: str) -> bool:
+        with self._lock:
+            row = self._rows.get((delivery.account_id, delivery.event_id, delivery.config_id))
+            if row is None or row.lease_owner != owner:
+                return False
+            row.lease_owner, row.lease_until = None, None
+            self.deferrals[reason] = self.deferrals.get(reason, 0) + 1
+            return True
 
 
 class FixedConfigurations:

@@ -444,8 +444,11 @@ def test_oauth_token_is_cached_and_refreshed_once_on_401(pipeline, receiver, wor
     first = pipeline.publish(who)
     second = pipeline.publish(who)
     pipeline.run()
-    assert seen == ["Bearer tok-1-1", "Bearer tok-1-2", "Bearer tok-1-2"]
-    assert len(receiver.at("/token")) == 2  # one token, one refresh; the second event reused it
+    # The two attempts may go out side by side with the first token; either way each is refused once at
+    # most, and they share one refreshed token.
+    assert seen.count("Bearer tok-1-2") == 2 and seen.count("Bearer tok-1-1") in (1, 2)
+    assert seen[0] == "Bearer tok-1-1" and len(seen) == 2 + seen.count("Bearer tok-1-1")
+    assert len(receiver.at("/token")) == 2  # one token, one refresh
     for event_id in (first, second):
         tracking = pipeline.tracking(who, event_id, config["id"])
         assert tracking["delivery-status"] == "SUCCESS" and len(tracking["delivery-attempts"]) == 1

@@ -31,7 +31,7 @@ class RecordingSender:
         self.clock = clock
         self.sent_at: list[int] = []
 
-    def post(self, url, body, headers, timeout_s):
+    def post(self, url, body, headers, timeout_s, **_options):
         self.sent_at.append(self.clock.ms)
         return HttpResult(200, None, None, "OK", None, 1)
 

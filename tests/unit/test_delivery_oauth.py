@@ -188,3 +188,27 @@ def test_concurrent_callers_share_one_token_request(endpoint, sender):
         caller.join()
     assert tokens == ["tok-1"] * 6
     assert behaviour.issued == 1
+
+
+def test_a_rejected_token_is_forgotten_only_while_it_is_the_cached_one():
+    from switchboard.delivery.oauth import TokenCache
+
+    class Tokens:
+        def __init__(self) -> None:
+            self.issued = 0
+
+        def post(self, url, body, headers, timeout_s, **_options):
+            from switchboard.delivery.sender import HttpResult
+
+            self.issued += 1
+            return HttpResult(200, None, None, f'{{"access_token": "t{self.issued}", "expires_in": 3600}}', None, 1)
+
+    sender = Tokens()
+    cache = TokenCache(sender)  # type: ignore[arg-type]
+    first = cache.token("https://auth.example.com/token", "id", "secret", None, 5)
+    cache.invalidate("https://auth.example.com/token", "id", "secret", None, rejected=first)
+    second = cache.token("https://auth.example.com/token", "id", "secret", None, 5)
+    # A side-by-side attempt that used the first token reports it too: the new one stays.
+    cache.invalidate("https://auth.example.com/token", "id", "secret", None, rejected=first)
+    assert cache.token("https://auth.example.com/token", "id", "secret", None, 5) == second == "t2"
+    assert sender.issued == 2

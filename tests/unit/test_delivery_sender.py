@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from switchboard.delivery.sender import MAX_RESPONSE_BODY, Sender
+from switchboard.delivery.sender import MAX_RESPONSE_BODY, Patience, Sender
 
 Responder = Callable[["Handler", bytes], None]
 
@@ -564,3 +564,67 @@ def test_https_to_a_plain_http_server_is_a_tls_failure(serve, sender):
     server = serve(echo)
     result = sender.post(server.url(scheme="https"), b"", {}, 2)
     assert (result.status, result.error_class) == (None, "tls")
+
+
+# --- patience: an attempt with no response after a while asks whether to go on waiting ---
+
+
+def _stalled(handler: Handler, _body: bytes) -> None:
+    handler.server.release.wait(10)  # released when the test's server stops
+
+
+def test_an_impatient_attempt_is_cut_off_and_deferred(serve, sender):
+    server = serve(_stalled)
+    asked: list[float] = []
+    started = time.monotonic()
+
+    def refuse() -> bool:
+        asked.append(time.monotonic() - started)
+        return False
+
+    result = sender.post(server.url(), b"{}", {}, 5, patience=Patience(0.3, refuse))
+    elapsed = time.monotonic() - started
+    assert (result.status, result.error_class) == (None, "deferred")
+    assert len(asked) == 1 and 0.25 <= asked[0] < 2
+    assert elapsed < 3  # not the 5 s timeout
+    assert len(server.received) == 1  # the request went out: the endpoint may have seen it
+
+
+def test_a_patient_attempt_waits_for_the_answer_or_its_timeout(serve, sender):
+    def late(handler: Handler, _body: bytes) -> None:
+        time.sleep(0.6)
+        reply(handler, 202, b"late")
+
+    asked: list[bool] = []
+    server = serve(late)
+    result = sender.post(server.url(), b"{}", {}, 5, patience=Patience(0.2, lambda: asked.append(True) or True))
+    assert (result.status, result.body, asked) == (202, "late", [True])
+    stalled = serve(_stalled)
+    result = sender.post(stalled.url(), b"{}", {}, 0.8, patience=Patience(0.2, lambda: True))
+    assert result.error_class == "timeout"
+
+
+def test_a_quick_answer_never_asks(serve, sender):
+    asked: list[bool] = []
+    server = serve(answer(200, b"ok"))
+    for _ in range(3):  # a reused keep-alive connection too
+        result = sender.post(server.url(), b"{}", {}, 5, patience=Patience(0.5, lambda: asked.append(True) or False))
+        assert result.status == 200
+    time.sleep(0.7)
+    assert asked == []
+
+
+def test_an_impatient_tls_attempt_is_cut_off(tls_server, pki):
+    release = threading.Event()
+
+    def stall(handler: Handler, _body: bytes) -> None:
+        release.wait(10)
+
+    tls_server.respond = stall
+    client = Sender(allow_private=True, resolve=RecordingResolver(TLS_NAMES), ca_certs=pki.ca_file)
+    started = time.monotonic()
+    result = client.post(
+        tls_server.url("/secure", host="hooks.example.com"), b"{}", {}, 5, patience=Patience(0.3, lambda: False)
+    )
+    release.set()
+    assert result.error_class == "deferred" and time.monotonic() - started < 3

@@ -79,6 +79,13 @@ class EngineSettings(_Environment):
     )
     # The verified SES identity rule emails come from.
     alert_email_sender: str = "alerts@switchboard.invalid"
+    # Fairness (docs/delivery.md, "Slow endpoints"): an attempt unanswered after this many seconds is
+    # slow, and at most this many slow attempts per configuration and per account are in flight.
+    slow_after_s: float = Field(default=3.0, gt=0, validation_alias=AliasChoices("SLOW_ATTEMPT_AFTER_SECONDS"))
+    slow_per_configuration: int = Field(
+        default=2, ge=1, le=50, validation_alias=AliasChoices("SLOW_ATTEMPTS_PER_CONFIGURATION")
+    )
+    slow_per_account: int = Field(default=4, ge=1, le=100, validation_alias=AliasChoices("SLOW_ATTEMPTS_PER_ACCOUNT"))
 
     def retry_delays(self) -> tuple[float, ...]:
         return tuple(float(part) for part in self.retry_schedule.split(",") if part.strip())

@@ -214,6 +214,9 @@ def engine() -> delivery_engine.Engine:
         schedule=delivery_policy.RetrySchedule(settings.retry_delays()),
         wake_grace_s=deliveries.wake_grace_s,
         failure_window_s=settings.failure_window_s,
+        patience_s=settings.slow_after_s,
+        slow_per_configuration=settings.slow_per_configuration,
+        slow_per_account=max(settings.slow_per_account, settings.slow_per_configuration),
     )
     return delivery_engine.Engine(
         deliveries_repository(),

@@ -11,6 +11,14 @@ For a task (event, configuration, attempt n) the worker:
   5. records the attempt, the new status and the summary counters in one transaction, then queues
      the next attempt (or holds it in the store when it is further away than SQS can delay).
 
+Fairness (docs/delivery.md, "Slow endpoints"). A worker is the shared resource: an endpoint that
+stalls must not hold many of them. An attempt that has no response after `patience_s` becomes a slow
+attempt and must hold one of its configuration's `slow_per_configuration` slots and one of its
+account's `slow_per_account` slots (leases in the store); without both it is cut off and deferred —
+its task goes back on the queue with a delay, the attempt not spent. A configuration seen slow is
+remembered for a while, and its attempts take their slots before sending. Fast endpoints never touch
+the slots: the healthy path costs no extra request.
+
 The ports below are what the engine needs; DynamoDB, SQS and KMS implement them in production
 (`switchboard.delivery.services`), and the benchmark gives it an in-memory store.
 """
@@ -32,7 +40,7 @@ from switchboard.delivery.models import Attempt, DeliverTask, Delivery, Status, 
 from switchboard.delivery.oauth import TokenCache, TokenError, basic_authorization
 from switchboard.delivery.policy import Outcome, RetrySchedule
 from switchboard.delivery.repository import Claim
-from switchboard.delivery.sender import HttpResult, Sender
+from switchboard.delivery.sender import HttpResult, Patience, Sender
 from switchboard.delivery.throttle import Rate
 from switchboard.events.models import DeliveryConfiguration
 
@@ -53,6 +61,12 @@ class Store(Protocol):
     def note_failure(self, account_id: str, config_id: str, now_ms: int) -> tuple[int, int]: ...
 
     def note_success(self, account_id: str, config_id: str, now_ms: int) -> None: ...
+
+    def take_slot(self, scope: str, cap: int, token: str, until_ms: int, now_ms: int) -> int | None: ...
+
+    def free_slot(self, scope: str, index: int, token: str) -> None: ...
+
+    def release_claim(self, delivery: Delivery, owner: str, now_ms: int, reason: str) -> bool: ...
 
 
 class Configurations(Protocol):
@@ -108,6 +122,14 @@ class EngineSettings:
     failure_window_s: int = 86_400
     # A worker writes "healthy again" at most this often per configuration (successes are hot).
     health_write_interval_s: float = 60.0
+    # Fairness: an attempt without a response after this long is slow, and needs slow slots to go on.
+    patience_s: float = 3.0
+    slow_per_configuration: int = 2
+    slow_per_account: int = 4
+    # How long a worker remembers a configuration as slow (its attempts then take slots first).
+    slow_memory_s: float = 60.0
+    # A deferred task comes back after this long, plus up to as much again of jitter.
+    defer_s: float = 5.0
 
 
 class TaskOutcome(StrEnum):
@@ -119,6 +141,7 @@ class TaskOutcome(StrEnum):
     THROTTLED = "throttled"  # back on the queue for the throttle slot it holds
     SKIPPED = "skipped"  # nothing to do (another task or the sweeper owns the delivery)
     PARKED = "parked"  # waits for reactivation or the configuration's schedule
+    DEFERRED = "deferred"  # its endpoint's slow slots were taken: back on the queue, the attempt not spent
     REQUEUED = "requeued"
     LOST_LEASE = "lost-lease"  # another worker took over after the lease ran out; it records its own
 
@@ -174,6 +197,7 @@ class Engine:
         self._owner = uuid.uuid4().hex  # this worker, as the lease holder
         self._tat: dict[tuple[str, str], int | None] = {}  # last throttle state this worker saw
         self._healthy_written: dict[tuple[str, str], float] = {}
+        self._slow: dict[tuple[str, str], float] = {}  # configurations seen slow, until (monotonic)
         self.outcomes = Outcomes()
 
     # ------------------------------------------------------------ one task
@@ -210,9 +234,23 @@ class Engine:
         if config is None:  # deleted while deliveries were open: nothing left to send them to
             result = HttpResult(None, None, "the delivery configuration was deleted", "", None, 0)
             return self._finish(claim.delivery, None, task.attempt, result, Outcome.FAILED, now)
-        result = self._post(claim.delivery, config, task.attempt)
-        outcome = policy.classify(result.status, result.error_class, redirect_ok=config.spec.format == "AIRVANTAGE")
-        return self._finish(claim.delivery, config, task.attempt, result, outcome, now)
+        slots = _Slots(self, config, claim.lease_until_ms)
+        try:
+            if self._known_slow(config) and config.spec.protocol != "EMAIL":
+                if not slots.take():
+                    return self._defer(claim.delivery, task, slots.refusal)
+                result = self._post(claim.delivery, config, task.attempt, None)
+            else:
+                result = self._post(
+                    claim.delivery, config, task.attempt, Patience(self._settings.patience_s, slots.take)
+                )
+                if result.error_class == "deferred":
+                    return self._defer(claim.delivery, task, slots.refusal)
+            self._remember_pace(config, result)
+            outcome = policy.classify(result.status, result.error_class, redirect_ok=config.spec.format == "AIRVANTAGE")
+            return self._finish(claim.delivery, config, task.attempt, result, outcome, now)
+        finally:
+            slots.free()
 
     def _refused(self, task: DeliverTask, claim: Claim, now: int) -> Handled:
         """A refused claim: come back when it can succeed, or drop a task that has nothing left to do."""
@@ -227,6 +265,25 @@ class Engine:
             self._requeue(task, claim.lease_until_ms - now + 1000)
         # missing, final, handled, parked, stale, ahead: another task or the sweeper owns it
         return Handled(TaskOutcome.SKIPPED, claim.reason)
+
+    # ------------------------------------------------------------ fairness
+    def _known_slow(self, config: DeliveryConfiguration) -> bool:
+        return self._slow.get((config.account_id, config.id), 0.0) > time.monotonic()
+
+    def _remember_pace(self, config: DeliveryConfiguration, result: HttpResult) -> None:
+        key = (config.account_id, config.id)
+        if result.duration_ms >= self._settings.patience_s * 1000 or result.error_class == "timeout":
+            self._slow[key] = time.monotonic() + self._settings.slow_memory_s
+        elif result.status is not None:
+            self._slow.pop(key, None)  # answered in time: fast again
+
+    def _defer(self, delivery: Delivery, task: DeliverTask, reason: str) -> Handled:
+        """Give the claimed delivery back untouched (the attempt not spent) and queue it for later."""
+        now = self._clock()
+        self._store.release_claim(delivery, self._owner, now, reason)
+        delay = self._settings.defer_s * (1 + self._rng.random())
+        self._tasks.send(task.model_copy(update={"slot_ms": None}), max(1, math.ceil(delay)))
+        return Handled(TaskOutcome.DEFERRED, "slow-endpoint")
 
     def _requeue(self, task: DeliverTask, delay_ms: int) -> None:
         delay = policy.sqs_delay_or_hold(max(delay_ms, 0) / 1000)
@@ -276,7 +333,9 @@ class Engine:
         return int(self._settings.max_throttle_wait_s * 1000) + interval, None  # contention: back shortly
 
     # ------------------------------------------------------------ sending
-    def _post(self, delivery: Delivery, config: DeliveryConfiguration, attempt: int) -> HttpResult:
+    def _post(
+        self, delivery: Delivery, config: DeliveryConfiguration, attempt: int, patience: Patience | None
+    ) -> HttpResult:
         spec = config.spec
         if spec.protocol == "EMAIL":
             if self._mailer is None:
@@ -322,17 +381,18 @@ class Engine:
                 headers["Authorization"] = f"Bearer {self._oauth_token(config)}"
             except TokenError as exc:
                 return _token_failure(exc)
-        result = self._sender.post(address, body, headers, spec.timeout_seconds)
+        result = self._sender.post(address, body, headers, spec.timeout_seconds, patience=patience)
         if result.status == 401 and auth.type == "OAUTH":
             # The token may have been revoked early: one fresh token, one resend, same attempt.
+            rejected = headers["Authorization"].removeprefix("Bearer ")
             self._tokens.invalidate(
-                auth.token_url or "", auth.client_id or "", self._configs.client_secret(config), auth.scope
+                auth.token_url or "", auth.client_id or "", self._configs.client_secret(config), auth.scope, rejected
             )
             try:
                 headers["Authorization"] = f"Bearer {self._oauth_token(config)}"
             except TokenError as exc:
                 return _token_failure(exc)
-            result = self._sender.post(address, body, headers, spec.timeout_seconds)
+            result = self._sender.post(address, body, headers, spec.timeout_seconds, patience=patience)
         return result
 
     def _oauth_token(self, config: DeliveryConfiguration) -> str:
@@ -430,6 +490,41 @@ class Engine:
     def _disable(self, config: DeliveryConfiguration, reason: str) -> None:
         if self._configs.deactivate(config, reason):
             self._notices.configuration_disabled(config, reason)
+
+
+class _Slots:
+    """The slow slots one attempt holds (its configuration's and its account's), leased no longer than
+    its claim; `take` is called at most once per attempt (before sending, or by the sender's patience)."""
+
+    def __init__(self, engine: Engine, config: DeliveryConfiguration, until_ms: int) -> None:
+        self._engine = engine
+        self._config = config
+        self._until_ms = until_ms
+        self._token = uuid.uuid4().hex
+        self._held: list[tuple[str, int]] = []
+        self.refusal = ""
+
+    def take(self) -> bool:
+        engine, config, settings = self._engine, self._config, self._engine._settings
+        engine._slow[(config.account_id, config.id)] = time.monotonic() + settings.slow_memory_s
+        now = engine._clock()
+        scopes = (
+            (f"{config.account_id}#{config.id}", settings.slow_per_configuration, "configuration"),
+            (config.account_id, settings.slow_per_account, "account"),
+        )
+        for scope, cap, name in scopes:
+            index = engine._store.take_slot(scope, cap, self._token, self._until_ms, now)
+            if index is None:
+                self.free()
+                self.refusal = f"endpoint slow: {cap} slow attempt(s) of this {name} already in flight"
+                return False
+            self._held.append((scope, index))
+        return True
+
+    def free(self) -> None:
+        while self._held:
+            scope, index = self._held.pop()
+            self._engine._store.free_slot(scope, index, self._token)
 
 
 def _collects(config: DeliveryConfiguration, event_id: str) -> bool:

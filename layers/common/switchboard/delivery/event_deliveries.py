@@ -109,12 +109,16 @@ class EventDeliveriesService:
         account_id = self._account(caller, company)
         delivery = self._delivery(account_id, wire_id)
         attempts = self._store.attempts(account_id, delivery.event_id, delivery.config_id)
-        return {
+        tracking: dict[str, Any] = {
             "event-id": delivery.event_id,
             "del-cfg-id": int(delivery.config_id),
             "delivery-status": delivery.status.value,
             "delivery-attempts": [attempt.tracking_wire() for attempt in attempts],
         }
+        if delivery.deferrals:  # extension: waits that were not attempts (docs/delivery.md, "Slow endpoints")
+            tracking["deferrals"] = delivery.deferrals
+            tracking["deferred-reason"] = delivery.deferred_reason
+        return tracking
 
     def attempt_log(
         self, caller: Caller, company: str | None, from_ms: int | None, to_ms: int | None, offset: int, limit: int

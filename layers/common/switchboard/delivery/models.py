@@ -64,6 +64,8 @@ class Delivery(BaseModel):
     parked: Literal["inactive", "scheduled"] | None = None  # waiting for reactivation or the cron schedule
     last_address: str | None = None  # where the last attempt went
     file_id: int | None = None  # the buffer file a scheduled configuration's event was put in
+    deferrals: int = 0  # times an attempt was put back because its endpoint's slow slots were taken
+    deferred_reason: str | None = None
 
     @property
     def wire_id(self) -> str:

@@ -91,11 +91,17 @@ class TokenCache:
                 self._prune()
             return access_token
 
-    def invalidate(self, token_url: str, client_id: str, client_secret: str, scope: str | None) -> None:
-        """Forget the cached token (the endpoint rejected it), so the next call requests a new one."""
+    def invalidate(
+        self, token_url: str, client_id: str, client_secret: str, scope: str | None, rejected: str | None = None
+    ) -> None:
+        """Forget the cached token (the endpoint rejected it), so the next call requests a new one. With
+        `rejected`, only if that is still the cached token: attempts that ran side by side with the same
+        token and all got a 401 lead to one new token, not one each."""
         key = self._key(token_url, client_id, client_secret, scope)
         with self._lock:
-            self._tokens.pop(key, None)
+            cached = self._tokens.get(key)
+            if cached is not None and (rejected is None or cached.access_token == rejected):
+                del self._tokens[key]
 
     def _key(self, token_url: str, client_id: str, client_secret: str, scope: str | None) -> _TokenKey:
         secret_hash = hmac.new(self._secret_key, client_secret.encode(), hashlib.sha256).hexdigest()

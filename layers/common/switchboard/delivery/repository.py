@@ -27,6 +27,7 @@ import builtins
 import functools
 import json
 import operator
+import random
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -152,6 +153,8 @@ class DeliveriesRepository:
             parked=item.get("parked"),
             last_address=item.get("last_address"),
             file_id=int(item["file_id"]) if item.get("file_id") is not None else None,
+            deferrals=int(item.get("deferrals", 0)),
+            deferred_reason=item.get("deferred_reason"),
         )
 
     def _attempt_item(self, attempt: Attempt) -> dict[str, Any]:
@@ -432,6 +435,69 @@ class DeliveriesRepository:
                 return 0 if expected is None else self.swap_tat(account_id, config_id, None, new)
             return int(old["tat"])
         return None
+
+    # ------------------------------------------------------------ slow slots (engine fairness)
+    def take_slot(self, scope: str, cap: int, token: str, until_ms: int, now_ms: int) -> int | None:
+        """Lease one of `scope`'s `cap` slow slots until `until_ms`: a slot that is free or whose lease has
+        run out. Each try is one conditional write; a refused one returns the item, which names the
+        slots worth trying next (so contention costs a write per free slot, not a read per try). The
+        slot's index, or None when all are held."""
+        tried: set[int] = set()
+        index = random.randrange(cap)
+        while True:
+            tried.add(index)
+            until, owner = f"u{index}", f"t{index}"
+            try:
+                self._table.update_item(
+                    Key={"pk": f"SLOW#{scope}", "sk": "SLOTS"},
+                    UpdateExpression="SET #u = :until, #t = :token",
+                    ConditionExpression="attribute_not_exists(#u) OR #u < :now",
+                    ExpressionAttributeNames={"#u": until, "#t": owner},
+                    ExpressionAttributeValues={":until": until_ms, ":token": token, ":now": now_ms},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return index
+            except aws.client("dynamodb").exceptions.ConditionalCheckFailedException as exc:
+                item = _deserialize(exc.response.get("Item") or {})
+            free = [i for i in range(cap) if i not in tried and int(item.get(f"u{i}", 0)) < now_ms]
+            if not free:
+                return None
+            index = free[0]
+
+    def free_slot(self, scope: str, index: int, token: str) -> None:
+        """Give a slot back (only if this token still holds it: a lease that ran out may be someone else's)."""
+        try:
+            self._table.update_item(
+                Key={"pk": f"SLOW#{scope}", "sk": "SLOTS"},
+                UpdateExpression="REMOVE #u, #t",
+                ConditionExpression="#t = :token",
+                ExpressionAttributeNames={"#u": f"u{index}", "#t": f"t{index}"},
+                ExpressionAttributeValues={":token": token},
+            )
+        except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
+            pass  # the lease ran out and the slot went to another attempt
+
+    def release_claim(self, delivery: Delivery, owner: str, now_ms: int, reason: str) -> bool:
+        """Drop this worker's lease without an attempt (deferred), noting why on the delivery."""
+        try:
+            self._table.update_item(
+                Key=delivery_key(delivery.account_id, delivery.event_id, delivery.config_id),
+                UpdateExpression=(
+                    "REMOVE lease_owner, lease_until SET deferrals = if_not_exists(deferrals, :zero) + :one, "
+                    "deferred_reason = :reason, deferred_ms = :now"
+                ),
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={
+                    ":owner": owner,
+                    ":zero": 0,
+                    ":one": 1,
+                    ":reason": reason[:500],
+                    ":now": now_ms,
+                },
+            )
+        except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def note_failure(self, account_id: str, config_id: str, now_ms: int) -> tuple[int, int]:
         """(failing since, last success) after one more failed attempt."""

@@ -20,6 +20,7 @@ is read, so a hostile endpoint cannot make a worker buffer an unbounded body.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import functools
@@ -36,6 +37,7 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from urllib3 import HTTPConnectionPool, HTTPResponse, HTTPSConnectionPool, Timeout
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
     ClosedPoolError,
     ConnectTimeoutError,
@@ -79,6 +81,96 @@ class HttpResult:
     body: str
     retry_after: str | None
     duration_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Patience:
+    """How long an attempt may wait for its response before `keep_waiting` decides whether it goes on
+    waiting (True) or is abandoned (False: the connection is shut, and the result's error class is
+    "deferred" — the endpoint may have seen the request, the attempt does not count)."""
+
+    after_s: float
+    keep_waiting: Callable[[], bool]
+
+
+class _Watch:
+    """One attempt's patience: a timer thread asks `keep_waiting` once, and shuts the connection down
+    when it says no and no response has started."""
+
+    def __init__(self, patience: Patience) -> None:
+        self._patience = patience
+        self._lock = threading.Lock()
+        self._connection: HTTPConnection | None = None
+        self._answered = False
+        self.aborted = False
+        self._timer = threading.Timer(patience.after_s, self._fire)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._answered = True
+
+    def waiting_on(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self._connection = connection
+            if self.aborted:
+                self._shut(connection)
+
+    def answered(self) -> None:
+        with self._lock:
+            self._answered = True
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._answered:
+                return
+        if self._patience.keep_waiting():
+            return
+        with self._lock:
+            if self._answered:
+                return  # the answer came while deciding: the attempt counts as it is
+            self.aborted = True
+            if self._connection is not None:
+                self._shut(self._connection)
+
+    @staticmethod
+    def _shut(connection: HTTPConnection) -> None:
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            # socket.socket's own shutdown, also for TLS: wakes the thread blocked reading the response.
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+_watching = threading.local()  # the watch of the attempt this thread is sending, if any
+
+
+def _watched_response(connection: HTTPConnection, get: Callable[[], HTTPResponse]) -> HTTPResponse:
+    """The attempt's watch learns which connection waits for the response (urllib3 does not expose
+    the connection of a request in progress), and when the response has started."""
+    watch: _Watch | None = getattr(_watching, "watch", None)
+    if watch is not None:
+        watch.waiting_on(connection)
+    try:
+        return get()
+    finally:
+        if watch is not None:
+            watch.answered()
+
+
+# urllib3's connections narrow http.client's getresponse() to its own response type (and say so to mypy).
+class _WatchedHTTPConnection(HTTPConnection):
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]
+        return _watched_response(self, super().getresponse)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def getresponse(self) -> HTTPResponse:  # type: ignore[override]
+        return _watched_response(self, super().getresponse)
 
 
 def resolve_with_getaddrinfo(host: str, port: int) -> list[str]:
@@ -183,11 +275,12 @@ class Sender:
         timeout_s: float,
         *,
         max_body: int = MAX_RESPONSE_BODY,
+        patience: Patience | None = None,
     ) -> HttpResult:
         """POST `body` to `url`; `timeout_s` bounds the attempt. Never raises for network or HTTP problems.
 
         `max_body` is how much of the response body to keep (the OAuth token client needs more than
-        the attempt log does).
+        the attempt log does). `patience`: see Patience.
         """
         if not timeout_s > 0:
             raise ValueError("timeout_s must be positive")
@@ -197,11 +290,23 @@ class Sender:
         def elapsed_ms() -> int:
             return round((time.monotonic() - started) * 1000)
 
+        watch = _Watch(patience) if patience is not None and patience.after_s < timeout_s else None
         try:
             target = _checked_target(url, self._allow_private)
             ip = target.literal_ip or self._checked_address(target)
-            response = self._send(target, ip, body, headers, deadline, timeout_s)
+            if watch is not None:
+                watch.start()
+                _watching.watch = watch
+            try:
+                response = self._send(target, ip, body, headers, deadline, timeout_s)
+            finally:
+                if watch is not None:
+                    _watching.watch = None
+                    watch.stop()
         except _AttemptFailed as failure:
+            if watch is not None and watch.aborted:
+                waited = f"{patience.after_s:g} s" if patience is not None else "a while"
+                return HttpResult(None, "deferred", f"no response after {waited}; deferred", "", None, elapsed_ms())
             return HttpResult(None, failure.error_class, failure.error, "", None, elapsed_ms())
         try:
             content, body_problem = _read_body(response, deadline, max_body)
@@ -312,9 +417,12 @@ class Sender:
         return pool
 
     def _new_pool(self, target: _Target, ip: str) -> HTTPConnectionPool:
+        pool: HTTPConnectionPool
         if target.scheme == "http":
-            return HTTPConnectionPool(ip, target.port, maxsize=POOL_MAXSIZE, block=False, retries=False)
-        return HTTPSConnectionPool(
+            pool = HTTPConnectionPool(ip, target.port, maxsize=POOL_MAXSIZE, block=False, retries=False)
+            pool.ConnectionCls = _WatchedHTTPConnection
+            return pool
+        pool = HTTPSConnectionPool(
             ip,
             target.port,
             maxsize=POOL_MAXSIZE,
@@ -325,6 +433,8 @@ class Sender:
             assert_hostname=target.tls_name,
             server_hostname=target.tls_name,
         )
+        pool.ConnectionCls = _WatchedHTTPSConnection
+        return pool
 
 
 def _read_body(response: HTTPResponse, deadline: float, max_body: int) -> tuple[bytes, str | None]:
