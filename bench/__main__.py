@@ -13,10 +13,34 @@ warnings.simplefilter("ignore")
 
 
 def main() -> int:
-    from bench import buffers, coldstart, delivery, dynamo_requests, ess, local_runtime, rules, services, usage, warm
+    from bench import (
+        buffers,
+        coldstart,
+        delivery,
+        dynamo_requests,
+        ess,
+        fairness,
+        local_runtime,
+        rules,
+        services,
+        usage,
+        warm,
+    )
 
     print(f"Switchboard benchmarks (python {sys.version.split()[0]}, {os.cpu_count()} cpus)")
-    for section in (coldstart, warm, dynamo_requests, ess, delivery, buffers, rules, services, usage, local_runtime):
+    for section in (
+        coldstart,
+        warm,
+        dynamo_requests,
+        ess,
+        delivery,
+        fairness,
+        buffers,
+        rules,
+        services,
+        usage,
+        local_runtime,
+    ):
         for line in section.report():
             print(line, flush=True)
     return 0

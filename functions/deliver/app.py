@@ -71,6 +71,7 @@ async def concurrent_record_handler(record: SQSRecord, lambda_context: LambdaCon
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
+    wiring.engine()  # built once, here, before the batch's threads share it
     return async_process_partial_response(
         event=event, record_handler=concurrent_record_handler, processor=processor, context=context
     )

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 HEALTH_PATH = "/_health"  # the local runtime's readiness report (not an API route)
+OPENAPI_PREFIX = "/_openapi/"  # the local runtime serves docs/openapi/<dialect>.json here (not an API route)
+_OPENAPI_NAME = re.compile(r"^[a-z0-9_-]+\.json$")
 INTEGRATION_TIMEOUT = 29.0  # seconds API Gateway waits for a Lambda integration
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -735,6 +738,9 @@ class _Handler(BaseHTTPRequestHandler):
         if split.path == HEALTH_PATH and self.command == "GET" and self.server.health is not None:
             self._send_health()
             return
+        if split.path.startswith(OPENAPI_PREFIX) and self.command == "GET" and self.server.openapi_dir is not None:
+            self._send_openapi(split.path.removeprefix(OPENAPI_PREFIX))
+            return
         request = Request(
             method=self.command,
             raw_path=self.path,
@@ -769,6 +775,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _send_openapi(self, name: str) -> None:
+        """`GET /_openapi/<dialect>.json`: the checked-in OpenAPI document (docs/openapi/), as it is on disk."""
+        directory = self.server.openapi_dir
+        assert directory is not None
+        path = directory / name
+        if _OPENAPI_NAME.match(name) and path.is_file():
+            status, body = 200, path.read_bytes()
+        else:
+            documents = sorted(p.name for p in directory.glob("*.json")) if directory.is_dir() else []
+            status, body = 404, json.dumps({"message": "no such OpenAPI document", "documents": documents}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        if self.server.gateway is not None:
+            self.gateway.echo(f"[api] GET {OPENAPI_PREFIX}{name} {status}")
+
     def _send(self, request: Request, response: Response) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
@@ -795,6 +819,7 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     gateway: Gateway | None = None
     health: Callable[[], dict[str, Any]] | None = None
+    openapi_dir: Path | None = None
 
 
 class ApiServer:
@@ -803,7 +828,8 @@ class ApiServer:
     The socket is bound on construction, so the port (and the API's URL, which template
     outputs and environment variables may need) is known before the gateway is built; it
     listens only from start(), so nothing connects before the runtime is ready. The
-    runtime's own `GET /_health` (local only, no authorizer) answers from `health`.
+    runtime's own `GET /_health` (local only, no authorizer) answers from `health`, and
+    `GET /_openapi/<dialect>.json` from the files in `openapi_dir`.
     """
 
     def __init__(self, port: int = 3000, host: str = "127.0.0.1", gateway: Gateway | None = None) -> None:
@@ -840,6 +866,14 @@ class ApiServer:
     @health.setter
     def health(self, health: Callable[[], dict[str, Any]]) -> None:
         self.httpd.health = health
+
+    @property
+    def openapi_dir(self) -> Path | None:
+        return self.httpd.openapi_dir
+
+    @openapi_dir.setter
+    def openapi_dir(self, directory: Path) -> None:
+        self.httpd.openapi_dir = directory
 
     def start(self) -> None:
         self.httpd.server_activate()

@@ -215,6 +215,7 @@ class LocalRuntime:
         self.scheduler.start()
         self.maintenance.start()
         self.api.health = self.health
+        self.api.openapi_dir = self.openapi_dir
         self.api.start()  # last: a client that can connect finds everything ready
         self.started_at = time.time()
 
@@ -345,6 +346,11 @@ class LocalRuntime:
             self.echo(f"[local] demo data created: {', '.join(report['created'])}")
         return report
 
+    @property
+    def openapi_dir(self) -> Path:
+        """The project's OpenAPI documents (docs/openapi/ beside the template), served at `/_openapi/`."""
+        return self.template_path.resolve().parent / "docs" / "openapi"
+
     def health(self) -> dict[str, Any]:
         """`GET /_health`: the emulator, the pollers, the scheduler, the workers, persistence."""
         emulator_ok = self.emulator is not None and self.emulator.ping()
@@ -423,6 +429,7 @@ class LocalRuntime:
             f"  Emulator  {self.emulator_url}",
             f"  State     {self.data_dir.resolve() if self.data_dir else 'in memory only (--ephemeral)'}",
             f"  Health    {self.api_url}/_health",
+            f"  OpenAPI   {self.api_url}/_openapi/{{crossbar,airvantage,ess,expeto}}.json",
         ]
         if self.demo:
             account, token = self.demo.get("account_id"), self.demo.get("token")

@@ -630,3 +630,53 @@ def test_private_targets_are_refused_with_the_deployed_policy(
         assert receiver.at("/internal") == []
     finally:
         client.http.close()
+
+
+# ---------------------------------------------------------------- a slow neighbour
+
+
+def test_a_stalled_neighbour_does_not_hold_up_another_tenant(
+    ess: Ess, receiver: Receiver, runtime: LocalRuntime, tenant: Principal
+) -> None:
+    """Tenant T's endpoint stalls past its 30 s timeout with 40 events queued; tenant C's delivery still
+    arrives within seconds, T's waits show as deferrals, and once T's endpoint answers again every one
+    of T's deliveries ends delivered (docs/delivery.md, "Slow endpoints")."""
+    noisy, calm = tenant, create_account(runtime, "Calm")
+    started: list[float] = []
+
+    def stalling(_request: Received) -> Reply:
+        started.append(time.monotonic())
+        return Reply(200, "late", delay_s=35)
+
+    stall = receiver.decide("/stall", stalling)
+    noisy_config = ess.config(noisy, stall, **{"timeout-seconds": 30, "retry-schedule": [5, 5, 5, 5, 5]})
+    calm_config = ess.config(calm, receiver.script("/calm", Reply(200, "ok")))
+    ess.subscribe(noisy, noisy_config["id"])
+    ess.subscribe(calm, calm_config["id"])
+    noisy_events = [ess.publish(noisy) for _ in range(40)]
+    ess.eventually(lambda: started or None, "T's attempts going out (and stalling)")
+    published = time.monotonic()
+    calm_event = ess.publish(calm)
+    ess.wait_received(receiver, "/calm", 1, timeout=60)
+    latency = time.monotonic() - published
+    print(f"\nC's delivery behind a stalled neighbour: {latency:.1f} s")
+    assert latency < 10, f"C's delivery took {latency:.1f} s behind a stalled neighbour"
+    ess.wait_status(calm, calm_event, calm_config["id"], "SUCCESS")
+
+    def deferred() -> dict[str, Any] | None:
+        for event_id in noisy_events:
+            body = ess.tracking(noisy, event_id, noisy_config["id"]).json()
+            if body.get("deferrals"):
+                return body
+        return None
+
+    waiting = ess.eventually(deferred, "a deferred delivery of T in the tracking API")
+    assert "slow attempt(s)" in waiting["deferred-reason"] and waiting["delivery-status"] in ("PENDING", "RETRY")
+    receiver.decide("/stall", lambda _request: Reply(200, "ok"))  # T's endpoint answers again
+
+    def all_delivered() -> bool | None:
+        statuses = [ess.tracking(noisy, e, noisy_config["id"]).json() for e in noisy_events]
+        unfinished = [s for s in statuses if s["delivery-status"] != "SUCCESS"]
+        return True if not unfinished else None
+
+    ess.eventually(all_delivered, "every delivery of T delivered", timeout=180)

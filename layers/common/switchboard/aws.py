@@ -7,8 +7,29 @@ AWS environment (AWS_ENDPOINT_URL points everything at the local emulator).
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+_R = TypeVar("_R")
+_lock = threading.RLock()
+
+
+def cache(build: Callable[..., _R]) -> Callable[..., _R]:
+    """functools.cache, made safe for first calls from several threads at once (the deliver function
+    works a batch in threads): without the lock two threads could each build a session, and objects
+    built from one would not recognise the other's exception classes."""
+    cached = functools.cache(build)
+
+    @functools.wraps(build)
+    def once(*args: Any) -> _R:
+        with _lock:
+            return cached(*args)
+
+    once.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return once
+
 
 _given_session: Any = None
 
@@ -48,4 +69,4 @@ def use_session(session: Any) -> None:
 def reset() -> None:
     """Forget cached sessions (tests switch endpoints and credentials between cases)."""
     for cached in (_session, dynamodb, client, table):
-        cached.cache_clear()
+        cached.cache_clear()  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ hour the delivery was created; counters move in the same transaction as the stat
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import json
 import operator
@@ -457,7 +458,7 @@ class DeliveriesRepository:
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
                 return index
-            except aws.client("dynamodb").exceptions.ConditionalCheckFailedException as exc:
+            except self._table.meta.client.exceptions.ConditionalCheckFailedException as exc:
                 item = _deserialize(exc.response.get("Item") or {})
             free = [i for i in range(cap) if i not in tried and int(item.get(f"u{i}", 0)) < now_ms]
             if not free:
@@ -466,7 +467,8 @@ class DeliveriesRepository:
 
     def free_slot(self, scope: str, index: int, token: str) -> None:
         """Give a slot back (only if this token still holds it: a lease that ran out may be someone else's)."""
-        try:
+        # A refused condition: the lease ran out and the slot went to another attempt.
+        with contextlib.suppress(self._table.meta.client.exceptions.ConditionalCheckFailedException):
             self._table.update_item(
                 Key={"pk": f"SLOW#{scope}", "sk": "SLOTS"},
                 UpdateExpression="REMOVE #u, #t",
@@ -474,8 +476,6 @@ class DeliveriesRepository:
                 ExpressionAttributeNames={"#u": f"u{index}", "#t": f"t{index}"},
                 ExpressionAttributeValues={":token": token},
             )
-        except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
-            pass  # the lease ran out and the slot went to another attempt
 
     def release_claim(self, delivery: Delivery, owner: str, now_ms: int, reason: str) -> bool:
         """Drop this worker's lease without an attempt (deferred), noting why on the delivery."""
@@ -495,7 +495,7 @@ class DeliveriesRepository:
                     ":now": now_ms,
                 },
             )
-        except aws.client("dynamodb").exceptions.ConditionalCheckFailedException:
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
 

@@ -24,7 +24,10 @@ import contextlib
 import dataclasses
 import errno
 import functools
+import heapq
 import ipaddress
+import itertools
+import logging
 import socket
 import ssl
 import threading
@@ -50,6 +53,8 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from switchboard.netguard import forbidden_address_reason, url_problem
+
+logger = logging.getLogger(__name__)
 
 ERROR_CLASSES = ("dns", "connect", "tls", "timeout", "http", "blocked")
 MAX_RESPONSE_BODY = 4096
@@ -94,8 +99,8 @@ class Patience:
 
 
 class _Watch:
-    """One attempt's patience: a timer thread asks `keep_waiting` once, and shuts the connection down
-    when it says no and no response has started."""
+    """One attempt's patience: when it runs out with no response started, `keep_waiting` is asked once,
+    and the connection is shut down when it says no."""
 
     def __init__(self, patience: Patience) -> None:
         self._patience = patience
@@ -103,16 +108,18 @@ class _Watch:
         self._connection: HTTPConnection | None = None
         self._answered = False
         self.aborted = False
-        self._timer = threading.Timer(patience.after_s, self._fire)
-        self._timer.daemon = True
 
     def start(self) -> None:
-        self._timer.start()
+        _watchdog.add(self, time.monotonic() + self._patience.after_s)
 
     def stop(self) -> None:
-        self._timer.cancel()
         with self._lock:
             self._answered = True
+
+    @property
+    def stopped(self) -> bool:
+        with self._lock:
+            return self._answered
 
     def waiting_on(self, connection: HTTPConnection) -> None:
         with self._lock:
@@ -124,11 +131,15 @@ class _Watch:
         with self._lock:
             self._answered = True
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
             if self._answered:
                 return
-        if self._patience.keep_waiting():
+        try:
+            if self._patience.keep_waiting():
+                return
+        except Exception:  # the decision could not be made (the store unavailable): wait, as without patience
+            logger.exception("could not decide whether a slow attempt may go on waiting")
             return
         with self._lock:
             if self._answered:
@@ -146,6 +157,38 @@ class _Watch:
                 socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
+class _Watchdog:
+    """One thread that notices attempts running out of patience. (A timer thread per attempt would
+    cost more than a fast attempt itself.) Answered attempts stay queued until their time and are
+    then dropped; an attempt that did run out is decided in a thread of its own, so a slow decision
+    (a store write) never delays another attempt's."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Condition()
+        self._due: list[tuple[float, int, _Watch]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, watch: _Watch, at: float) -> None:
+        with self._ready:
+            heapq.heappush(self._due, (at, next(self._order), watch))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="attempt-patience", daemon=True)
+                self._thread.start()
+            elif self._due[0][2] is watch:
+                self._ready.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._ready.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                _, _, watch = heapq.heappop(self._due)
+            if not watch.stopped:
+                threading.Thread(target=watch.fire, name="attempt-patience-decision", daemon=True).start()
+
+
+_watchdog = _Watchdog()
 _watching = threading.local()  # the watch of the attempt this thread is sending, if any
 
 
