@@ -3,8 +3,11 @@
 A poller follows every shard of its table's stream (TRIM_HORIZON or LATEST), gathers up to
 BatchSize records, invokes the function with Lambda's DynamoDB stream event and moves on only
 when the batch succeeded. With ReportBatchItemFailures a batch resumes from the first record
-the function reported; a batch still failing after MaximumRetryAttempts is described on the
-OnFailure SQS destination (as Lambda does: the stream positions, not the records) and skipped.
+the function reported; with BisectBatchOnFunctionError the failing records are split in two and
+each half is tried on its own (a split is not a retry), so one record that keeps failing ends
+alone; records still failing after MaximumRetryAttempts are described on the OnFailure SQS
+destination (as Lambda does: the stream positions, not the records) and skipped, and the
+records after them flow.
 FilterCriteria patterns are applied (the subset the template uses), so filtered-out records cost
 no invocation.
 """
@@ -43,6 +46,7 @@ class StreamEventSource:
     starting_position: str = "TRIM_HORIZON"
     maximum_retry_attempts: int = 10
     report_batch_item_failures: bool = False
+    bisect_on_error: bool = False
     on_failure_arn: str | None = None
     enabled: bool = True
     filters: tuple[dict[str, Any], ...] = ()  # FilterCriteria patterns; none: every record
@@ -68,6 +72,7 @@ def stream_event_sources(template: Template, resolver: Resolver) -> list[StreamE
                     starting_position=str(props.get("StartingPosition", "TRIM_HORIZON")),
                     maximum_retry_attempts=10 if retries < 0 else retries,  # -1 is "forever"; locally, ten
                     report_batch_item_failures="ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or []),
+                    bisect_on_error=str(props.get("BisectBatchOnFunctionError", False)).lower() == "true",
                     on_failure_arn=str(on_failure) if on_failure else None,
                     enabled=str(props.get("Enabled", True)).lower() != "false",
                     filters=filters,
@@ -199,6 +204,11 @@ class StreamPoller:
             if failed_at is None:
                 return
             pending = pending[failed_at:]
+            if self.source.bisect_on_error and len(pending) > 1:
+                half = len(pending) // 2
+                self._deliver(pending[:half])
+                self._deliver(pending[half:])
+                return
             attempts += 1
             if attempts > self.source.maximum_retry_attempts:
                 self._give_up(pending, error)

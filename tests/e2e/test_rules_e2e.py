@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import boto3
 import pytest
 import requests
+from standardwebhooks import Webhook
 from switchboard_local.runtime import LocalRuntime
 
 from tests.e2e.conftest import Principal, RuntimeLog, create_account, wait_until
@@ -252,13 +253,15 @@ def test_stateful_rule_hook_email_states_and_history(
     system = av.system(tenant, "boiler room")
     rule = av.rule(tenant, gt("DATA.room.temp", 38), emails=[EMAIL])
     assert rule["stateful"] is True and rule["notifMode"] == "WHEN_STATE_CHANGES"
-    av.hook(tenant, rule["id"], receiver.script("/hook"))
+    hook = av.hook(tenant, rule["id"], receiver.script("/hook"))
     sent_before = ses_sent_count(runtime)
 
     hot = now_ms()
     av.post_data(tenant, system, [(hot, 45)])
     (got,) = av.callbacks(receiver, "/hook", 1)
     alert_id = assert_callback(got, date=hot, rule_id=rule["id"], target_id=system)
+    # signed with the secret the hook's creation showed (Standard Webhooks)
+    assert Webhook(hook["signingSecret"]).verify(got.body, got.headers) == got.json()
 
     # The alert behind the callback, in both alert histories and by its id.
     (listed,) = av.history(tenant, "/api/v3/alerts/history", company)
@@ -319,12 +322,21 @@ def test_stateful_rule_hook_email_states_and_history(
     assert "in alert" in mail["body"] and "Temperature exceeded" in mail["body"]
     assert ses_sent_count(runtime) == sent_before + 1
 
+    # A new secret for the hook: its list still shows the seed's fields only.
+    rotated = av.ok("POST", f"/api/v1/alerts/rules/{rule['id']}/hooks/{hook['uid']}/secret", tenant)
+    assert rotated["uid"] == hook["uid"] and rotated["signingSecret"].startswith("whsec_")
+    listed = av.ok("GET", f"/api/v1/alerts/rules/{rule['id']}/hooks", tenant)
+    assert listed == [{"uid": hook["uid"], "callback": hook["callback"]}]
+
     # Back to normal: a second transition, a second callback (WHEN_STATE_CHANGES notifies both).
     cold = max(now_ms(), hot + 1)
     av.post_data(tenant, system, [(cold, 20)])
     first, second = av.callbacks(receiver, "/hook", 2)
     assert first.body == got.body
     back_id = assert_callback(second, date=cold, rule_id=rule["id"], target_id=system)
+    # the previous secret verifies for 24 h after the rotation (the new one as soon as the delivery
+    # workers' configuration cache, 5 s, has let it in)
+    assert Webhook(hook["signingSecret"]).verify(second.body, second.headers) == second.json()
     assert back_id != alert_id
     current = av.eventually(
         lambda: (c := av.current(tenant, targetId=system))["items"][0]["state"] is False and c,

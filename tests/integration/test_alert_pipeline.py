@@ -8,8 +8,11 @@ import time
 
 import boto3
 import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 from switchboard import config, wiring
 from switchboard.rules import evaluation
+from switchboard.rules.repository import HookRecord
 
 from tests.receivers import Reply
 from tests.seed_bodies import RULE_PUT
@@ -906,3 +909,150 @@ def test_an_unknown_target_type_is_refused(av, world):
         query={"state": "true", "targetType": "DEVICE"},
     )
     assert status == 400 and body["error"] == "invalid.parameter"
+
+
+# ---------------------------------------------------------------- 7. signed hook callbacks
+
+
+def _verify(secret: str, got) -> dict:
+    """What a receiver does with the secret it was shown: the Standard Webhooks library's own check."""
+    headers = {name: value for name, value in got.headers.items() if name.startswith("webhook-")}
+    return Webhook(secret).verify(got.body, headers)
+
+
+def _create_hook(av, principal, rule_id: str, callback: str) -> dict:
+    status, body, _ = av.api(
+        "alert_hooks", principal, "POST", f"/api/v1/alerts/rules/{rule_id}/hooks", {"callback": callback}
+    )
+    assert status == 200, body
+    return body
+
+
+def _rotate(av, principal, rule_id: str, hook_uid: str) -> dict:
+    status, body, _ = av.api(
+        "alert_hooks", principal, "POST", f"/api/v1/alerts/rules/{rule_id}/hooks/{hook_uid}/secret"
+    )
+    assert status == 200, body
+    return body
+
+
+@pytest.fixture
+def uncached(av, monkeypatch):
+    """Delivery workers read configurations afresh (no 5 s cache), so a rotation shows at the next callback."""
+    monkeypatch.setenv("CONFIGURATION_CACHE_SECONDS", "0")
+    wiring.reset()
+    return av
+
+
+def test_hook_callbacks_are_signed_with_the_hook_secret(uncached, receiver, world):
+    av, who = uncached, world.child_admin
+    system = av.system(who)
+    rule = av.rule(who, emails=[])
+    hook = _create_hook(av, who, rule, receiver.script("/signed"))
+    ts = now_ms() - 60_000
+    av.send(who, system, temps((ts, 45)))
+    av.run()
+    (first,) = receiver.at("/signed")
+    assert _verify(hook["signingSecret"], first) == first.json()
+    assert first.json()["name"] == "event.alert.rule.triggered"
+    assert len(first.headers["webhook-signature"].split()) == 1
+    with pytest.raises(WebhookVerificationError):  # another secret does not verify it
+        _verify("whsec_" + "A" * 44, first)
+
+    # after a rotation, callbacks carry both signatures for 24 h: each secret verifies on its own
+    rotated = _rotate(av, who, rule, hook["uid"])
+    av.send(who, system, temps((ts + 1000, 20)))  # back to normal: notified
+    av.run()
+    second = receiver.at("/signed")[1]
+    assert len(second.headers["webhook-signature"].split()) == 2
+    assert _verify(rotated["signingSecret"], second) == second.json()
+    assert _verify(hook["signingSecret"], second) == second.json()
+    # the hook's delivery configuration signs with the hook's secrets, and is rotated through the hook only
+    config = av.configurations(who)[f"airvantage-hook-{hook['uid']}"]
+    status, body, _ = av.api(
+        "delivery_configurations", who, "POST", f"/ess/v1/delivery-configurations/{config['id']}/signing-secret/rotate"
+    )
+    assert status == 403, body
+
+    # once the grace is over, only the new secret signs
+    later = rotated["previousSecretExpirationDate"] + 1
+    stored = wiring.configurations().managed(who.account_id, config["id"])
+    assert stored is not None
+    assert len(wiring.configurations().signing_secrets(stored, later)) == 1
+
+
+def test_a_rotation_reaches_the_hook_configuration_at_once(uncached, receiver, world):
+    """The configuration the first alert made takes the rotated secrets with the rotation itself, so a
+    delivery already queued (a retry) goes out signed with the new secret too, not only the next alert."""
+    av, who = uncached, world.child_admin
+    system = av.system(who)
+    rule = av.rule(who, emails=[])
+    hook = _create_hook(av, who, rule, receiver.script("/at-once"))
+    av.send(who, system, temps((now_ms() - 60_000, 45)))
+    av.run()
+    assert len(receiver.at("/at-once")) == 1
+    rotated = _rotate(av, who, rule, hook["uid"])
+    config = av.configurations(who)[f"airvantage-hook-{hook['uid']}"]
+    stored = wiring.configurations().managed(who.account_id, config["id"])
+    assert stored is not None
+    assert wiring.configurations().signing_secrets(stored, now_ms()) == [
+        rotated["signingSecret"],
+        hook["signingSecret"],
+    ]
+
+
+def test_a_hook_made_before_signing_is_signed_once_rotated(uncached, receiver, world):
+    av, who = uncached, world.child_admin
+    system = av.system(who)
+    rule = av.rule(who, emails=[])
+    legacy = HookRecord(
+        uid="0123456789abcdef0123456789abcdef",
+        company_id=who.account_id,
+        rule_id=rule,
+        callback=receiver.script("/legacy"),
+        created_ms=1,
+    )
+    wiring.rules_repository().add_hook(legacy)
+    ts = now_ms() - 60_000
+    av.send(who, system, temps((ts, 45)))
+    av.run()
+    # delivered as before; signed with its configuration's own secret, which no receiver was ever shown
+    (first,) = receiver.at("/legacy")
+    assert first.json()["content"]["rule.uid"] == rule
+    assert len(first.headers["webhook-signature"].split()) == 1
+
+    rotated = _rotate(av, who, rule, legacy.uid)
+    assert rotated["previousSecretExpirationDate"] is None
+    av.send(who, system, temps((ts + 1000, 20)))
+    av.run()
+    second = receiver.at("/legacy")[1]
+    # the unshown secret is gone at once: one signature, the new secret's
+    assert second.headers["webhook-signature"].split() == [second.headers["webhook-signature"]]
+    assert _verify(rotated["signingSecret"], second) == second.json()
+
+
+def test_a_rotation_whose_configuration_update_fails_reaches_it_with_the_next_alert(
+    uncached, receiver, world, monkeypatch
+):
+    av, who = uncached, world.child_admin
+    system = av.system(who)
+    rule = av.rule(who, emails=[])
+    hook = _create_hook(av, who, rule, receiver.script("/later"))
+    ts = now_ms() - 60_000
+    av.send(who, system, temps((ts, 45)))
+    av.run()
+
+    def unavailable(*_args):
+        raise RuntimeError("the events table is unavailable")
+
+    monkeypatch.setattr(wiring.hook_configurations(), "hook_signing_changed", unavailable)
+    rotated = _rotate(av, who, rule, hook["uid"])  # the secret is saved on the hook and shown all the same
+    config = av.configurations(who)[f"airvantage-hook-{hook['uid']}"]
+    stored = wiring.configurations().managed(who.account_id, config["id"])
+    assert stored is not None
+    assert wiring.configurations().signing_secrets(stored, now_ms()) == [hook["signingSecret"]]
+    av.send(who, system, temps((ts + 1000, 20)))
+    av.run()
+    second = receiver.at("/later")[1]
+    assert _verify(rotated["signingSecret"], second) == second.json()
+    assert _verify(hook["signingSecret"], second) == second.json()

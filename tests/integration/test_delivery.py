@@ -3,9 +3,11 @@ APIs, against real HTTP receivers on 127.0.0.1."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
+from pathlib import Path
 
 import boto3
 import pytest
@@ -175,6 +177,54 @@ def test_xml_format(pipeline, receiver, world):
     assert got.body.startswith(b"<?xml") and b"<event-notification" in got.body
     assert b"<number>+12345678901</number>" in got.body
     assert _signature_matches(got, config["signing-secret"])
+
+
+def _xml_recipe():
+    """docs/delivery.md's "Verifying XML bodies" code, run as written (so the doc cannot drift)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "delivery.md").read_text()
+    section = text.split("### Verifying XML bodies", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "docs/delivery.md", "exec"), namespace)
+    return namespace["verify_xml"]
+
+
+def test_the_documented_xml_recipe_verifies_a_real_xml_delivery(pipeline, receiver, world):
+    verify_xml = _xml_recipe()
+    who = world.child_admin
+    config = pipeline.config(who, receiver.script("/xml-recipe"), **{"del-fmt-cd": "XML"})
+    pipeline.subscribe(who, config["id"])
+    pipeline.publish(who)
+    pipeline.run(until=lambda: receiver.at("/xml-recipe"))
+    (got,) = receiver.at("/xml-recipe")
+    assert got.headers["content-type"] == "application/xml; charset=UTF-8"
+    # the library's verify() parses the body as JSON once the signature holds; json_parse=False skips that
+    with pytest.raises(json.JSONDecodeError):
+        _verify(got, config["signing-secret"])
+    assert Webhook(config["signing-secret"]).verify(got.body, got.headers, json_parse=False) is None
+    tree = verify_xml(config["signing-secret"], got.headers, got.body)
+    assert tree.tag == "event-notification" and tree.findtext(".//number") == "+12345678901"
+    # a changed byte, another secret or a stale timestamp fail
+    with pytest.raises(ValueError, match="signature"):
+        verify_xml(config["signing-secret"], got.headers, got.body.replace(b"+12345678901", b"+12345678902"))
+    with pytest.raises(ValueError, match="signature"):
+        verify_xml("whsec_" + base64.b64encode(b"k" * 32).decode(), got.headers, got.body)
+    stale = {**got.headers, "webhook-timestamp": str(int(got.headers["webhook-timestamp"]) - 3600)}
+    with pytest.raises(ValueError, match="timestamp"):
+        verify_xml(config["signing-secret"], stale, got.body)
+
+    # after a rotation the delivery carries two signatures: the old and the new secret each verify it
+    status, rotated, _ = pipeline.api(
+        "delivery_configurations", who, "POST", f"/ess/v1/delivery-configurations/{config['id']}/signing-secret/rotate"
+    )
+    assert status == 200, rotated
+    wiring.cached_configurations().forget(who.account_id, config["id"])
+    pipeline.publish(who)
+    pipeline.run(until=lambda: len(receiver.at("/xml-recipe")) == 2)
+    second = receiver.at("/xml-recipe")[1]
+    assert len(second.headers["webhook-signature"].split()) == 2
+    for secret in (config["signing-secret"], rotated["signing-secret"]):
+        assert verify_xml(secret, second.headers, second.body).findtext(".//number") == "+12345678901"
 
 
 def test_one_delivery_per_configuration_even_with_two_matching_subscriptions_and_a_redelivered_event(

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.integration.conftest import _principal
 from tests.integration.test_null_fields import (
     ENDPOINTS,
     FUNCTIONS,
+    caller_for,
     differences,
     null_paths,
     snapshot,
@@ -105,7 +105,7 @@ def test_hostile_json_anywhere_is_never_a_server_error_and_a_4xx_writes_nothing(
     endpoint = ENDPOINTS[name]
     fns = {function: load_function(function) for function in FUNCTIONS}
     fn = fns[endpoint.function]
-    who = _principal(world.accounts, world.accounts.create_account(f"hostile {name}"))
+    who = caller_for(world, endpoint, f"hostile {name}")
     made = endpoint.needs(fns, who, 0) if endpoint.needs else ""
     valid = endpoint.body(who, 0, made)
     paths = null_paths(endpoint, valid)

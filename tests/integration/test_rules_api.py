@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import time
 
 import boto3
 import pytest
-from switchboard import wiring
-from switchboard.rules.repository import name_key
+from switchboard import secrets, wiring
+from switchboard.rules.repository import HookRecord, name_key
 
 from tests.seed_bodies import RULE_POST as SEED_RULE
 from tests.seed_bodies import RULE_PUT as SEED_PUT
@@ -42,6 +44,21 @@ def make_rule(fns, principal, query=None, **overrides):
 
 def hooks_path(rule_id, hook_uid=None):
     return f"/api/v1/alerts/rules/{rule_id}/hooks" + (f"/{hook_uid}" if hook_uid else "")
+
+
+def shown(hook: dict) -> dict:
+    """A hook as lists show it: its creation reply without the signing secret (shown once)."""
+    assert hook["signingSecret"].startswith("whsec_")
+    return {key: value for key, value in hook.items() if key != "signingSecret"}
+
+
+def secret_path(rule_id, hook_uid):
+    return hooks_path(rule_id, hook_uid) + "/secret"
+
+
+def hook_items(aws) -> dict[str, dict]:
+    items = boto3.client("dynamodb").scan(TableName=aws["RULES_TABLE"])["Items"]
+    return {item["uid"]["S"]: item for item in items if item["sk"]["S"].startswith("HOOK#")}
 
 
 def item_count(aws) -> int:
@@ -439,10 +456,11 @@ def test_hook_crud(fns, world):
     path = hooks_path(made["id"])
     assert hook_call(fns, who, "GET", path) == (200, [], {"Content-Type": "application/json"})
     status, first, _ = hook_call(fns, who, "POST", path, {"callback": "http://www.mysite.com/callback"})
-    assert status == 200 and first == {"uid": first["uid"], "callback": "http://www.mysite.com/callback"}
+    assert status == 200 and shown(first) == {"uid": first["uid"], "callback": "http://www.mysite.com/callback"}
     assert len(first["uid"]) == 32
     status, second, _ = hook_call(fns, who, "POST", path, {"callback": "https://www.myothersite.com/callback?x=1"})
     assert status == 200
+    first, second = shown(first), shown(second)
     status, body, _ = hook_call(fns, who, "GET", path)
     assert status == 200 and sorted(body, key=str) == sorted([first, second], key=str)
     response = fns["alert_hooks"].lambda_handler(
@@ -474,7 +492,7 @@ def test_hook_passwords_are_sealed_and_masked(fns, world, aws):
     assert "s3cr3t-pw" not in stored
     assert "s3cr3t-pw" not in json.dumps(hook_call(fns, who, "GET", path)[1])
     # what the delivery of the rule's alerts calls: the whole callback, password unsealed
-    callbacks = dict(wiring.hooks().callbacks(who.account_id, made["id"]))
+    callbacks = {hook.uid: hook.callback for hook in wiring.hooks().callbacks(who.account_id, made["id"])}
     assert callbacks[body["uid"]] == "https://bob:s3cr3t-pw@hooks.example.com/x"
     assert callbacks[listed["uid"]] == "http://alice@hooks.example.com:8080/y"
 
@@ -576,7 +594,7 @@ def test_hooks_per_rule_are_limited(fns, world, aws):
 def test_rule_deletion_takes_its_hooks(fns, world, aws):
     who = world.child_admin
     keep, drop = make_rule(fns, who, name="keep"), make_rule(fns, who, name="drop")
-    kept = hook_call(fns, who, "POST", hooks_path(keep["id"]), {"callback": "https://a.example.com/"})[1]
+    kept = shown(hook_call(fns, who, "POST", hooks_path(keep["id"]), {"callback": "https://a.example.com/"})[1])
     hook_call(fns, who, "POST", hooks_path(drop["id"]), {"callback": "https://b:pw@b.example.com/"})
     assert rule(fns, who, "DELETE", f"{RULES}/{drop['id']}")[0] == 200
     assert hook_call(fns, who, "GET", hooks_path(keep["id"]))[1] == [kept]
@@ -589,7 +607,7 @@ def test_rule_deletion_takes_its_hooks(fns, world, aws):
 def test_replacing_a_rule_keeps_its_hooks(fns, world):
     who = world.child_admin
     made = make_rule(fns, who)
-    hook = hook_call(fns, who, "POST", hooks_path(made["id"]), {"callback": "https://a.example.com/"})[1]
+    hook = shown(hook_call(fns, who, "POST", hooks_path(made["id"]), {"callback": "https://a.example.com/"})[1])
     assert rule(fns, who, "PUT", f"{RULES}/{made['id']}", SEED_PUT)[0] == 200
     assert hook_call(fns, who, "GET", hooks_path(made["id"]))[1] == [hook]
     assert hook_call(fns, who, "POST", hooks_path(made["id"]), {"callback": "https://b.example.com/"})[0] == 200
@@ -600,11 +618,12 @@ def test_replacing_a_rule_keeps_its_hooks(fns, world):
 def test_hook_tenancy(fns, world, aws):
     mine, stranger, reseller = world.child_admin, world.stranger_admin, world.reseller_admin
     made = make_rule(fns, mine)
-    hook = hook_call(fns, mine, "POST", hooks_path(made["id"]), {"callback": "https://a.example.com/"})[1]
+    hook = shown(hook_call(fns, mine, "POST", hooks_path(made["id"]), {"callback": "https://a.example.com/"})[1])
     before = item_count(aws)
     calls = (
         ("POST", hooks_path(made["id"]), {"callback": "https://evil.example.com/"}),
         ("GET", hooks_path(made["id"]), None),
+        ("POST", secret_path(made["id"], hook["uid"]), None),
         ("DELETE", hooks_path(made["id"], hook["uid"]), None),
     )
     for method, path, payload in calls:
@@ -623,11 +642,143 @@ def test_hook_tenancy(fns, world, aws):
     assert item_count(aws) == before + 2  # the reseller's rule and its STATS
     query = {"company": mine.account_id}
     assert hook_call(fns, reseller, "GET", hooks_path(made["id"]), query=query)[1] == [hook]
-    added = hook_call(
-        fns, reseller, "POST", hooks_path(made["id"]), {"callback": "https://r.example.com/"}, query=query
-    )[1]
+    added = shown(
+        hook_call(fns, reseller, "POST", hooks_path(made["id"]), {"callback": "https://r.example.com/"}, query=query)[1]
+    )
     assert hook_call(fns, reseller, "DELETE", hooks_path(made["id"], hook["uid"]), query=query)[0] == 200
     assert hook_call(fns, mine, "GET", hooks_path(made["id"]))[1] == [added]
+
+
+# ---------------------------------------------------------------- hook signing secrets
+
+
+def test_hook_signing_secret_is_shown_once_and_sealed(fns, world, aws):
+    who = world.child_admin
+    made = make_rule(fns, who)
+    status, hook, _ = hook_call(fns, who, "POST", hooks_path(made["id"]), {"callback": "https://a.example.com/"})
+    assert status == 200 and set(hook) == {"uid", "callback", "signingSecret"}
+    secret = hook["signingSecret"]
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
+    # never read back: not in lists, not in plaintext at rest
+    assert hook_call(fns, who, "GET", hooks_path(made["id"]))[1] == [shown(hook)]
+    table = json.dumps(boto3.client("dynamodb").scan(TableName=aws["RULES_TABLE"])["Items"])
+    assert secret not in table and secret.removeprefix("whsec_") not in table
+    (target,) = wiring.hooks().callbacks(who.account_id, made["id"])
+    assert target.signing is not None and target.signing.previous is None
+    assert secrets.unseal(target.signing.sealed, who.account_id, secrets.SIGNING_SECRET_PURPOSE) == secret
+    # every hook has its own secret
+    other = hook_call(fns, who, "POST", hooks_path(made["id"]), {"callback": "https://b.example.com/"})[1]
+    assert other["signingSecret"] != secret
+
+
+def test_rotating_a_hook_secret(fns, world, aws):
+    who = world.child_admin
+    made = make_rule(fns, who)
+    hook = hook_call(fns, who, "POST", hooks_path(made["id"]), {"callback": "https://a.example.com/"})[1]
+    before = time.time_ns() // 1_000_000
+    status, rotated, _ = hook_call(fns, who, "POST", secret_path(made["id"], hook["uid"]))
+    assert status == 200 and set(rotated) == {"uid", "signingSecret", "previousSecretExpirationDate"}
+    assert rotated["uid"] == hook["uid"] and rotated["signingSecret"].startswith("whsec_")
+    assert rotated["signingSecret"] != hook["signingSecret"]
+    day = 24 * 3600 * 1000
+    assert before + day <= rotated["previousSecretExpirationDate"] <= time.time_ns() // 1_000_000 + day
+    # an empty JSON object is no parameter either; the previous secret is then the one just shown
+    again = hook_call(fns, who, "POST", secret_path(made["id"], hook["uid"]), {})[1]
+    (target,) = wiring.hooks().callbacks(who.account_id, made["id"])
+    assert target.signing is not None
+    unseal = lambda sealed: secrets.unseal(sealed, who.account_id, secrets.SIGNING_SECRET_PURPOSE)  # noqa: E731
+    assert unseal(target.signing.sealed) == again["signingSecret"]
+    assert target.signing.previous is not None and unseal(target.signing.previous) == rotated["signingSecret"]
+    # the list still shows the hook as the seed does
+    assert hook_call(fns, who, "GET", hooks_path(made["id"]))[1] == [shown(hook)]
+    # a reseller may rotate its customer's hook
+    query = {"company": who.account_id}
+    status, body, _ = hook_call(fns, world.reseller_admin, "POST", secret_path(made["id"], hook["uid"]), query=query)
+    assert status == 200 and body["signingSecret"].startswith("whsec_")
+
+
+def test_bad_rotations_change_nothing(fns, world, aws):
+    who = world.child_admin
+    made = make_rule(fns, who)
+    hook = hook_call(fns, who, "POST", hooks_path(made["id"]), {"callback": "https://a.example.com/"})[1]
+    before = hook_items(aws)
+    path = secret_path(made["id"], hook["uid"])
+    for payload, raw, code, parameters in (
+        (
+            {"secret": "whsec_bXlvd24="},
+            None,
+            "invalid.parameter",
+            ["secret", "unknown field; a rotation takes no parameters"],
+        ),
+        (None, "[]", "invalid.parameter", ["body", "a rotation takes no body (or an empty JSON object)"]),
+        (None, '"x"', "invalid.parameter", ["body", "a rotation takes no body (or an empty JSON object)"]),
+        (None, "{nope", "invalid.json", None),
+    ):
+        status, body, _ = hook_call(fns, who, "POST", path, payload, raw=raw)
+        assert status == 400 and body["error"] == code, (payload, raw, body)
+        if parameters is not None:
+            assert body["errorParameters"] == parameters
+    for bad_path, code, parameter in (
+        (
+            secret_path(made["id"], "4693044f8abc4b078d9fd65a9a3e45d9"),
+            "notification.endpoint.unknown.id",
+            "4693044f8abc4b078d9fd65a9a3e45d9",
+        ),
+        (secret_path(made["id"], "zzz"), "notification.endpoint.unknown.id", "zzz"),
+        (
+            secret_path("edcda0dce0fb47948d03fbec5350c18e", hook["uid"]),
+            "alert.rule.unknown",
+            "edcda0dce0fb47948d03fbec5350c18e",
+        ),
+    ):
+        status, body, _ = hook_call(fns, who, "POST", bad_path)
+        assert status == 404 and body == {"error": code, "errorParameters": [parameter]}
+    # a hook of another rule of the same company is not this rule's hook
+    other_rule = make_rule(fns, who, name="other")
+    status, body, _ = hook_call(fns, who, "POST", secret_path(other_rule["id"], hook["uid"]))
+    assert status == 404 and body["error"] == "notification.endpoint.unknown.id"
+    assert hook_items(aws) == before
+
+
+def test_strangers_cannot_rotate_a_hook_secret(fns, world, aws):
+    mine, stranger = world.child_admin, world.stranger_admin
+    made = make_rule(fns, mine)
+    hook = hook_call(fns, mine, "POST", hooks_path(made["id"]), {"callback": "https://a.example.com/"})[1]
+    before = hook_items(aws)
+    path = secret_path(made["id"], hook["uid"])
+    status, body, _ = hook_call(fns, stranger, "POST", path)
+    assert status == 404 and body == {"error": "alert.rule.unknown", "errorParameters": [made["id"]]}
+    status, body, _ = hook_call(fns, stranger, "POST", path, query={"company": mine.account_id})
+    assert status == 404 and body == {"error": "not.found", "errorParameters": [mine.account_id]}
+    assert hook_items(aws) == before
+
+
+def test_a_hook_made_before_signing_gets_its_secret_on_rotation(fns, world, aws):
+    who = world.child_admin
+    made = make_rule(fns, who)
+    legacy = HookRecord(
+        uid="0123456789abcdef0123456789abcdef",
+        company_id=who.account_id,
+        rule_id=made["id"],
+        callback="https://old.example.com/cb",
+        created_ms=1,
+    )
+    wiring.rules_repository().add_hook(legacy)
+    assert "sealed_signing_secret" not in hook_items(aws)[legacy.uid]
+    listed = {"uid": legacy.uid, "callback": "https://old.example.com/cb"}
+    assert hook_call(fns, who, "GET", hooks_path(made["id"]))[1] == [listed]
+    (target,) = wiring.hooks().callbacks(who.account_id, made["id"])
+    assert target.signing is None  # unsigned for its receiver until rotated
+    status, rotated, _ = hook_call(fns, who, "POST", secret_path(made["id"], legacy.uid))
+    # nothing to keep for 24 h: no receiver was ever shown a secret for it
+    assert status == 200 and rotated["previousSecretExpirationDate"] is None
+    (target,) = wiring.hooks().callbacks(who.account_id, made["id"])
+    assert target.signing is not None and target.signing.previous is None
+    assert (
+        secrets.unseal(target.signing.sealed, who.account_id, secrets.SIGNING_SECRET_PURPOSE)
+        == rotated["signingSecret"]
+    )
+    assert hook_call(fns, who, "GET", hooks_path(made["id"]))[1] == [listed]
 
 
 # ---------------------------------------------------------------- the repository's counters stay right

@@ -79,3 +79,19 @@ def test_error_factories():
     assert (hooks.unknown_rule("r").code, hooks.unknown_rule("r").status) == ("alert.rule.unknown", 404)
     assert (hooks.unknown_hook("h").code, hooks.unknown_hook("h").status) == ("notification.endpoint.unknown.id", 404)
     assert hooks.too_many_hooks().parameters == ["20"]
+
+
+@pytest.mark.parametrize("data", [None, {}])
+def test_a_rotation_takes_no_parameters(data):
+    hooks.parse_rotation(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "parameter"),
+    [({"signingSecret": "whsec_x"}, "signingSecret"), ([], "body"), ("x", "body"), (0, "body"), (False, "body")],
+)
+def test_a_rotation_refuses_any_parameter(data, parameter):
+    with pytest.raises(CodedError) as caught:
+        hooks.parse_rotation(data)
+    assert caught.value.code == "invalid.parameter" and caught.value.parameters[0] == parameter
+    assert caught.value.status == 400

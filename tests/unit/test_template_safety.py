@@ -141,3 +141,40 @@ def test_deliver_has_reserved_concurrency_and_polls_within_it():
     assert deliver.get("ReservedConcurrentExecutions")
     scaling = deliver["Events"]["DeliveryTasks"]["Properties"]["ScalingConfig"]
     assert scaling["MaximumConcurrency"] == deliver["ReservedConcurrentExecutions"]
+
+
+def _stream_sources() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (function_id, event_id, event["Properties"])
+        for function_id, function in resources("AWS::Serverless::Function").items()
+        for event_id, event in (function["Properties"].get("Events") or {}).items()
+        if event["Type"] == "DynamoDB"
+    ]
+
+
+def test_every_stream_source_dead_letters_what_keeps_failing_under_an_alarm():
+    """A stream record that keeps failing ends on an SQS queue an alarm watches, alone (bisected), after a
+    bounded number of retries, instead of blocking its shard for the records' 24 h retention."""
+    sources = _stream_sources()
+    assert sources, "the template has DynamoDB stream sources"
+    queue_alarms = {
+        queue
+        for alarm in resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/SQS"
+        for dimension in alarm["Properties"].get("Dimensions") or []
+        if dimension["Name"] == "QueueName"
+        for queue in references(dimension["Value"])
+    }
+    queues = resources("AWS::SQS::Queue")
+    for function_id, event_id, props in sources:
+        where = f"{function_id}.{event_id}"
+        assert props.get("BisectBatchOnFunctionError") is True, where
+        assert 0 <= int(props.get("MaximumRetryAttempts", -1)) <= 20, where
+        assert "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []), where
+        on_failure = props["DestinationConfig"]["OnFailure"]
+        assert on_failure["Type"] == "SQS", where
+        (queue,) = references(on_failure["Destination"])
+        assert queue in queues and queue in queue_alarms, where
+        function = resources("AWS::Serverless::Function")[function_id]["Properties"]
+        # the function releases records that can never be processed to the same queue, at once
+        assert references(function["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"]) == {queue}, where

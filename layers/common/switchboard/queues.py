@@ -10,12 +10,19 @@ message group) for the whole redrive count.
 
 Handlers check what they can before their first write, so a message released as permanent has changed
 nothing.
+
+DynamoDB stream consumers follow the same rule (`StreamMessage`): a record that can never be processed
+is copied to the consumer's dead-letter queue (the whole Lambda record, as its body) and reported
+handled, so the shard moves on; a transient failure is reported, retried by Lambda (bisecting the
+batch) and, once MaximumRetryAttempts are spent, described on the same queue by the OnFailure
+destination.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
@@ -46,6 +53,22 @@ class Message(Protocol):
 
     @property
     def attributes(self) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamMessage:
+    """A DynamoDB stream record as a dead letter: the record as Lambda passed it, under its event id."""
+
+    body: str
+    message_id: str
+    attributes: Any = None
+
+    @classmethod
+    def of(cls, record: Any) -> StreamMessage:
+        """From Powertools' DynamoDBRecord (`raw_event`, `event_id`)."""
+        raw = record.raw_event
+        sequence = (raw.get("dynamodb") or {}).get("SequenceNumber")
+        return cls(json.dumps(raw, default=str), str(record.event_id or sequence or "stream-record"))
 
 
 def is_permanent(exc: BaseException) -> bool:
@@ -81,11 +104,15 @@ class DeadLetters:
 
 
 def releasing(
-    handler: Callable[[Any], None], dead_letters: Callable[[], DeadLetters], on_release: Callable[[str], None]
+    handler: Callable[[Any], None],
+    dead_letters: Callable[[], DeadLetters],
+    on_release: Callable[[str], None],
+    as_message: Callable[[Any], Message] = lambda record: record,
 ) -> Callable[[Any], None]:
     """`handler` under the rule above: a permanent error releases the record (after `on_release(reason)`,
     e.g. a metric), anything else is raised to be retried. A failure to reach the dead-letter queue is
-    raised too (the message is retried, never lost)."""
+    raised too (the message is retried, never lost). `as_message`: what of the record is dead-lettered
+    (SQS records are messages already; a stream record goes through `StreamMessage.of`)."""
 
     def handle(record: Any) -> None:
         try:
@@ -94,8 +121,9 @@ def releasing(
             if not is_permanent(exc):
                 raise
             reason = f"{type(exc).__name__}: {exc}"
-            logger.warning("permanent failure: message dead-lettered", message_id=record.message_id, reason=reason)
-            dead_letters().release(record, reason)
+            message = as_message(record)
+            logger.warning("permanent failure: message dead-lettered", message_id=message.message_id, reason=reason)
+            dead_letters().release(message, reason)
             on_release(reason)
 
     return handle

@@ -301,7 +301,9 @@ def systems() -> rules_service.SystemService:
 @cache
 def hooks() -> rules_service.HookService:
     allow_private = config.load(config.NetworkSettings).allow_private_targets
-    return rules_service.HookService(rules_repository(), accounts(), allow_private, on_deleted=rule_cleanup())
+    return rules_service.HookService(
+        rules_repository(), accounts(), allow_private, on_deleted=rule_cleanup(), on_signing=hook_configurations()
+    )
 
 
 @cache

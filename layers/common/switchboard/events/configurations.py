@@ -20,7 +20,7 @@ from switchboard.events.repository import EventsRepository
 from switchboard.netguard import url_problem
 from switchboard.tenancy import Caller
 
-SIGNING_SECRET_PURPOSE = "signing-secret"
+SIGNING_SECRET_PURPOSE = secrets.SIGNING_SECRET_PURPOSE
 
 
 def endpoint_auth_purpose(config_id: str) -> str:
@@ -28,7 +28,15 @@ def endpoint_auth_purpose(config_id: str) -> str:
     return f"endpoint-auth:{config_id}"
 
 
-PREVIOUS_SECRET_GRACE_MS = 24 * 3600 * 1000
+PREVIOUS_SECRET_GRACE_MS = secrets.PREVIOUS_SECRET_GRACE_MS
+
+
+def _signing_fields(signing: secrets.SealedSigning) -> dict[str, object]:
+    return {
+        "sealed_signing_secret": signing.sealed,
+        "sealed_previous_signing_secret": signing.previous,
+        "previous_signing_secret_expires_ms": signing.previous_expires_ms if signing.previous else None,
+    }
 
 
 def deactivate(repository: EventsRepository, account_id: str, config_id: str) -> bool:
@@ -106,25 +114,29 @@ class DeliveryConfigurationService:
         """A new configuration and its signing secret (shown this once)."""
         account = self._accounts.scope_for(caller, company, "company")
         _refuse_managed(spec)
-        config, secret = self._create(account.id, spec)
+        secret, signing = secrets.new_sealed_signing(account.id)
+        config = self._create(account.id, spec, signing)
         if spec.cron_expression is not None:
             self._schedule_changed(config)
         return config, secret
 
-    def _create(self, account_id: str, spec: DeliveryConfigurationInput) -> tuple[DeliveryConfiguration, str]:
+    def _create(
+        self, account_id: str, spec: DeliveryConfigurationInput, signing: secrets.SealedSigning
+    ) -> DeliveryConfiguration:
         self._check_address(spec)
-        signing_secret = secrets.new_signing_secret()
         now = clock.now_ms()
-        config = DeliveryConfiguration(
-            id=self._repo.next_id("delivery-configuration"),
-            account_id=account_id,
-            spec=spec,
-            sealed_signing_secret=secrets.seal(signing_secret, account_id, SIGNING_SECRET_PURPOSE),
-            created_ms=now,
-            updated_ms=now,
+        config = DeliveryConfiguration.model_validate(
+            {
+                "id": self._repo.next_id("delivery-configuration"),
+                "account_id": account_id,
+                "spec": spec,
+                **_signing_fields(signing),
+                "created_ms": now,
+                "updated_ms": now,
+            }
         )
         self._repo.create_configuration(config)
-        return config, signing_secret
+        return config
 
     def get(self, caller: Caller, company: str | None, config_id: str) -> DeliveryConfiguration:
         account = self._accounts.scope_for(caller, company, "company")
@@ -184,10 +196,17 @@ class DeliveryConfigurationService:
 
     # ------------------------------------------------------------ managed by the AirVantage API
     def create_managed(
-        self, account_id: str, spec: DeliveryConfigurationInput, basic: BasicSettings | None = None
+        self,
+        account_id: str,
+        spec: DeliveryConfigurationInput,
+        basic: BasicSettings | None = None,
+        signing: secrets.SealedSigning | None = None,
     ) -> DeliveryConfiguration:
-        """A configuration for a rule hook or a rule's emails (no caller: the rules API checked tenancy)."""
-        config, _ = self._create(account_id, spec)
+        """A configuration for a rule hook or a rule's emails (no caller: the rules API checked tenancy).
+        `signing`: the hook's own sealed signing secrets (None: a secret of its own, never shown)."""
+        if signing is None:
+            signing = secrets.new_sealed_signing(account_id)[1]
+        config = self._create(account_id, spec, signing)
         if basic is None:
             return config
         auth = StoredAuthentication(
@@ -199,18 +218,22 @@ class DeliveryConfigurationService:
         self._repo.replace_configuration(config, updated)
         return updated
 
-    def replace_managed(self, config: DeliveryConfiguration, spec: DeliveryConfigurationInput) -> None:
+    def replace_managed(
+        self,
+        config: DeliveryConfiguration,
+        spec: DeliveryConfigurationInput,
+        signing: secrets.SealedSigning | None = None,
+    ) -> None:
+        """A managed configuration's new spec and (when given) the signing secrets of its hook."""
         self._check_address(spec)
-        self._repo.replace_configuration(
-            config,
-            config.model_copy(
-                update={
-                    "spec": spec,
-                    "circuit_open_until_ms": None,
-                    "updated_ms": max(clock.now_ms(), config.updated_ms + 1),
-                }
-            ),
-        )
+        update: dict[str, object] = {
+            "spec": spec,
+            "circuit_open_until_ms": None,
+            "updated_ms": max(clock.now_ms(), config.updated_ms + 1),
+        }
+        if signing is not None:
+            update.update(_signing_fields(signing))
+        self._repo.replace_configuration(config, config.model_copy(update=update))
 
     def delete_managed(self, account_id: str, config_id: str) -> None:
         config = self._repo.get_configuration(account_id, config_id)
@@ -260,16 +283,14 @@ class DeliveryConfigurationService:
     ) -> tuple[DeliveryConfiguration, str]:
         """A new signing secret; the old one stays valid for receivers for 24 hours."""
         current = self.get(caller, company, config_id)
-        secret = secrets.new_signing_secret()
+        if current.spec.format == "AIRVANTAGE":
+            raise Forbidden(
+                "this configuration signs an AirVantage hook's callbacks with the hook's secret; "
+                "rotate it through POST /api/v1/alerts/rules/{rule}/hooks/{hook}/secret"
+            )
         now = max(clock.now_ms(), current.updated_ms + 1)
-        updated = current.model_copy(
-            update={
-                "sealed_signing_secret": secrets.seal(secret, current.account_id, SIGNING_SECRET_PURPOSE),
-                "sealed_previous_signing_secret": current.sealed_signing_secret,
-                "previous_signing_secret_expires_ms": now + PREVIOUS_SECRET_GRACE_MS,
-                "updated_ms": now,
-            }
-        )
+        secret, signing = secrets.rotated_signing(current.signing, current.account_id, now)
+        updated = current.model_copy(update={**_signing_fields(signing), "updated_ms": now})
         self._repo.replace_configuration(current, updated)
         return updated, secret
 
@@ -279,10 +300,7 @@ class DeliveryConfigurationService:
     ) -> builtins.list[str]:
         """The secrets a delivery is signed with: the current one, and the previous during its grace period.
         `unseal` lets the delivery engine put its per-container cache in front of KMS."""
-        keys = [unseal(config.sealed_signing_secret, config.account_id, SIGNING_SECRET_PURPOSE)]
-        if config.sealed_previous_signing_secret and (config.previous_signing_secret_expires_ms or 0) > now_ms:
-            keys.append(unseal(config.sealed_previous_signing_secret, config.account_id, SIGNING_SECRET_PURPOSE))
-        return keys
+        return secrets.signing_keys(config.signing, config.account_id, now_ms, unseal)
 
 
 def _refuse_managed(spec: DeliveryConfigurationInput) -> None:

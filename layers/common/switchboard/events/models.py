@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from switchboard.clock import iso_from_ms
+
+if TYPE_CHECKING:
+    from switchboard.secrets import SealedSigning
 
 MAX_DELIVERY_CONFIGURATIONS = 1_000
 MAX_SUBSCRIPTIONS = 2_000_000
@@ -179,6 +182,14 @@ class DeliveryConfiguration(BaseModel):
     updated_ms: int
     # The circuit breaker (docs/delivery.md): no attempt goes out before this time; cleared by any write.
     circuit_open_until_ms: int | None = None
+
+    @property
+    def signing(self) -> SealedSigning:
+        from switchboard.secrets import SealedSigning
+
+        return SealedSigning(
+            self.sealed_signing_secret, self.sealed_previous_signing_secret, self.previous_signing_secret_expires_ms
+        )
 
     def wire(self) -> dict[str, Any]:
         body = {"id": self.id, **self.spec.model_dump(by_alias=True, exclude_none=True)}

@@ -3,6 +3,11 @@
 One configuration per hook (the AIRVANTAGE format) and one per rule with `emails` (the EMAIL
 protocol): created on a rule's first alert, updated when a hook's callback moves, deleted with
 the hook or rule. `RuleCleanup` is what the rule and hook services call after a delete.
+
+A hook's configuration signs with the hook's own sealed signing secrets (the same ciphertexts: both
+are sealed under the account and the signing-secret purpose), set when it is made, when the hook's
+secret is rotated, and checked again with every alert. A hook made before hooks were signed keeps
+the configuration's own secret, never shown, until its first rotation.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from switchboard.events.models import BasicSettings, DeliveryConfigurationInput
 from switchboard.events.repository import EventsRepository
 from switchboard.rules.models import AlertRule
 from switchboard.rules.states_repository import StatesRepository
+from switchboard.secrets import SealedSigning
 
 
 def hook_configuration_name(hook_uid: str) -> str:
@@ -31,23 +37,34 @@ class HookConfigurations:
         self._events = events
 
     def _ensure(
-        self, company: str, name: str, spec: DeliveryConfigurationInput, basic: BasicSettings | None = None
+        self,
+        company: str,
+        name: str,
+        spec: DeliveryConfigurationInput,
+        basic: BasicSettings | None = None,
+        signing: SealedSigning | None = None,
     ) -> str:
         existing = self._events.configuration_id_by_name(company, name)
         if existing is not None:
             config = self._configs.managed(company, existing)
-            if config is not None and config.spec.address != spec.address:
-                self._configs.replace_managed(config, config.spec.model_copy(update={"address": spec.address}))
+            if config is None:
+                return existing
+            moved = config.spec.address != spec.address
+            resigned = signing is not None and config.signing != signing
+            if moved or resigned:
+                self._configs.replace_managed(
+                    config, config.spec.model_copy(update={"address": spec.address}), signing if resigned else None
+                )
             return existing
         try:
-            return self._configs.create_managed(company, spec, basic).id
+            return self._configs.create_managed(company, spec, basic, signing).id
         except Conflict:  # another worker made it a moment ago
             made = self._events.configuration_id_by_name(company, name)
             if made is None:
                 raise
             return made
 
-    def for_hook(self, company: str, hook_uid: str, callback: str) -> str:
+    def for_hook(self, company: str, hook_uid: str, callback: str, signing: SealedSigning | None = None) -> str:
         parts = urlsplit(callback)
         host = parts.hostname or ""
         netloc = f"[{host}]" if ":" in host else host
@@ -65,7 +82,20 @@ class HookConfigurations:
                 "timeout-seconds": 10,
             }
         )
-        return self._ensure(company, hook_configuration_name(hook_uid), spec, basic)
+        return self._ensure(company, hook_configuration_name(hook_uid), spec, basic, signing)
+
+    def hook_signing_changed(self, company_id: str, hook_uid: str, signing: SealedSigning) -> None:
+        """A hook's secret was rotated: its configuration (if its first alert made one) signs with it now."""
+        for _ in range(5):
+            config_id = self._events.configuration_id_by_name(company_id, hook_configuration_name(hook_uid))
+            config = None if config_id is None else self._configs.managed(company_id, config_id)
+            if config is None or config.signing == signing:
+                return
+            try:
+                self._configs.replace_managed(config, config.spec, signing)
+                return
+            except Conflict:
+                continue  # changed meanwhile (a delivery deactivated it, a callback moved): read it again
 
     def for_emails(self, rule: AlertRule) -> str:
         spec = DeliveryConfigurationInput.model_validate(

@@ -17,7 +17,10 @@ seed says so): the password is sealed with KMS on its own and never shown again;
 - notification.endpoint.too.many ["20"]: a rule has at most 20 hooks (*decision*: deleting a rule deletes its
   hooks in the same transaction, which bounds them).
 - invalid.parameter [field, reason]: a body that is not a JSON object, or a field other than `callback`
-  (the AirVantage dialect's code for shape errors).
+  (the AirVantage dialect's code for shape errors); for a rotation, any body other than none or `{}`.
+
+Signing (*decision*, docs/rules.md): every hook has a Standard Webhooks secret (`whsec_…`), shown once as
+`signingSecret` in the reply to its creation and to `POST …/hooks/{hookUid}/secret` (its rotation).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ TOO_MANY_HOOKS = "notification.endpoint.too.many"
 INVALID_PARAMETER = "invalid.parameter"
 
 FIELD = "callback"
+SIGNING_SECRET_FIELD = "signingSecret"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,15 @@ def parse_hook(data: Any, allow_private_targets: bool) -> Callback:
     if not isinstance(value, str):
         raise _error(INVALID_URI, FIELD, "must be a string")
     return check_callback(value.strip(), allow_private_targets)
+
+
+def parse_rotation(data: Any) -> None:
+    """A rotation takes no parameters: no body, or an empty JSON object."""
+    if data is None or data == {}:
+        return
+    if not isinstance(data, dict):
+        raise _error(INVALID_PARAMETER, "body", "a rotation takes no body (or an empty JSON object)")
+    raise _error(INVALID_PARAMETER, next(iter(data)), "unknown field; a rotation takes no parameters")
 
 
 def check_callback(value: str, allow_private_targets: bool) -> Callback:

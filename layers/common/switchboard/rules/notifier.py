@@ -17,6 +17,7 @@ from switchboard.delivery.models import DeliverTask, Delivery
 from switchboard.delivery.repository import DeliveriesRepository
 from switchboard.rules.hook_configurations import HookConfigurations, email_configuration_name, hook_configuration_name
 from switchboard.rules.models import AlertRecord, AlertRule
+from switchboard.rules.service import HookTarget
 
 TOPIC = "AirVantage-Alerts"
 __all__ = ["DeliveryNotifier", "email_configuration_name", "email_text", "hook_configuration_name"]
@@ -56,7 +57,7 @@ def _state_text(state: bool | None) -> str:
 class DeliveryNotifier:
     def __init__(
         self,
-        hooks: Callable[[str, str], list[tuple[str, str]]],
+        hooks: Callable[[str, str], list[HookTarget]],
         configurations: HookConfigurations,
         deliveries: DeliveriesRepository,
         tasks,
@@ -64,7 +65,7 @@ class DeliveryNotifier:
         wake_grace_s: int,
         rule_exists: Callable[[str, str], bool] = lambda _company, _rule: True,
     ) -> None:
-        self._hooks = hooks  # (company, rule) -> [(hook uid, callback URL with its password)]
+        self._hooks = hooks  # (company, rule) -> the rule's hooks
         self._rule_exists = rule_exists
         self._configs = configurations
         self._deliveries = deliveries
@@ -79,8 +80,9 @@ class DeliveryNotifier:
             return  # deleted since the evaluator's index was built: its configurations are gone and stay gone
         targets: list[tuple[str, dict[str, object], str]] = []
         content = record.hook_payload(record.ts)["content"]
-        for hook_uid, callback in self._hooks(company, rule.id):
-            targets.append((self._configs.for_hook(company, hook_uid, callback), content, HOOK_EVENT))
+        for hook in self._hooks(company, rule.id):
+            config_id = self._configs.for_hook(company, hook.uid, hook.callback, hook.signing)
+            targets.append((config_id, content, HOOK_EVENT))
         if rule.emails:
             subject, text = email_text(rule, record)
             targets.append((self._configs.for_emails(rule), {"subject": subject, "text": text, **content}, EMAIL_EVENT))

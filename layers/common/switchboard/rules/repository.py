@@ -7,7 +7,11 @@ write; evaluation's items (targets, states, alerts) share the table under other 
     CO#{company}    RULE#{rule id}              -                              alert rule: `doc` (JSON), `name`,
                                                                                `hook_count`, `updated_ms`
     CO#{company}    HOOK#{rule id}#{hook uid}   -                              hook of a rule: callback without
-                                                                               password, `sealed_password`
+                                                                               password, `sealed_password`,
+                                                                               `sealed_signing_secret` (and the
+                                                                               previous one for 24 h after a
+                                                                               rotation; none on hooks made
+                                                                               before hooks were signed)
     CO#{company}    SYS#{uid}                   SYSNAME#{company} /            system: `doc` (JSON of the input
                                                 {name}\\0{uid}                  fields), `name`, `last_comm_ms`
 
@@ -27,6 +31,8 @@ Access patterns (no Scan anywhere):
 - list a rule's hooks: `Query begins_with(sk, "HOOK#{rule}#")`;
 - delete a hook: `TransactWriteItems` of the HOOK# delete under `attribute_exists(pk)` and
   `ADD hook_count :minus` on RULE#;
+- get a hook: `GetItem`; rotate its signing secret: `UpdateItem` under `attribute_exists(pk)` and the
+  secret read being still the stored one (two rotations at once: one wins, the other is told to retry);
 - create / delete a system: `TransactWriteItems` of the SYS# put / delete and `ADD systems ±1` on STATS
   (the list's `count`);
 - list systems sorted by name with offset / size: `Query gsi1 SYSNAME#{company}`, `Limit offset + size`
@@ -48,9 +54,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from switchboard import aws
-from switchboard.errors import Unavailable
+from switchboard.errors import Conflict, Unavailable
 from switchboard.rules import hooks, validation
 from switchboard.rules.models import AlertRule, System, SystemInput
+from switchboard.secrets import SealedSigning
 from switchboard.store import dynamo
 
 MAX_HOOKS_PER_RULE = hooks.MAX_HOOKS_PER_RULE
@@ -94,6 +101,23 @@ class HookRecord:
     callback: str
     sealed_password: str | None = field(default=None, repr=False)
     created_ms: int = 0
+    signing: SealedSigning | None = field(default=None, repr=False)
+
+
+def _signing_from(item: dict[str, Any]) -> SealedSigning | None:
+    sealed = item.get("sealed_signing_secret")
+    if sealed is None:
+        return None
+    expires = item.get("previous_signing_secret_expires_ms")
+    return SealedSigning(sealed, item.get("sealed_previous_signing_secret"), None if expires is None else int(expires))
+
+
+def _signing_item(signing: SealedSigning) -> dict[str, Any]:
+    item: dict[str, Any] = {"sealed_signing_secret": signing.sealed}
+    if signing.previous is not None:
+        item["sealed_previous_signing_secret"] = signing.previous
+        item["previous_signing_secret_expires_ms"] = signing.previous_expires_ms
+    return item
 
 
 class RulesRepository:
@@ -217,6 +241,7 @@ class RulesRepository:
             callback=item["callback"],
             sealed_password=item.get("sealed_password"),
             created_ms=int(item["created_ms"]),
+            signing=_signing_from(item),
         )
 
     def add_hook(self, hook: HookRecord) -> None:
@@ -231,6 +256,8 @@ class RulesRepository:
         }
         if hook.sealed_password is not None:
             item["sealed_password"] = hook.sealed_password
+        if hook.signing is not None:
+            item.update(_signing_item(hook.signing))
         operations = [
             dynamo.update(
                 self._name,
@@ -252,6 +279,42 @@ class RulesRepository:
         """A rule's hooks, oldest first (then by uid)."""
         records = [self._hook_from(item, company_id) for item in self._query(_co(company_id), f"HOOK#{rule_id}#")]
         return sorted(records, key=lambda hook: (hook.created_ms, hook.uid))
+
+    def get_hook(self, company_id: str, rule_id: str, hook_uid: str) -> HookRecord | None:
+        item = self._table.get_item(Key=_hook_key(company_id, rule_id, hook_uid), ConsistentRead=True).get("Item")
+        return None if item is None else self._hook_from(item, company_id)
+
+    def set_hook_signing(self, hook: HookRecord, signing: SealedSigning) -> None:
+        """Store a hook's rotated signing secrets. The hook must still be there with the secret `hook` was
+        read with (Conflict otherwise: a concurrent rotation or delete)."""
+        names = {
+            "#s": "sealed_signing_secret",
+            "#p": "sealed_previous_signing_secret",
+            "#e": "previous_signing_secret_expires_ms",
+        }
+        values: dict[str, Any] = {":s": signing.sealed}
+        expression = "SET #s = :s"
+        if signing.previous is not None:
+            expression += ", #p = :p, #e = :e"
+            values.update({":p": signing.previous, ":e": signing.previous_expires_ms})
+        else:
+            expression += " REMOVE #p, #e"
+        condition = "attribute_exists(pk) AND "
+        if hook.signing is None:
+            condition += "attribute_not_exists(#s)"
+        else:
+            condition += "#s = :old"
+            values[":old"] = hook.signing.sealed
+        try:
+            self._table.update_item(
+                Key=_hook_key(hook.company_id, hook.rule_id, hook.uid),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            raise Conflict(f"hook {hook.uid} changed meanwhile; send the request again") from None
 
     def delete_hook(self, company_id: str, rule_id: str, hook_uid: str) -> bool:
         """Delete one hook; False when the rule has no such hook."""

@@ -8,8 +8,10 @@ that does not exist.
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger
 
 from switchboard import clock, ids, secrets
 from switchboard.accounts.service import AccountService
@@ -20,6 +22,7 @@ from switchboard.rules.repository import HookRecord, RulesRepository
 from switchboard.tenancy import Caller
 
 SCOPE_KIND = "company"
+logger = Logger(child=True)
 
 
 def _rule_id(rule_id: str) -> str:
@@ -37,6 +40,13 @@ class DeletionPort(Protocol):
     def rule_deleted(self, company_id: str, rule_id: str, hook_uids: list[str]) -> None: ...
 
     def hook_deleted(self, company_id: str, hook_uid: str) -> None: ...
+
+
+class SigningPort(Protocol):
+    """Told when a hook's signing secrets change: the delivery configuration its callbacks go out through
+    signs with them from then on (`rules.hook_configurations.HookConfigurations`)."""
+
+    def hook_signing_changed(self, company_id: str, hook_uid: str, signing: secrets.SealedSigning) -> None: ...
 
 
 class RuleService:
@@ -134,17 +144,53 @@ def _fields(spec: SystemInput) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Hook:
-    """A hook as the API shows it: the callback with its password masked."""
+    """A hook as the API shows it: the callback with its password masked; the signing secret only in the
+    reply to its creation (shown once, never read back)."""
 
     uid: str
     callback: str
+    signing_secret: str | None = field(default=None, repr=False)
 
     def wire(self) -> dict[str, str]:
-        return {"uid": self.uid, "callback": self.callback}
+        body = {"uid": self.uid, "callback": self.callback}
+        if self.signing_secret is not None:
+            body[hooks.SIGNING_SECRET_FIELD] = self.signing_secret
+        return body
 
 
-def _shown(record: HookRecord) -> Hook:
-    return Hook(uid=record.uid, callback=hooks.masked(record.callback, record.sealed_password is not None))
+@dataclass(frozen=True, slots=True)
+class RotatedSecret:
+    """The reply to a rotation: the new secret (shown once) and, when there was one, the end of the
+    previous secret's grace (epoch ms), during which callbacks carry both signatures."""
+
+    hook_uid: str
+    signing_secret: str = field(repr=False)
+    previous_expires_ms: int | None
+
+    def wire(self) -> dict[str, object]:
+        return {
+            "uid": self.hook_uid,
+            hooks.SIGNING_SECRET_FIELD: self.signing_secret,
+            "previousSecretExpirationDate": self.previous_expires_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class HookTarget:
+    """What the delivery of a rule's alerts needs of a hook: its uid, its callback with the password, and
+    its sealed signing secrets (None: a hook made before hooks were signed, not rotated since)."""
+
+    uid: str
+    callback: str = field(repr=False)
+    signing: secrets.SealedSigning | None = field(default=None, repr=False)
+
+
+def _shown(record: HookRecord, signing_secret: str | None = None) -> Hook:
+    return Hook(
+        uid=record.uid,
+        callback=hooks.masked(record.callback, record.sealed_password is not None),
+        signing_secret=signing_secret,
+    )
 
 
 class HookService:
@@ -154,11 +200,13 @@ class HookService:
         accounts: AccountService,
         allow_private_targets: bool,
         on_deleted: DeletionPort,
+        on_signing: SigningPort,
     ) -> None:
         self._repo = repository
         self._accounts = accounts
         self._allow_private = allow_private_targets
         self._on_deleted = on_deleted
+        self._on_signing = on_signing
 
     def _rule(self, caller: Caller, company: str | None, rule_id: str) -> AlertRule:
         company_id = self._accounts.scope_for(caller, company, SCOPE_KIND).id
@@ -168,13 +216,15 @@ class HookService:
         return rule
 
     def create(self, caller: Caller, company: str | None, rule_id: str, data: object) -> Hook:
-        """A new hook on a rule from the POST body (checked by hooks.parse_hook); the password is sealed."""
+        """A new hook on a rule from the POST body (checked by hooks.parse_hook); the password and the new
+        signing secret are sealed, the secret shown in this reply only."""
         rule = self._rule(caller, company, rule_id)
         callback = hooks.parse_hook(data, self._allow_private)
         uid = ids.new_hex_id()
         sealed = None
         if callback.password is not None:
             sealed = secrets.seal(callback.password, rule.company_id, password_purpose(uid))
+        signing_secret, signing = secrets.new_sealed_signing(rule.company_id)
         record = HookRecord(
             uid=uid,
             company_id=rule.company_id,
@@ -182,9 +232,10 @@ class HookService:
             callback=callback.url,
             sealed_password=sealed,
             created_ms=clock.now_ms(),
+            signing=signing,
         )
         self._repo.add_hook(record)
-        return _shown(record)
+        return _shown(record, signing_secret)
 
     def list(self, caller: Caller, company: str | None, rule_id: str) -> list[Hook]:
         rule = self._rule(caller, company, rule_id)
@@ -196,10 +247,29 @@ class HookService:
             raise hooks.unknown_hook(hook_uid)
         self._on_deleted.hook_deleted(rule.company_id, hook_uid)
 
-    def callbacks(self, company_id: str, rule_id: str) -> builtins.list[tuple[str, str]]:
-        """(hook uid, callback URL with its password) of a rule's hooks, for the delivery of its alerts."""
+    def rotate_secret(
+        self, caller: Caller, company: str | None, rule_id: str, hook_uid: str, data: object
+    ) -> RotatedSecret:
+        """A new signing secret for a hook (shown in this reply only). The previous one keeps signing
+        callbacks for 24 hours; a hook made before hooks were signed gets its first secret, alone."""
+        rule = self._rule(caller, company, rule_id)
+        hooks.parse_rotation(data)
+        record = self._repo.get_hook(rule.company_id, rule.id, hook_uid) if ids.is_hex_id(hook_uid) else None
+        if record is None:
+            raise hooks.unknown_hook(hook_uid)
+        secret, signing = secrets.rotated_signing(record.signing, rule.company_id, clock.now_ms())
+        self._repo.set_hook_signing(record, signing)
+        try:
+            self._on_signing.hook_signing_changed(rule.company_id, record.uid, signing)
+        except Exception as exc:  # saved on the hook: the next alert's delivery takes it to the configuration
+            # (until then callbacks carry the previous secret's signature, still valid for 24 h)
+            logger.warning("hook secret rotated; its configuration follows at the next alert", error=repr(exc))
+        return RotatedSecret(record.uid, secret, signing.previous_expires_ms)
+
+    def callbacks(self, company_id: str, rule_id: str) -> builtins.list[HookTarget]:
+        """A rule's hooks as the delivery of its alerts needs them (callback with its password, signing)."""
         return [
-            (record.uid, hooks.with_password(record.callback, _unsealed(record)))
+            HookTarget(record.uid, hooks.with_password(record.callback, _unsealed(record)), record.signing)
             for record in self._repo.list_hooks(company_id, rule_id)
         ]
 
