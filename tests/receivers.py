@@ -35,6 +35,11 @@ class Received:
         return json.loads(self.body)
 
 
+class _Server(ThreadingHTTPServer):
+    # Workers send a batch's attempts side by side: a backlog of 5 would refuse connections under load.
+    request_queue_size = 128
+
+
 class Receiver:
     """`script(path, replies)` sets what a path answers, in order (the last one repeats);
     `decide(path, fn)` answers with fn(request) instead. Unknown paths answer 200."""
@@ -79,7 +84,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -28,6 +28,7 @@ working on the test itself.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import multiprocessing
@@ -117,6 +118,11 @@ def reply_kind(wire_id: str, attempt: int) -> str:
 
 
 REPLIES = {kind: reply for kind, _, reply in KINDS}
+
+
+# The worker (container) an invocation runs in. The deliver function works a batch's records in threads
+# of its own (asyncio.to_thread), which carry the invocation's context but are not the worker thread.
+CURRENT_WORKER: contextvars.ContextVar[Any] = contextvars.ContextVar("current_worker", default=None)
 
 
 class KillWorker(BaseException):
@@ -473,12 +479,15 @@ class Worker(threading.Thread):
         self.batch_size, self.posts_in_batch = len(records), 0
         with self.run_state.lock:
             self.run_state.invocations[queue] += 1
+        token = CURRENT_WORKER.set(self)
         try:
             response = function.lambda_handler({"Records": records}, WorkerContext())
         except Exception as exc:  # the invocation failed: Lambda leaves the whole batch on the queue
             causes = [info[1] for info in getattr(exc, "child_exceptions", None) or []]
             self.run_state.note(self.run_state.handler_errors, f"{self.name} {queue}: {exc!r} {causes!r}")
             return len(messages)
+        finally:
+            CURRENT_WORKER.reset(token)
         failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
         for info in function.processor.exceptions:
             self.run_state.note(self.run_state.record_failures, f"{self.name} {queue}: {info[1]!r}")
@@ -495,14 +504,15 @@ class Worker(threading.Thread):
 def _per_worker_engines(run: Run, patch: pytest.MonkeyPatch) -> None:
     """wiring.engine() gives each worker thread an engine of its own, built as the function builds it."""
     build = wiring.engine.__wrapped__
-    local = threading.local()
+    engines: dict[Any, Any] = {}
 
     def engine():
-        if getattr(local, "engine", None) is None:
-            local.engine = build()
-            with run.lock:
-                run.engines.append(local.engine)
-        return local.engine
+        owner = CURRENT_WORKER.get() or threading.current_thread()
+        with run.lock:
+            if owner not in engines:
+                engines[owner] = build()
+                run.engines.append(engines[owner])
+            return engines[owner]
 
     engine.cache_clear = lambda: None  # wiring.reset() clears it
     patch.setattr(wiring, "engine", engine)
@@ -514,9 +524,10 @@ def _kill_switch(run: Run, patch: pytest.MonkeyPatch) -> None:
     real_post = Sender.post
 
     def post(self, url, body, headers, timeout_s, **kwargs):
-        worker = threading.current_thread()
+        worker = CURRENT_WORKER.get()
         if isinstance(worker, Worker):
-            worker.posts_in_batch += 1
+            with run.lock:
+                worker.posts_in_batch += 1
             if (
                 worker is run.victim
                 and run.kill is None
