@@ -155,7 +155,7 @@ class _S3Sink:
     def _answer(self, request: Any, **_: Any) -> Any:
         from botocore.awsrequest import AWSResponse
 
-        from bench.stub import _Raw
+        from tests.fakes.dynamo_http import _Raw
 
         url, method = request.url, request.method
         if method == "POST" and "uploads" in url.split("?", 1)[-1] and "uploadId" not in url:
@@ -184,7 +184,7 @@ def _dump_figures(total: int) -> dict[str, float]:
     from switchboard.events.models import Subscription
     from switchboard.objects import ObjectStore
 
-    from bench.stub import DynamoStub
+    from tests.fakes.dynamo_http import DynamoStub
 
     os.environ.update(
         {

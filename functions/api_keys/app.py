@@ -13,14 +13,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from switchboard.dialects import cors, crossbar
 from switchboard.dialects.http import caller
 from switchboard.lazy import lazy_import
-from switchboard.tenancy import OPERATOR_SCOPE
 
 if TYPE_CHECKING:
-    from switchboard import wiring
+    from switchboard import tenancy, wiring
     from switchboard.accounts.models import ApiKey
 else:
     # The domain (pydantic, boto3) loads with the first request; see switchboard.lazy.
     wiring = lazy_import("switchboard.wiring")
+    tenancy = lazy_import("switchboard.tenancy")
 
 
 logger = Logger()
@@ -35,7 +35,7 @@ def view(key: ApiKey) -> dict[str, Any]:
         "account_id": key.account_id,
         "owner_id": key.user_id,
         "priv_level": key.priv_level,
-        "operator": OPERATOR_SCOPE in key.scopes,
+        "operator": tenancy.OPERATOR_SCOPE in key.scopes,
         "created": key.created_ms // 1000,
     }
 
