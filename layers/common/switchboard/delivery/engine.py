@@ -525,12 +525,13 @@ class _Slots:
         self._engine = engine
         self._config = config
         self._until_ms = until_ms
-        self._token = uuid.uuid4().hex
+        self._token = ""  # drawn when a slot is first taken (most attempts never need one)
         self._held: list[tuple[str, int]] = []
         self.refusal = ""
 
     def take(self) -> bool:
         engine, config, settings = self._engine, self._config, self._engine._settings
+        self._token = self._token or uuid.uuid4().hex
         engine._slow[(config.account_id, config.id)] = time.monotonic() + settings.slow_memory_s
         now = engine._clock()
         scopes = (

@@ -24,9 +24,7 @@ import contextlib
 import dataclasses
 import errno
 import functools
-import heapq
 import ipaddress
-import itertools
 import logging
 import socket
 import ssl
@@ -113,6 +111,7 @@ class _Watch:
         _watchdog.add(self, time.monotonic() + self._patience.after_s)
 
     def stop(self) -> None:
+        _watchdog.remove(self)
         with self._lock:
             self._answered = True
 
@@ -159,32 +158,50 @@ class _Watch:
 
 class _Watchdog:
     """One thread that notices attempts running out of patience. (A timer thread per attempt would
-    cost more than a fast attempt itself.) Answered attempts stay queued until their time and are
-    then dropped; an attempt that did run out is decided in a thread of its own, so a slow decision
-    (a store write) never delays another attempt's."""
+    cost more than a fast attempt itself.) It looks at the attempts in flight a few times a second —
+    a handful per worker — while there are any, and sleeps while there are none; an attempt that ran
+    out is decided in a thread of its own, so a slow decision (a store write) delays no other."""
+
+    TICK_S = 0.1
 
     def __init__(self) -> None:
-        self._ready = threading.Condition()
-        self._due: list[tuple[float, int, _Watch]] = []
-        self._order = itertools.count()
+        self._lock = threading.Lock()
+        self._in_flight: dict[_Watch, float] = {}
+        self._idle = threading.Event()  # set to wake the thread when the first attempt arrives
+        self._sleeping = True
         self._thread: threading.Thread | None = None
 
     def add(self, watch: _Watch, at: float) -> None:
-        with self._ready:
-            heapq.heappush(self._due, (at, next(self._order), watch))
+        with self._lock:
+            self._in_flight[watch] = at
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="attempt-patience", daemon=True)
                 self._thread.start()
-            elif self._due[0][2] is watch:
-                self._ready.notify()
+            wake = self._sleeping
+            self._sleeping = False
+        if wake:
+            self._idle.set()
+
+    def remove(self, watch: _Watch) -> None:
+        with self._lock:
+            self._in_flight.pop(watch, None)
 
     def _run(self) -> None:
         while True:
-            with self._ready:
-                while not self._due or self._due[0][0] > time.monotonic():
-                    self._ready.wait(self._due[0][0] - time.monotonic() if self._due else None)
-                _, _, watch = heapq.heappop(self._due)
-            if not watch.stopped:
+            with self._lock:
+                if not self._in_flight:
+                    self._sleeping = True
+                    self._idle.clear()
+            if self._sleeping:
+                self._idle.wait()
+                continue
+            time.sleep(self.TICK_S)
+            now = time.monotonic()
+            with self._lock:
+                expired = [watch for watch, at in self._in_flight.items() if at <= now]
+                for watch in expired:
+                    del self._in_flight[watch]
+            for watch in expired:
                 threading.Thread(target=watch.fire, name="attempt-patience-decision", daemon=True).start()
 
 
