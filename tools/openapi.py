@@ -211,7 +211,20 @@ def sample_bodies() -> dict[tuple[str, str], Any]:
     return bodies
 
 
-JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}
+# Checked in this order (bool is an int); by isinstance, because a library loaded in the same process may
+# have json decode objects as OrderedDict.
+JSON_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (dict, "object"),
+    (list, "array"),
+)
+
+
+def json_type(value: Any) -> str:
+    return next(name for kind, name in JSON_TYPES if isinstance(value, kind))
 
 
 def gateway_responses(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -227,7 +240,7 @@ def gateway_responses(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 body = json.loads(text)
             except ValueError:
                 continue
-            properties = {key: {"type": JSON_TYPES[type(value)]} for key, value in body.items()}
+            properties = {key: {"type": json_type(value)} for key, value in body.items()}
             schema = {"type": "object", "required": sorted(body), "properties": properties}
             answers[str(answer.get("StatusCode"))] = schema
     return answers
