@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 WORKERS = 4
 STALLED_TASKS = 20
@@ -22,30 +21,26 @@ T, C = "t" * 32, "c" * 32
 
 def c_latency(stalled_tasks: int, fair: bool) -> float:
     from switchboard.delivery.engine import Engine, EngineSettings
-    from switchboard.delivery.models import DeliverTask, Delivery
+    from switchboard.delivery.models import DeliverTask
     from switchboard.delivery.sender import Sender
 
-    from tests.fakes.memory_store import FixedConfigurations, MemoryStore, QueuedTasks, SilentNotices
+    from tests.fakes.memory_store import (
+        FixedConfigurations,
+        MemoryStore,
+        QueuedTasks,
+        SeveralConfigurations,
+        SilentNotices,
+        pending_delivery,
+    )
     from tests.receivers import Receiver, Reply
 
     receiver = Receiver()
     receiver.script("/stall", Reply(200, "late", delay_s=2 * TIMEOUT_S))
     receiver.script("/calm", Reply(200, "ok"))
-    by_key = {
-        (T, "1001"): FixedConfigurations.build(T, "1001", f"{receiver.url}/stall", **{"timeout-seconds": TIMEOUT_S}),
-        (C, "2001"): FixedConfigurations.build(C, "2001", f"{receiver.url}/calm", **{"timeout-seconds": TIMEOUT_S}),
-    }
-
-    class Configurations:
-        def get(self, account_id: str, config_id: str) -> Any:
-            fixed = by_key.get((account_id, config_id))
-            return fixed.config if fixed else None
-
-        def forget(self, account_id: str, config_id: str) -> None:
-            pass
-
-        def __getattr__(self, name: str) -> Any:
-            return lambda config, *args: getattr(by_key[(config.account_id, config.id)], name)(config, *args)
+    configurations = SeveralConfigurations(
+        FixedConfigurations.build(T, "1001", f"{receiver.url}/stall", **{"timeout-seconds": TIMEOUT_S}),
+        FixedConfigurations.build(C, "2001", f"{receiver.url}/calm", **{"timeout-seconds": TIMEOUT_S}),
+    )
 
     # Without slow slots: no attempt is ever cut off (the patience is longer than any timeout) and the
     # slots are more than there are tasks, so none is ever deferred.
@@ -58,20 +53,7 @@ def c_latency(stalled_tasks: int, fair: bool) -> float:
 
     def queue(account: str, config_id: str, n: int) -> None:
         event = f"e{config_id}{n:05d}"
-        store.create(
-            Delivery(
-                account_id=account,
-                event_id=event,
-                config_id=config_id,
-                topic="NIS-Events",
-                event_type="porting_event",
-                event_timestamp="2026-11-23T10:00:00Z",
-                fields={"number": "+1"},
-                created_ms=now,
-                updated_ms=now,
-                due_ms=now,
-            )
-        )
+        store.create(pending_delivery(account, config_id, event, now))
         tasks.send(DeliverTask(account_id=account, event_id=event, config_id=config_id, attempt=1))
 
     for n in range(stalled_tasks):
@@ -87,7 +69,7 @@ def c_latency(stalled_tasks: int, fair: bool) -> float:
                 engine.deliver(task)
 
     engines = [
-        Engine(store, Configurations(), tasks, Sender(allow_private=True), SilentNotices(), settings)
+        Engine(store, configurations, tasks, Sender(allow_private=True), SilentNotices(), settings)
         for _ in range(WORKERS)
     ]
     threads = [threading.Thread(target=work, args=(engine,), daemon=True) for engine in engines]

@@ -243,6 +243,43 @@ class FixedConfigurations:
         self.config = self.config.model_copy(update={"circuit_open_until_ms": until_ms})
 
 
+class SeveralConfigurations:
+    """Several FixedConfigurations behind one Configurations port (tenants side by side)."""
+
+    def __init__(self, *fixed: FixedConfigurations) -> None:
+        self._by_key = {(f.config.account_id, f.config.id): f for f in fixed}
+
+    def get(self, account_id: str, config_id: str) -> DeliveryConfiguration | None:
+        fixed = self._by_key.get((account_id, config_id))
+        return fixed.config if fixed else None
+
+    def forget(self, account_id: str, config_id: str) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        def call(config: DeliveryConfiguration, *args: Any) -> Any:
+            return getattr(self._by_key[(config.account_id, config.id)], name)(config, *args)
+
+        return call
+
+
+def pending_delivery(account_id: str, config_id: str, event_id: str, now_ms: int | None = None) -> Delivery:
+    """A delivery as fanout creates it: pending, due now."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    return Delivery(
+        account_id=account_id,
+        event_id=event_id,
+        config_id=config_id,
+        topic="NIS-Events",
+        event_type="porting_event",
+        event_timestamp="2026-11-23T10:00:00Z",
+        fields={"number": "+1"},
+        created_ms=now,
+        updated_ms=now,
+        due_ms=now,
+    )
+
+
 class QueuedTasks:
     """A delivery queue with SQS's DelaySeconds: a task sent with a delay is offered again only once
     that delay has passed, earliest first. Thread-safe; workers share one."""

@@ -6,10 +6,10 @@ transport failure."""
 from __future__ import annotations
 
 from switchboard.delivery.engine import Engine, EngineSettings
-from switchboard.delivery.models import DeliverTask, Delivery
+from switchboard.delivery.models import DeliverTask
 from switchboard.delivery.sender import HttpResult
 
-from tests.fakes.memory_store import FixedConfigurations, MemoryStore, QueuedTasks, SilentNotices
+from tests.fakes.memory_store import FixedConfigurations, MemoryStore, QueuedTasks, SilentNotices, pending_delivery
 
 ACCOUNT = "a" * 32
 
@@ -49,18 +49,7 @@ def world(sender: ScriptedSender):
 def deliveries(store: MemoryStore, clock: Clock, count: int) -> list[DeliverTask]:
     made = []
     for n in range(count):
-        delivery = Delivery(
-            account_id=ACCOUNT,
-            event_id=f"evt{n:04d}",
-            config_id="1001",
-            topic="NIS-Events",
-            event_type="porting_event",
-            event_timestamp="2026-11-23T10:00:00Z",
-            fields={"number": "+1"},
-            created_ms=clock.ms,
-            updated_ms=clock.ms,
-            due_ms=clock.ms,
-        )
+        delivery = pending_delivery(ACCOUNT, "1001", f"evt{n:04d}", clock.ms)
         store.create(delivery)
         made.append(DeliverTask(account_id=ACCOUNT, event_id=delivery.event_id, config_id="1001", attempt=1))
     return made

@@ -12,49 +12,23 @@ from typing import Any
 from switchboard.delivery.engine import Engine, EngineSettings, TaskOutcome
 from switchboard.delivery.models import DeliverTask, Delivery, Status
 from switchboard.delivery.sender import Sender
-from switchboard.events.models import DeliveryConfiguration
 
-from tests.fakes.memory_store import FixedConfigurations, MemoryStore, QueuedTasks, SilentNotices
+from tests.fakes.memory_store import (
+    FixedConfigurations,
+    MemoryStore,
+    QueuedTasks,
+    SeveralConfigurations,
+    SilentNotices,
+    pending_delivery,
+)
 from tests.receivers import Receiver, Reply
 
 T, C = "t" * 32, "c" * 32
 SETTINGS = EngineSettings(patience_s=0.3, slow_per_configuration=2, slow_per_account=3, defer_s=30)
 
 
-class Configurations:
-    """Several fixed configurations (FixedConfigurations holds one)."""
-
-    def __init__(self, *fixed: FixedConfigurations) -> None:
-        self._by_key = {(f.config.account_id, f.config.id): f for f in fixed}
-
-    def get(self, account_id: str, config_id: str) -> DeliveryConfiguration | None:
-        fixed = self._by_key.get((account_id, config_id))
-        return fixed.config if fixed else None
-
-    def __getattr__(self, name: str) -> Any:
-        def call(config: DeliveryConfiguration, *args: Any) -> Any:
-            return getattr(self._by_key[(config.account_id, config.id)], name)(config, *args)
-
-        return call
-
-    def forget(self, account_id: str, config_id: str) -> None:
-        pass
-
-
 def delivery(account: str, config_id: str, n: int) -> Delivery:
-    now = int(time.time() * 1000)
-    return Delivery(
-        account_id=account,
-        event_id=f"evt{config_id}{n:04d}",
-        config_id=config_id,
-        topic="NIS-Events",
-        event_type="porting_event",
-        event_timestamp="2026-11-23T10:00:00Z",
-        fields={"number": "+1"},
-        created_ms=now,
-        updated_ms=now,
-        due_ms=now,
-    )
+    return pending_delivery(account, config_id, f"evt{config_id}{n:04d}")
 
 
 def task(d: Delivery) -> DeliverTask:
@@ -69,7 +43,7 @@ class World:
         self.receiver.script("/fast", Reply(200, "ok"))
         self.store, self.tasks = MemoryStore(), QueuedTasks()
         url = self.receiver.url
-        self.configs = Configurations(
+        self.configs = SeveralConfigurations(
             FixedConfigurations.build(T, "1001", f"{url}/stall", **{"timeout-seconds": 2}),
             FixedConfigurations.build(T, "1002", f"{url}/stall", **{"timeout-seconds": 2}),
             FixedConfigurations.build(C, "2001", f"{url}/fast", **{"timeout-seconds": 2}),

@@ -216,9 +216,10 @@ class Engine:
 
     def _deliver(self, task: DeliverTask) -> Handled:
         config = self._configs.get(task.account_id, task.config_id)
-        if config is not None and (config.circuit_open_until_ms or 0) > self._clock():
+        open_ms = (config.circuit_open_until_ms or 0) - self._clock() if config is not None else 0
+        if open_ms > 0:
             # The breaker is open: come back when it closes; the attempt is not spent, nothing is written.
-            wait_s = ((config.circuit_open_until_ms or 0) - self._clock()) / 1000 + self._rng.uniform(0, 5)
+            wait_s = open_ms / 1000 + self._rng.uniform(0, 5)
             self._tasks.send(task.model_copy(update={"slot_ms": None}), min(math.ceil(wait_s), policy.SQS_MAX_DELAY_S))
             return Handled(TaskOutcome.DEFERRED, "circuit-open")
         if config is not None and (not config.spec.is_active or _collects(config, task.event_id)):
@@ -282,12 +283,14 @@ class Engine:
     def _known_slow(self, config: DeliveryConfiguration) -> bool:
         return self._slow.get((config.account_id, config.id), 0.0) > time.monotonic()
 
+    def _seen_slow(self, config: DeliveryConfiguration) -> None:
+        self._slow[(config.account_id, config.id)] = time.monotonic() + self._settings.slow_memory_s
+
     def _remember_pace(self, config: DeliveryConfiguration, result: HttpResult) -> None:
-        key = (config.account_id, config.id)
         if result.duration_ms >= self._settings.patience_s * 1000 or result.error_class == "timeout":
-            self._slow[key] = time.monotonic() + self._settings.slow_memory_s
+            self._seen_slow(config)
         elif result.status is not None:
-            self._slow.pop(key, None)  # answered in time: fast again
+            self._slow.pop((config.account_id, config.id), None)  # answered in time: fast again
 
     def _defer(self, delivery: Delivery, task: DeliverTask, reason: str) -> Handled:
         """Give the claimed delivery back untouched (the attempt not spent) and queue it for later."""
@@ -532,7 +535,7 @@ class _Slots:
     def take(self) -> bool:
         engine, config, settings = self._engine, self._config, self._engine._settings
         self._token = self._token or uuid.uuid4().hex
-        engine._slow[(config.account_id, config.id)] = time.monotonic() + settings.slow_memory_s
+        engine._seen_slow(config)
         now = engine._clock()
         scopes = (
             (f"{config.account_id}#{config.id}", settings.slow_per_configuration, "configuration"),
