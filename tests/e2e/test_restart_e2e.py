@@ -114,7 +114,7 @@ def test_sigkill_and_restart_lose_nothing(tmp_path: Path) -> None:
         alert_id = alert.json()["data"]["id"]
 
         events = [api.call("POST", "/ess/v1/events", 202, json=EVENT)["event-id"] for _ in range(PENDING)]
-        assert endpoint.wait(lambda e: len(e.failed) == PENDING, 60), first.tail()
+        assert endpoint.wait(lambda e: len(e.failed) == PENDING, 180), first.tail()
         time.sleep(1.0)  # the last attempts recorded, their retries queued with a delay
         workers = first.children()
         assert workers, "the runtime runs its functions in worker processes"
