@@ -12,6 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+from switchboard_local import motopatch
 from switchboard_local.template import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,8 @@ def _parsed_template() -> dict[str, Any]:
 
 def create_template_tables() -> dict[str, str]:
     """Create every DynamoDB table of the template (keys, GSIs) in the active moto mock."""
+    # deliver works a batch on threads: make each in-process request atomic, as DynamoDB's are
+    motopatch.serialise_dynamodb()
     client = boto3.client("dynamodb")
     resources = template()["Resources"]
     names = {}

@@ -21,6 +21,11 @@ server answering many threads, which exposes two problems:
   (`receive_message`, `delete_message` below).
 
 `apply()` installs them all; it is idempotent.
+
+In-process (tests, benches) there is no server to serialise requests, yet the deliver function
+works a batch's records on threads: two conditional writes to one item can then both pass their
+condition, which DynamoDB never allows. `serialise_dynamodb()` runs each DynamoDB request under
+one lock, as the local runtime's persistence layer does.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ TRANSACTION_LOCK = threading.RLock()
 DELETED_HANDLES_KEPT = 10_000
 
 _applied = False
+_serialised = False
 
 
 def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -285,3 +291,23 @@ def apply() -> None:
 
     Queue.__init__ = queue_init  # type: ignore[method-assign]
     _applied = True
+
+
+DYNAMODB_REQUEST_LOCK = threading.RLock()
+
+
+def serialise_dynamodb() -> None:
+    """Make each in-process DynamoDB request atomic (idempotent)."""
+    global _serialised
+    if _serialised:
+        return
+    from moto.dynamodb.responses import DynamoHandler
+
+    original_call = DynamoHandler.call_action
+
+    def locked_call(self: Any) -> Any:
+        with DYNAMODB_REQUEST_LOCK:
+            return original_call(self)
+
+    DynamoHandler.call_action = locked_call  # type: ignore[method-assign]
+    _serialised = True

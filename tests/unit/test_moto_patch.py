@@ -231,3 +231,43 @@ def test_a_long_poll_waits_for_a_send_without_blocking_other_consumers():
             thread.join(10)
         bodies = sorted(m["Body"] for batch in got for m in batch)
         assert bodies == ["one", "two"]
+
+
+def test_one_conditional_write_wins_when_threads_race_for_an_item(ddb):
+    """What the deliver function's threads rely on: of several `attribute_not_exists` claims of one
+    item at once, exactly one passes. moto alone lets several pass when threads switch often."""
+    import sys
+
+    def claim(key: dict[str, Any], start: threading.Barrier, winners: list[int]) -> None:
+        start.wait()
+        try:
+            ddb.update_item(
+                TableName=TABLE,
+                Key=key,
+                UpdateExpression="SET holder = :me",
+                ConditionExpression="attribute_not_exists(holder)",
+                ExpressionAttributeValues={":me": {"S": "worker"}},
+            )
+            winners.append(1)
+        except ClientError:
+            pass
+
+    motopatch.serialise_dynamodb()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to give a race its chance
+    try:
+        doubled = 0
+        for round_number in range(40):
+            key = {"pk": {"S": "claim"}, "sk": {"S": str(round_number)}}
+            ddb.put_item(TableName=TABLE, Item=key)
+            winners: list[int] = []
+            start = threading.Barrier(4)
+            threads = [threading.Thread(target=claim, args=(key, start, winners)) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            doubled += len(winners) != 1
+    finally:
+        sys.setswitchinterval(interval)
+    assert doubled == 0
