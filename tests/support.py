@@ -153,7 +153,9 @@ def rest_event(
     """An API Gateway REST proxy event for `path`, shaped like the sample events."""
     event = copy.deepcopy(sample_event("alerts_get.json"))
     event["httpMethod"] = method
+    # The custom domain's form: the path with its API's base path (resolvers strip it); no stage variables.
     event["path"] = path
+    event["stageVariables"] = None
     event["requestContext"]["httpMethod"] = method
     event["requestContext"]["path"] = f"/dev{path}"
     if caller_context is not None:

@@ -11,8 +11,10 @@ Writes docs/openapi/{crossbar,airvantage,ess,expeto}.json. Nothing in them is wr
   through the dialect helpers it calls (`crossbar.page_request`, `ess.page`, …), with the bounds they pass;
 - the success status comes from the reply it builds (`crossbar.created` → 201, `expeto.no_content` → 204,
   `status_code=` literals); the reply and error shapes are the dialect's (switchboard/dialects/wire.py), and
-  the statuses API Gateway answers itself (401, 403, …) may also carry its own body, read from the
-  template's `GatewayResponses`;
+  the statuses API Gateway answers itself (401, 403, 429, 5xx, …) are those of the dialect's REST API's
+  `GatewayResponses` in template.yaml, whose bodies are in the dialect's error shape too;
+- the paths are the public ones, as clients call them on the custom domain: the resolver's `strip_prefixes`
+  (the dialect's base path) joined to its routes;
 - which operations need no credential comes from template.yaml (`Authorizer: NONE`), as API Gateway does;
 - the request examples are the bodies of the sample events in events/ (taken from the API contracts, and
   run through the handlers by tests/integration/test_sample_events.py);
@@ -52,6 +54,8 @@ from pydantic.json_schema import models_json_schema
 from switchboard.dialects import airvantage, crossbar, ess, expeto, http, validation, wire
 from switchboard.errors import InvalidInput
 from switchboard_local.template import load_yaml
+
+from tools.routes import base_paths, public_path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "openapi"
@@ -144,6 +148,7 @@ def dialect_of(path: str) -> Dialect:
 class Operation:
     function: str  # functions/<function>/app.py
     route: Route
+    prefix: str = ""  # the resolver's strip_prefixes: the dialect's base path, which its routes leave out
 
     @property
     def method(self) -> str:
@@ -151,7 +156,8 @@ class Operation:
 
     @property
     def path(self) -> str:
-        return self.route.openapi_path
+        path = self.route.openapi_path
+        return self.prefix + path if path != "/" else self.prefix or "/"
 
 
 def load_function(name: str) -> ModuleType:
@@ -181,69 +187,76 @@ def routes(app: APIGatewayRestResolver) -> list[Route]:
     return [*app._static_routes, *app._dynamic_routes]
 
 
+def prefix_of(app: APIGatewayRestResolver) -> str:
+    """The base path the resolver strips (its dialect's), "" for none."""
+    prefixes = [p for p in app._strip_prefixes or [] if isinstance(p, str)]
+    return prefixes[0] if prefixes else ""
+
+
 def operations() -> list[Operation]:
-    return [Operation(name, route) for name, app in resolvers() for route in routes(app)]
+    return [Operation(name, route, prefix_of(app)) for name, app in resolvers() for route in routes(app)]
 
 
 def public_operations(template: dict[str, Any]) -> set[tuple[str, str]]:
     """(METHOD, path) of the API events API Gateway serves without the authorizer (`Authorizer: NONE`)."""
     public: set[tuple[str, str]] = set()
+    bases = base_paths(template)
     for resource in (template.get("Resources") or {}).values():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         for event in ((resource.get("Properties") or {}).get("Events") or {}).values():
             props = event.get("Properties") or {}
             if event.get("Type") == "Api" and (props.get("Auth") or {}).get("Authorizer") == "NONE":
-                public.add((str(props["Method"]).upper(), str(props["Path"])))
+                public.add((str(props["Method"]).upper(), public_path(props, bases)))
     return public
 
 
 def sample_bodies() -> dict[tuple[str, str], Any]:
-    """(METHOD, resource) -> the JSON body of the sample API event for that operation (events/*.json)."""
+    """(METHOD, public path) -> the JSON body of the sample API event for that operation (events/*.json).
+
+    A sample is an event of a dialect's API on its stage URL: its resource lacks the base path, which its
+    `dialect` stage variable names."""
+    prefixes = {d.name: d.prefix.rstrip("/") for d in DIALECTS}
     bodies: dict[tuple[str, str], Any] = {}
     for path in sorted(EVENTS.glob("*.json")):
         event = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(event, dict) or not event.get("body") or event.get("isBase64Encoded"):
             continue
         if "httpMethod" in event and "resource" in event:
-            key = (str(event["httpMethod"]).upper(), str(event["resource"]))
+            prefix = prefixes.get(str((event.get("stageVariables") or {}).get("dialect")), "")
+            key = (str(event["httpMethod"]).upper(), prefix + str(event["resource"]))
             bodies.setdefault(key, json.loads(event["body"]))
     return bodies
 
 
-# Checked in this order (bool is an int); by isinstance, because a library loaded in the same process may
-# have json decode objects as OrderedDict.
-JSON_TYPES: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"),
-    (int, "integer"),
-    (float, "number"),
-    (str, "string"),
-    (dict, "object"),
-    (list, "array"),
-)
-
-
-def json_type(value: Any) -> str:
-    return next(name for kind, name in JSON_TYPES if isinstance(value, kind))
-
-
-def gateway_responses(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The answers API Gateway gives itself before a function runs (the API's `GatewayResponses`): status ->
-    the schema of its JSON body, read from the response template (the same for every path of the API)."""
-    answers: dict[str, dict[str, Any]] = {}
-    for resource in (template.get("Resources") or {}).values():
-        if resource.get("Type") != "AWS::Serverless::Api":
-            continue
-        for answer in ((resource.get("Properties") or {}).get("GatewayResponses") or {}).values():
+def gateway_responses(template: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The answers API Gateway gives itself before a function runs, per dialect: dialect -> status -> the
+    JSON body of the dialect's REST API's gateway response (`GatewayResponses`, the same for every path of
+    that API). The API of a dialect is the one whose base-path mapping is the dialect's prefix."""
+    by_base = {base: api for api, base in base_paths(template).items()}
+    resources = template.get("Resources") or {}
+    answers: dict[str, dict[str, dict[str, Any]]] = {}
+    for dialect in DIALECTS:
+        api = resources.get(by_base.get(dialect.prefix.rstrip("/"), "")) or {}
+        found = answers.setdefault(dialect.name, {})
+        for answer in ((api.get("Properties") or {}).get("GatewayResponses") or {}).values():
             text = ((answer.get("ResponseTemplates") or {}).get("application/json")) or ""
+            for variable, value in example_context(dialect).items():
+                text = text.replace(variable, value)
             try:
-                body = json.loads(text)
+                found.setdefault(str(answer.get("StatusCode")), json.loads(text))
             except ValueError:
                 continue
-            properties = {key: {"type": json_type(value)} for key, value in body.items()}
-            schema = {"type": "object", "required": sorted(body), "properties": properties}
-            answers[str(answer.get("StatusCode"))] = schema
     return answers
+
+
+def example_context(dialect: Dialect) -> dict[str, str]:
+    """Example values of the `$context` variables gateway response templates use (for the documents' examples)."""
+    return {
+        "$context.requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
+        "$context.requestTime": "23/Nov/2026:09:30:00 +0000",
+        "$context.path": f"{dialect.prefix}nothing",
+    }
 
 
 # ---------------------------------------------------------------- what a handler reads and answers
@@ -547,7 +560,7 @@ def operation_object(
         if has_body:
             answer["content"] = _json(success_schema(dialect, reads, schemas), dialect.media_types)
         responses[str(status)] = answer
-    for status in sorted(gateway or {}):  # the function's error, or the gateway's own answer before the function runs
+    for status in sorted(gateway or {}):  # the function's error, or the gateway's own in the same shape
         if status != "401" or not public:
             responses[status] = {"$ref": f"#/components/responses/Gateway{status}"}
     responses["4XX"] = {"$ref": "#/components/responses/Error"}
@@ -567,6 +580,7 @@ def document(
     examples: dict[tuple[str, str], Any],
     gateway: dict[str, dict[str, Any]],
 ) -> dict[str, Any]:
+    """`gateway`: status -> the body API Gateway answers itself with on the dialect's API (in its shape)."""
     schemas = Schemas()
     paths: dict[str, dict[str, Any]] = {}
     counts: dict[str, int] = {}
@@ -598,7 +612,13 @@ def document(
             "version": crossbar.VERSION.removeprefix("switchboard-"),
             "description": dialect.description,
         },
-        "servers": [{"url": "/", "description": "The API's base URL (the stage URL of a deployment)"}],
+        "servers": [
+            {
+                "url": "/",
+                "description": "The custom domain's root (paths carry the dialect's base path); on the dialect's own "
+                f"stage URL, paths go without `{dialect.prefix.rstrip('/')}`",
+            }
+        ],
         "security": [{name: []} for name in dialect.security_schemes],
         "tags": [{"name": name} for name in tags],
         "paths": dict(sorted(paths.items())),
@@ -609,8 +629,9 @@ def document(
                 "Unavailable": unavailable,
                 **{
                     f"Gateway{status}": {
-                        "description": f"{status}: the function's error, or API Gateway's own answer before it runs",
-                        "content": _json({"anyOf": [error_schema, body]}),
+                        "description": f"{status}: the function's error, or API Gateway's own answer (the dialect's "
+                        "REST API's gateway response), in the same shape",
+                        "content": {"application/json": {"schema": error_schema, "example": body}},
                     }
                     for status, body in sorted(gateway.items())
                 },
@@ -627,7 +648,7 @@ def documents() -> dict[str, dict[str, Any]]:
         by_dialect[dialect_of(op.path).name].append(op)
     template = load_yaml(TEMPLATE)
     public, gateway, examples = public_operations(template), gateway_responses(template), sample_bodies()
-    return {d.name: document(d, by_dialect[d.name], public, examples, gateway) for d in DIALECTS}
+    return {d.name: document(d, by_dialect[d.name], public, examples, gateway[d.name]) for d in DIALECTS}
 
 
 def render(doc: dict[str, Any]) -> str:

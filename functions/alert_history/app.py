@@ -23,7 +23,7 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[airvantage.PREFIX])
 airvantage.install(app)
 MAX_HISTORY = 500
 
@@ -52,21 +52,21 @@ def _history():
     return company, query
 
 
-@app.get("/api/v3/alerts/current")
+@app.get("/v3/alerts/current")
 def current_alerts() -> Response:
     offset, size = airvantage.page(app)
     states, count = wiring.alert_queries().states(caller(app), airvantage.company(app), _criteria(), offset, size)
     return airvantage.listing([state.wire_current() for state in states], count)
 
 
-@app.get("/api/v2/alertstates")
+@app.get("/v2/alertstates")
 def alert_states() -> Response:
     offset, size = airvantage.page(app)
     states, count = wiring.alert_queries().states(caller(app), airvantage.company(app), _criteria(), offset, size)
     return airvantage.listing([state.wire() for state in states], count)
 
 
-@app.get("/api/v3/alerts/history")
+@app.get("/v3/alerts/history")
 def alert_history_v3() -> Response:
     company, query = _history()
     return airvantage.listing(
@@ -74,7 +74,7 @@ def alert_history_v3() -> Response:
     )
 
 
-@app.get("/api/v2/alerts/history")
+@app.get("/v2/alerts/history")
 def alert_history_v2() -> Response:
     company, query = _history()
     return airvantage.listing(
@@ -82,14 +82,14 @@ def alert_history_v2() -> Response:
     )
 
 
-@app.get("/api/v2/alertstates/history")
+@app.get("/v2/alertstates/history")
 def state_history() -> Response:
     company, query = _history()
     rows = wiring.alert_queries().state_changes(caller(app), company, query)
     return airvantage.listing([row.wire() for row in rows], with_count=False)
 
 
-@app.get("/api/v2/alerts/<uid>")
+@app.get("/v2/alerts/<uid>")
 def get_alert(uid: str) -> Response:
     company = airvantage.company(app, required=True)
     return airvantage.reply([wiring.alert_queries().alert(caller(app), company, uid).wire_v2()])

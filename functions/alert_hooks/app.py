@@ -21,9 +21,9 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[airvantage.PREFIX])
 airvantage.install(app)
-BASE = "/api/v1/alerts/rules/<uid>/hooks"
+BASE = "/v1/alerts/rules/<uid>/hooks"
 
 # The replies that show a hook's signing secret, for the OpenAPI document (tools/openapi.py).
 _SECRET = {"type": "string", "pattern": "^whsec_", "description": "Standard Webhooks secret, shown this once"}

@@ -22,9 +22,9 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[airvantage.PREFIX])
 airvantage.install(app)
-BASE = "/api/v2/alertrules"
+BASE = "/v2/alertrules"
 
 
 @app.post(BASE)

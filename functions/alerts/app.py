@@ -24,17 +24,17 @@ else:
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[crossbar.PREFIX])
 crossbar.install(app)
 
 
-@app.get("/v2/accounts/<account_id>/alerts")
+@app.get("/accounts/<account_id>/alerts")
 def list_alerts(account_id: str) -> Response:
     page = wiring.alerts().list_for(caller(app), account_id, crossbar.page_request(app))
     return crossbar.page(app, page)
 
 
-@app.put("/v2/accounts/<account_id>/alerts")
+@app.put("/accounts/<account_id>/alerts")
 def create_alert(account_id: str) -> Response:
     data = crossbar.request_data(app, models.AlertInput)
     alert = wiring.alerts().create(caller(app), account_id, data)
@@ -44,13 +44,13 @@ def create_alert(account_id: str) -> Response:
     )
 
 
-@app.get("/v2/accounts/<account_id>/alerts/<alert_id>")
+@app.get("/accounts/<account_id>/alerts/<alert_id>")
 def get_alert(account_id: str, alert_id: str) -> Response:
     alert = wiring.alerts().get(caller(app), account_id, alert_id)
     return crossbar.ok(app, alert.document(), revision=alert.revision)
 
 
-@app.delete("/v2/accounts/<account_id>/alerts/<alert_id>")
+@app.delete("/accounts/<account_id>/alerts/<alert_id>")
 def delete_alert(account_id: str, alert_id: str) -> Response:
     alert = wiring.alerts().clear(caller(app), account_id, alert_id)
     return crossbar.ok(app, {**alert.document(), "_read_only": {"deleted": True}}, revision=alert.revision)

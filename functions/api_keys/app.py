@@ -24,7 +24,7 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[crossbar.PREFIX])
 crossbar.install(app)
 
 
@@ -40,13 +40,13 @@ def view(key: ApiKey) -> dict[str, Any]:
     }
 
 
-@app.get("/v2/accounts/<account_id>/api_keys")
+@app.get("/accounts/<account_id>/api_keys")
 def list_keys(account_id: str) -> Response:
     keys = wiring.accounts().list_keys(caller(app), account_id)
     return crossbar.ok(app, [view(key) for key in keys])
 
 
-@app.delete("/v2/accounts/<account_id>/api_keys/<key_id>")
+@app.delete("/accounts/<account_id>/api_keys/<key_id>")
 def revoke_key(account_id: str, key_id: str) -> Response:
     key = wiring.accounts().revoke_key(caller(app), account_id, key_id)
     logger.info("api key revoked", extra={"account_id": key.account_id, "key_id": key.key_id})

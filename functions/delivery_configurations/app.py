@@ -22,9 +22,9 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[ess.PREFIX])
 ess.install(app)
-BASE = "/ess/v1/delivery-configurations"
+BASE = "/v1/delivery-configurations"
 
 
 @app.get(BASE)
@@ -38,7 +38,7 @@ def list_configurations() -> Response:
 def create_configuration() -> Response:
     spec = ess.body(app, models.DeliveryConfigurationInput)
     config, secret = wiring.configurations().create(caller(app), ess.company(app), spec)
-    return ess.reply({**config.wire(), "signing-secret": secret}, 201, {"Location": f"{BASE}/{config.id}"})
+    return ess.reply({**config.wire(), "signing-secret": secret}, 201, {"Location": f"{ess.PREFIX}{BASE}/{config.id}"})
 
 
 @app.get(f"{BASE}/<config_id>")

@@ -27,12 +27,12 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[ess.PREFIX])
 ess.install(app)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@app.get("/ess/v1/topics/<topic_id>/dump-subscriptions")
+@app.get("/v1/topics/<topic_id>/dump-subscriptions")
 def dump_subscriptions(topic_id: str) -> Response:
     query = {name: value for name in ("compression", "compressionType") if (value := http.query(app, name)) is not None}
     data = validation.parse(dumps.DumpRequest, query)

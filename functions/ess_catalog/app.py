@@ -19,7 +19,7 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[ess.PREFIX])
 ess.install(app)
 
 
@@ -27,29 +27,29 @@ def _wire(items: list[Any]) -> list[dict[str, Any]]:
     return [item.model_dump(by_alias=True, exclude_none=True) for item in items]
 
 
-@app.get("/ess/v1/topics")
+@app.get("/v1/topics")
 def list_topics() -> Response:
     offset, limit = ess.page(app)
     return ess.paged("topics", _wire(wiring.catalog().topics_page(offset, limit)), offset, limit)
 
 
-@app.get("/ess/v1/topics/<topic_id>/event-types")
+@app.get("/v1/topics/<topic_id>/event-types")
 def topic_event_types(topic_id: str) -> Response:
     return ess.reply({"event-types": _wire(wiring.catalog().event_types_of(topic_id))})
 
 
-@app.get("/ess/v1/event-types")
+@app.get("/v1/event-types")
 def list_event_types() -> Response:
     offset, limit = ess.page(app)
     return ess.paged("event-types", _wire(wiring.catalog().event_types_page(offset, limit)), offset, limit)
 
 
-@app.get("/ess/v1/event-types/<code>")
+@app.get("/v1/event-types/<code>")
 def get_event_type(code: str) -> Response:
     return ess.reply(_wire([wiring.catalog().event_type(code)])[0])
 
 
-@app.get("/ess/v1/dictionaries/<code>")
+@app.get("/v1/dictionaries/<code>")
 def get_dictionary(code: str) -> Response:
     return ess.reply({code: wiring.catalog().dictionary(code)})
 

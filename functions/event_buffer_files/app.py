@@ -24,12 +24,12 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[ess.PREFIX])
 ess.install(app)
 FILTERS = ("del-cfg-id", "from", "to")
 
 
-@app.get("/ess/v1/event-buffer-files")
+@app.get("/v1/event-buffer-files")
 def list_files() -> Response:
     offset, limit = ess.page(app)
     filters = {name: value for name in FILTERS if (value := http.query(app, name)) is not None}
@@ -38,12 +38,12 @@ def list_files() -> Response:
     return ess.paged("files", rows, offset, limit)
 
 
-@app.get("/ess/v1/event-buffer-files/<file_id>")
+@app.get("/v1/event-buffer-files/<file_id>")
 def get_file(file_id: str) -> Response:
     return ess.reply(wiring.buffer_file_queries().get(caller(app), ess.company(app), file_id))
 
 
-@app.get("/ess/v1/event-buffer-files/<file_id>/content")
+@app.get("/v1/event-buffer-files/<file_id>/content")
 def file_content(file_id: str) -> Response:
     body, content_type = wiring.buffer_file_queries().content(caller(app), ess.company(app), file_id)
     return Response(status_code=200, content_type=content_type, body=body.decode("utf-8"))

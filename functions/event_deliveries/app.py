@@ -25,7 +25,7 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[ess.PREFIX])
 ess.install(app)
 FILTERS = ("del-cfg-id", "topic", "event-type", "delivery-status", "from", "to")
 
@@ -38,7 +38,7 @@ def _next_page(path: str, filters: dict[str, str], offset: int, limit: int, more
     return f"{path}?{urlencode({**filters, 'offset': offset + limit, 'limit': limit})}" if more else None
 
 
-@app.get("/ess/v1/event-deliveries")
+@app.get("/v1/event-deliveries")
 def list_deliveries() -> Response:
     offset, limit = ess.page(app, default_limit=50)
     filters = _query(FILTERS)
@@ -48,18 +48,18 @@ def list_deliveries() -> Response:
     return ess.paged("event-deliveries", rows, offset, limit, **{"next-page-uri": next_page})
 
 
-@app.get("/ess/v1/event-deliveries/summary")
+@app.get("/v1/event-deliveries/summary")
 def delivery_summary() -> Response:
     window = validation.parse(models.SummaryWindow, _query(("from", "to")))
     return ess.reply(wiring.event_deliveries().summary(caller(app), ess.company(app), window))
 
 
-@app.get("/ess/v1/event-deliveries/<delivery_id>/tracking")
+@app.get("/v1/event-deliveries/<delivery_id>/tracking")
 def delivery_tracking(delivery_id: str) -> Response:
     return ess.reply(wiring.event_deliveries().tracking(caller(app), ess.company(app), delivery_id))
 
 
-@app.get("/ess/v1/event-delivery-attempts")
+@app.get("/v1/event-delivery-attempts")
 def attempt_log() -> Response:
     offset, limit = ess.page(app, default_limit=50)
     filters = _query(("from", "to"))
@@ -71,19 +71,19 @@ def attempt_log() -> Response:
     return ess.paged("attempts", rows, offset, limit, **{"next-page-uri": next_page})
 
 
-@app.post("/ess/v1/handled-event-deliveries")
+@app.post("/v1/handled-event-deliveries")
 def handled_deliveries() -> Response:
     data = ess.body(app, models.HandledInput)
     updated = wiring.event_deliveries().mark_handled(caller(app), ess.company(app), data)
     return ess.reply({"number-of-updated-event-deliveries": updated})
 
 
-@app.post("/ess/v1/event-deliveries/<delivery_id>/redeliver")
+@app.post("/v1/event-deliveries/<delivery_id>/redeliver")
 def redeliver(delivery_id: str) -> Response:
     return ess.reply(wiring.event_deliveries().redeliver(caller(app), ess.company(app), delivery_id), 202)
 
 
-@app.post("/ess/v1/event-deliveries/redeliver")
+@app.post("/v1/event-deliveries/redeliver")
 def redeliver_bulk() -> Response:
     data = ess.body(app, models.RedeliverInput)
     return ess.reply(wiring.event_deliveries().redeliver_bulk(caller(app), ess.company(app), data), 202)

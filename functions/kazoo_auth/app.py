@@ -32,7 +32,7 @@ else:
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[crossbar.PREFIX])
 crossbar.install(app)
 
 
@@ -70,7 +70,7 @@ def _login_reply(issued: models.IssuedSession) -> Response:
     return crossbar.ok(app, data, status_code=201, auth_token=issued.token)
 
 
-@app.put("/v2/api_auth")
+@app.put("/api_auth")
 def api_auth() -> Response:
     data = crossbar.request_data(app, models.ApiAuthInput)
     try:
@@ -81,7 +81,7 @@ def api_auth() -> Response:
     return _login_reply(issued)
 
 
-@app.put("/v2/user_auth")
+@app.put("/user_auth")
 def user_auth() -> Response:
     data = crossbar.request_data(app, models.UserAuthInput)
     body = http.json_body(app)
@@ -107,7 +107,7 @@ def user_auth() -> Response:
     return _login_reply(issued)
 
 
-@app.get("/v2/token_auth")
+@app.get("/token_auth")
 def inspect_token() -> Response:
     issued = wiring.logins().inspect(_session_token())
     session = issued.session
@@ -123,14 +123,14 @@ def inspect_token() -> Response:
     return crossbar.ok(app, data)
 
 
-@app.delete("/v2/token_auth")
+@app.delete("/token_auth")
 def logout() -> Response:
     token = _session_token()
     wiring.logins().revoke(token)
     return crossbar.ok(app, {}, auth_token=None)
 
 
-@app.get("/v2/accounts/<account_id>/api_key")
+@app.get("/accounts/<account_id>/api_key")
 def get_api_key(account_id: str) -> Response:
     created = wiring.logins().account_key_created_ms(caller(app), account_id)
     data: dict[str, Any] = {"exists": created is not None}
@@ -139,7 +139,7 @@ def get_api_key(account_id: str) -> Response:
     return crossbar.ok(app, data)
 
 
-@app.put("/v2/accounts/<account_id>/api_key")
+@app.put("/accounts/<account_id>/api_key")
 def rotate_api_key(account_id: str) -> Response:
     issued = wiring.logins().rotate_account_key(caller(app), account_id)
     return crossbar.ok(

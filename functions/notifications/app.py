@@ -26,9 +26,9 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[expeto.PREFIX])
 expeto.install(app)
-BASE = "/v1/notifications"
+BASE = "/notifications"
 SEARCH_NAMES = (
     "findByHash",
     "findByConsumed",
@@ -51,10 +51,13 @@ def list_notifications() -> Response:
 def list_searches() -> Response:
     """The searches as Spring Data REST lists them: templated links naming their parameters."""
     links: dict[str, Any] = {
-        name: {"href": f"{BASE}/search/{name}{{?{','.join(service.SEARCHES[name])},page,size,sort}}", "templated": True}
+        name: {
+            "href": f"{expeto.PREFIX}{BASE}/search/{name}{{?{','.join(service.SEARCHES[name])},page,size,sort}}",
+            "templated": True,
+        }
         for name in SEARCH_NAMES
     }
-    links["self"] = expeto.link(f"{BASE}/search")
+    links["self"] = expeto.link(f"{expeto.PREFIX}{BASE}/search")
     return expeto.reply({"_links": links})
 
 

@@ -32,7 +32,7 @@ else:
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[airvantage.PREFIX])
 airvantage.install(app)
 
 FORM = "application/x-www-form-urlencoded"
@@ -94,7 +94,7 @@ def _token_reply(issued: models.IssuedSession) -> Response:
     return airvantage.reply(body, 200, NO_STORE)
 
 
-@app.post("/api/oauth/token")
+@app.post("/oauth/token")
 def token() -> Response:
     source = app.current_event.request_context.identity.source_ip or "unknown"
     try:
@@ -124,7 +124,7 @@ def token() -> Response:
     return _token_reply(issued)
 
 
-@app.get("/api/oauth/expire")
+@app.get("/oauth/expire")
 def expire() -> Response:
     access_token = http.query(app, "access_token") or ""
     if not access_token or len(access_token) > 1024:

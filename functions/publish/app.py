@@ -27,11 +27,11 @@ MAX_EVENT_BODY_BYTES = 400_000
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[ess.PREFIX])
 ess.install(app)
 
 
-@app.post("/ess/v1/events")
+@app.post("/v1/events")
 def publish_event() -> Response:
     data = ess.body(app, models.PublishInput, max_bytes=MAX_EVENT_BODY_BYTES)
     event = wiring.publishing().publish(caller(app), ess.company(app), data)

@@ -5,7 +5,13 @@ resource has (/{proxy+}), before any authorizer: the answer reveals nothing but 
 which the published OpenAPI documents show anyway. A CORS preflight (OPTIONS on a known path) is
 answered here too, so it never meets the authorizer. The reply is in the dialect of the path: KAZOO
 Crossbar under /v2, AirVantage under /api, ESS under /ess, Expeto under /v1. routes.json is generated from
-template.yaml by tools/routes.py.
+template.yaml by tools/routes.py and lists the public paths (base path included).
+
+One function serves the four REST APIs (one per dialect). Behind the custom domain the event's path carries
+the API's base path (/v2/accounts/...); on an API's own stage URL it does not (/accounts/...). So the dialect
+is the API's `dialect` stage variable (template.yaml, each API's `Variables`), and the public path is the
+dialect's prefix joined to the path when the path lacks it. An event with no stage variable (a hand-built
+one) takes its dialect from the path's first segment.
 """
 
 from __future__ import annotations
@@ -46,9 +52,21 @@ def allowed_methods(path: str) -> tuple[str, ...]:
     return ()
 
 
-def _dialect(path: str) -> str:
-    first = next((part for part in path.split("/") if part), "")
-    return {"v2": "crossbar", "api": "airvantage", "ess": "ess", "v1": "expeto"}.get(first, "crossbar")
+PREFIXES = {"crossbar": crossbar.PREFIX, "airvantage": airvantage.PREFIX, "ess": ess.PREFIX, "expeto": expeto.PREFIX}
+
+
+def _dialect(path: str, stage_variables: dict[str, str] | None) -> str:
+    named = (stage_variables or {}).get("dialect")
+    if named in PREFIXES:
+        return named
+    first = "/" + next((part for part in path.split("/") if part), "")
+    return next((dialect for dialect, prefix in PREFIXES.items() if prefix == first), "crossbar")
+
+
+def public_path(dialect: str, path: str) -> str:
+    """The path as clients call it on the custom domain: with the dialect's base path."""
+    prefix = PREFIXES[dialect]
+    return path if path == prefix or path.startswith(prefix + "/") else prefix + path.rstrip("/")
 
 
 def _method_not_allowed(dialect: str, method: str, allowed: tuple[str, ...]) -> Response:
@@ -85,8 +103,8 @@ def _preflight(origin: str | None, allowed: tuple[str, ...]) -> Response:
 @app.not_found
 def unrouted(_exc: Exception) -> Response:
     event = app.current_event
-    allowed = allowed_methods(event.path)
-    dialect = _dialect(event.path)
+    dialect = _dialect(event.path, event.stage_variables)
+    allowed = allowed_methods(public_path(dialect, event.path))
     origin = event.headers.get("origin")
     if allowed and event.http_method == "OPTIONS":
         return _preflight(origin, allowed)

@@ -24,10 +24,10 @@ else:
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[crossbar.PREFIX])
 crossbar.install(app)
 
-BASE = "/v2/accounts/<account_id>/service_plans"
+BASE = "/accounts/<account_id>/service_plans"
 
 
 def _plan_reply(plan: plans.Plan, status_code: int = 200) -> Response:

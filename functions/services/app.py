@@ -28,12 +28,12 @@ else:
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[crossbar.PREFIX])
 crossbar.install(app)
 
 GREGORIAN_MIN = 62_167_219_200  # 1970-01-01
 GREGORIAN_MAX = 315_537_897_599  # the end of year 9999
-BASE = "/v2/accounts/<account_id>/services"
+BASE = "/accounts/<account_id>/services"
 
 
 def _request() -> audit.RequestInfo:

@@ -22,9 +22,9 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[expeto.PREFIX])
 expeto.install(app)
-BASE = "/v1/subscribers"
+BASE = "/subscribers"
 
 
 @app.get(BASE)
@@ -43,7 +43,7 @@ def get_subscriber(imsi: str) -> Response:
 def put_subscriber(imsi: str) -> Response:
     spec = expeto.body(app, models.SubscriberInput)
     view, created = wiring.usage_subscribers().put(caller(app), expeto.account(app), imsi, spec)
-    headers = {"Location": f"{BASE}/{imsi}"} if created else None
+    headers = {"Location": f"{expeto.PREFIX}{BASE}/{imsi}"} if created else None
     return expeto.reply(expeto.subscriber(view), 201 if created else 200, headers)
 
 

@@ -22,9 +22,9 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[ess.PREFIX])
 ess.install(app)
-TOPIC = "/ess/v1/topics/<topic_id>/subscriptions"
+TOPIC = "/v1/topics/<topic_id>/subscriptions"
 
 
 @app.post(TOPIC)
@@ -52,14 +52,14 @@ def delete_subscription(topic_id: str, sub_id: str) -> Response:
     return Response(status_code=204)
 
 
-@app.get("/ess/v1/topic-subscriptions")
+@app.get("/v1/topic-subscriptions")
 def list_subscriptions() -> Response:
     offset, limit = ess.page(app)
     rows = wiring.subscriptions().list(caller(app), ess.company(app), offset, limit)
     return ess.paged("topic-subscriptions", rows, offset, limit)
 
 
-@app.get("/ess/v1/topic-subscriptions/mdn")
+@app.get("/v1/topic-subscriptions/mdn")
 def subscriptions_for_number() -> Response:
     offset, limit = ess.page(app, default_limit=50)
     topic, criteria = http.required_query(app, "topicId"), http.required_query(app, "matchingCriteria")
@@ -67,7 +67,7 @@ def subscriptions_for_number() -> Response:
     return ess.paged("subscriptions", rows, offset, limit, **{"mdn": criteria, "topic-name": topic})
 
 
-@app.get("/ess/v1/topic-subscriptions/uniqueMdnCount")
+@app.get("/v1/topic-subscriptions/uniqueMdnCount")
 def unique_number_count() -> Response:
     topic = http.query(app, "topicId") or "NIS-Events"
     count = wiring.subscriptions().unique_numbers(caller(app), ess.company(app), topic)

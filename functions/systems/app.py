@@ -22,9 +22,9 @@ else:
 
 
 logger = Logger()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[airvantage.PREFIX])
 airvantage.install(app)
-BASE = "/api/v1/systems"
+BASE = "/v1/systems"
 
 
 @app.post(BASE)

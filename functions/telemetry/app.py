@@ -22,11 +22,11 @@ else:
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[airvantage.PREFIX])
 airvantage.install(app)
 
 
-@app.post("/api/v1/systems/<uid>/data")
+@app.post("/v1/systems/<uid>/data")
 def post_data(uid: str) -> Response:
     accepted = wiring.ingest().ingest(caller(app), airvantage.company(app), uid, airvantage.json_body(app))
     metrics.add_metric(name="DataPointsAccepted", unit=MetricUnit.Count, value=accepted)

@@ -24,11 +24,11 @@ else:
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver(cors=cors.config())
+app = APIGatewayRestResolver(cors=cors.config(), strip_prefixes=[expeto.PREFIX])
 expeto.install(app)
 
 
-@app.post("/v1/usage")
+@app.post("/usage")
 def post_usage() -> Response:
     records = expeto.body(app, models.UsageInput)
     accepted = wiring.usage_ingest().ingest(caller(app), expeto.account(app), records)

@@ -3,6 +3,12 @@
 Requests become proxy events of the shape API Gateway sends, Lambda authorizers are called
 and their policies evaluated the way API Gateway does, and errors come back as the API's
 gateway responses (the template's, else AWS's defaults).
+
+Several REST APIs share the one port the way a custom domain shares one host: an API that has an
+`AWS::ApiGateway::BasePathMapping` in the template (read even when its condition is off locally) is
+served under its base path (`/v2/...` picks the API mapped at `v2`, whose resources match the rest of
+the path), and its events carry the full path in `path`, as a custom domain sends them. APIs without a
+mapping are served at the root. Locally a `/{stage}` prefix is accepted too.
 """
 
 from __future__ import annotations
@@ -58,8 +64,14 @@ DEFAULT_RESPONSES: dict[str, tuple[int, str | None, str]] = {
     "AUTHORIZER_CONFIGURATION_ERROR": (500, None, "AuthorizerConfigurationException"),
     "INTEGRATION_TIMEOUT": (504, "Endpoint request timed out", "InternalServerErrorException"),
     "BAD_REQUEST_BODY": (400, "Invalid request body", "BadRequestException"),
+    "THROTTLED": (429, "Too Many Requests", "TooManyRequestsException"),
+    "QUOTA_EXCEEDED": (429, "Limit Exceeded", "LimitExceededException"),
+    "INTEGRATION_FAILURE": (504, "Internal server error", "InternalServerErrorException"),
+    # A Lambda proxy integration's error (the function failed or answered a malformed response): no type of
+    # its own, so the API's DEFAULT_5XX answers it.
+    "DEFAULT_5XX": (502, "Internal server error", "InternalServerErrorException"),
 }
-LAMBDA_ERROR_BODY = b'{"message": "Internal server error"}'
+BASE_PATH_MAPPING = "AWS::ApiGateway::BasePathMapping"
 _PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 
 
@@ -97,6 +109,7 @@ class RestApi:
     gateway_responses: dict[str, dict[str, Any]] = field(default_factory=dict)
     binary_media_types: tuple[str, ...] = ()
     stage_variables: dict[str, str] | None = None
+    base_path: str | None = None  # its custom-domain base path (`v2`), None when it has no mapping
 
 
 @dataclass
@@ -182,12 +195,29 @@ def _build_api(template: Template, resolver: Resolver, logical_id: str, raw: Map
     )
 
 
+def base_paths(template: Template) -> dict[str, str]:
+    """API logical id -> its base path on the custom domain, from every BasePathMapping of the template
+    (conditions ignored: locally the one port plays the domain even where the stack creates none)."""
+    found = {}
+    for res in template.resources.values():
+        if res.get("Type") == BASE_PATH_MAPPING:
+            props = res.get("Properties") or {}
+            api = logical_id_of(props.get("RestApiId"))
+            base = str(props.get("BasePath") or "").strip("/")
+            if api and base and "/" not in base:
+                found[api] = base
+    return found
+
+
 def build_routes(template: Template, resolver: Resolver) -> list[Route]:
     """Every `Type: Api` event of every function, most specific first."""
     apis = {
         logical_id: _build_api(template, resolver, logical_id, res["Properties"])
         for logical_id, res in template.of_type(*API_TYPES).items()
     }
+    for logical_id, base in base_paths(template).items():
+        if logical_id in apis:
+            apis[logical_id].base_path = base
     globals_api = (template.data.get("Globals") or {}).get("Api") or {}
     routes = []
     for function_id, function in template.of_type(*FUNCTION_TYPES).items():
@@ -249,6 +279,10 @@ class Match:
     route: Route
     params: dict[str, str]
     path: str  # the request path without the stage prefix, decoded (the event's `path`)
+    api_path: str = ""  # the path within the API (without its base path): what the method ARN names
+
+    def __post_init__(self) -> None:
+        self.api_path = self.api_path or self.path
 
 
 @dataclass
@@ -282,27 +316,50 @@ class Gateway:
 
     # -- routing
 
-    def resolve(self, method: str, path: str) -> Match | None:
-        """The route for a request path, given with or without the `/{stage}` prefix."""
+    def _unstaged(self, path: str) -> list[tuple[RestApi | None, str]]:
+        """(the API whose stage prefixes the path, the path without it), then (None, the path as given)."""
         raw = [s for s in path.split("/") if s]
-        options: list[tuple[RestApi | None, int]] = [
-            (api, len(api.stage) + 1) for api in self.apis if raw and raw[0] == api.stage
+        options: list[tuple[RestApi | None, str]] = [
+            (api, path[len(api.stage) + 1 :] or "/") for api in self.apis if raw and raw[0] == api.stage
         ]
-        options.append((None, 0))
-        for api, prefix_length in options:
-            segments = [unquote(s) for s in (raw[1:] if api else raw)]
+        options.append((None, path))
+        return options
+
+    def resolve(self, method: str, path: str) -> Match | None:
+        """The route for a request path, given with or without the `/{stage}` prefix.
+
+        A path whose first segment is an API's base path is that API's (the rest matches its resources);
+        APIs without a base path match the whole path."""
+        for staged, rest in self._unstaged(path):
+            segments = [unquote(s) for s in rest.split("/") if s]
+            mapped = next((a for a in self.apis if a.base_path and segments and segments[0] == a.base_path), None)
             for route in self.routes:
-                if (api is not None and route.api is not api) or route.method not in (method, "ANY"):
+                api = route.api
+                if (staged is not None and api.stage != staged.stage) or route.method not in (method, "ANY"):
                     continue
-                params = route.match(segments)
+                if api.base_path is None:
+                    params = route.match(segments)
+                    inner = rest
+                elif api is mapped:
+                    params = route.match(segments[1:])
+                    inner = rest.split("/", 2)[2] if rest.count("/") >= 2 else ""
+                    inner = "/" + inner
+                else:
+                    continue
                 if params is not None:
-                    return Match(route, params, unquote(path[prefix_length:]) or "/")
+                    return Match(route, params, unquote(rest) or "/", unquote(inner) or "/")
         return None
 
     def api_for(self, path: str) -> RestApi | None:
-        """The API whose gateway responses answer a request that matched no route."""
-        first = next((s for s in path.split("/") if s), None)
-        return next((a for a in self.apis if a.stage == first), self.apis[0] if self.apis else None)
+        """The API whose gateway responses answer a request that matched no route: the one mapped at the
+        path's first segment, else one without a base path; None when the path is under no API."""
+        for staged, rest in self._unstaged(path):
+            first = next((s for s in rest.split("/") if s), None)
+            apis = [a for a in self.apis if staged is None or a.stage == staged.stage]
+            mapped = next((a for a in apis if a.base_path and a.base_path == first), None)
+            if mapped is not None:
+                return mapped
+        return next((a for a in self.apis if a.base_path is None), None)
 
     # -- the request pipeline
 
@@ -310,11 +367,14 @@ class Gateway:
         path = urlsplit(request.raw_path).path or "/"
         match = self.resolve(request.method, path)
         if match is None:
-            return self.gateway_response(self.api_for(path), "MISSING_AUTHENTICATION_TOKEN", request)
+            api = self.api_for(path)
+            if api is None and self.apis:
+                return self._unmapped(request)
+            return self.gateway_response(api, "MISSING_AUTHENTICATION_TOKEN", request)
         route, api = match.route, match.route.api
         event = self._proxy_event(request, route, match.path, match.params)
         if route.authorizer is not None:
-            denied = self._authorize(request, route, event)
+            denied = self._authorize(request, route, event, match.api_path)
             if denied is not None:
                 return denied
         try:
@@ -323,15 +383,15 @@ class Gateway:
             self.echo(f"[api] {route.function_id} timed out: {exc.error_message}")
             if self.runner.specs[route.function_id].timeout > INTEGRATION_TIMEOUT:
                 return self.gateway_response(api, "INTEGRATION_TIMEOUT", request)
-            return self._lambda_error(request)
+            return self.gateway_response(api, "DEFAULT_5XX", request)
         except InvocationError as exc:
             self.echo(f"[api] {route.function_id} failed: {exc.error_type}: {exc.error_message}")
-            return self._lambda_error(request)
+            return self.gateway_response(api, "DEFAULT_5XX", request)
         try:
             return self._proxy_response(result, request)
         except ValueError as exc:
             self.echo(f"[api] {route.function_id}: Malformed Lambda proxy response: {exc}")
-            return self._lambda_error(request)
+            return self.gateway_response(api, "DEFAULT_5XX", request)
 
     # -- events
 
@@ -344,7 +404,8 @@ class Gateway:
             "httpMethod": request.method,
             "extendedRequestId": base64.b64encode(secrets.token_bytes(12)).decode()[:15] + "=",
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "path": f"/{route.api.stage}{resource_path}",
+            # A custom domain's event names the path as requested (base path included); a stage URL's, the stage too.
+            "path": resource_path if route.api.base_path else f"/{route.api.stage}{resource_path}",
             "accountId": ACCOUNT_ID,
             "protocol": "HTTP/1.1",
             "stage": route.api.stage,
@@ -418,13 +479,14 @@ class Gateway:
 
     # -- authorizers
 
-    def _authorize(self, request: Request, route: Route, event: dict[str, Any]) -> Response | None:
+    def _authorize(self, request: Request, route: Route, event: dict[str, Any], api_path: str) -> Response | None:
         """Run the route's authorizer; on success fill requestContext.authorizer."""
         api = route.api
         authorizer = api.authorizers[route.authorizer or ""]
+        # The method ARN names the path within the API (no base path), as API Gateway's does.
         method_arn = (
             f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api.api_id}/{api.stage}/{request.method}/"
-            f"{event['path'].lstrip('/')}"
+            f"{api_path.lstrip('/')}"
         )
         identity = self._identity(authorizer, event)
         if identity is None:
@@ -544,9 +606,10 @@ class Gateway:
             ("X-Amzn-Trace-Id", _trace_id()),
         ]
 
-    def _lambda_error(self, request: Request) -> Response:
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "InternalServerErrorException")]
-        return Response(502, headers + self._common_headers(request), LAMBDA_ERROR_BODY)
+    def _unmapped(self, request: Request) -> Response:
+        """A path under no API's base path: the custom domain's own 403 (no API's gateway responses)."""
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ForbiddenException")]
+        return Response(403, headers + self._common_headers(request), b'{"message":"Forbidden"}')
 
     def gateway_response(
         self, api: RestApi | None, response_type: str, request: Request, *, explicit_deny: bool = False

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .apigateway import ApiServer, Gateway, build_routes
+from .apigateway import ApiServer, Gateway, base_paths, build_routes
 from .emulator import Emulator, Provisioner, register_stack
 from .functions import DEFAULT_CONCURRENCY, FunctionRunner, function_specs
 from .persistence import Maintenance, Persistence
@@ -256,7 +256,9 @@ class LocalRuntime:
         """Rewrites execute-api URLs of the template's APIs to the local server's URL.
 
         Locally the API answers both with and without the stage prefix, so the stage part
-        of such a URL is dropped along with the host.
+        of such a URL is dropped along with the host. An API with a base-path mapping is served
+        under its base path (as on the custom domain), so its stage URL becomes the local URL
+        plus that base path.
         """
         assert self.template is not None and self.api is not None
         stages = {
@@ -268,13 +270,23 @@ class LocalRuntime:
         if not stages:
             return lambda value: value
         host = rf"\.execute-api\.{REGION}\.{re.escape(URL_SUFFIX)}"
-        alternatives = "|".join(
-            rf"{re.escape(self.physical[api].ref)}{host}(?:/{re.escape(stage)}(?![\w-]))?"
-            for api, stage in stages.items()
-        )
-        pattern = re.compile(rf"https://(?:{alternatives})")
+        bases = base_paths(self.template)
         local = self.api.url
-        return lambda value: pattern.sub(local, value) if isinstance(value, str) else value
+        patterns = [
+            (
+                re.compile(rf"https://{re.escape(self.physical[api].ref)}{host}(?:/{re.escape(stage)}(?![\w-]))?"),
+                f"{local}/{bases[api]}" if api in bases else local,
+            )
+            for api, stage in stages.items()
+        ]
+
+        def localize(value: str) -> str:
+            if isinstance(value, str):
+                for pattern, replacement in patterns:
+                    value = pattern.sub(replacement, value)
+            return value
+
+        return localize
 
     def _outputs(self, resolver: Resolver, localize: Callable[[str], str]) -> dict[str, str]:
         assert self.template is not None
@@ -418,6 +430,7 @@ class LocalRuntime:
         gateway = self.api.gateway
         routes = gateway.routes if gateway else []
         stages = sorted({r.api.stage for r in routes})
+        mapped = sorted({f"/{r.api.base_path}" for r in routes if r.api.base_path})
         polled = len(self.pollers.pollers) if self.pollers else 0
         scheduled = len(self.scheduler.specs) if self.scheduler else 0
         env = " ".join(f"{k}={v}" for k, v in self.environment().items())
@@ -425,7 +438,9 @@ class LocalRuntime:
             f"Switchboard local runtime: stack {self.stack_name}, {len(self.runner.specs)} functions, "
             f"{len(routes)} routes, {polled} queue pollers, {scheduled} schedules "
             f"(started {datetime.now():%H:%M:%S})",
-            f"  API       {self.api_url}" + (f"  (also under /{', /'.join(stages)})" if stages else ""),
+            f"  API       {self.api_url}"
+            + (f"  (one API per base path: {', '.join(mapped)})" if mapped else "")
+            + (f"  (also under /{', /'.join(stages)})" if stages else ""),
             f"  Emulator  {self.emulator_url}",
             f"  State     {self.data_dir.resolve() if self.data_dir else 'in memory only (--ephemeral)'}",
             f"  Health    {self.api_url}/_health",

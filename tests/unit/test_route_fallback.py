@@ -8,6 +8,8 @@ import json
 import pytest
 
 from tests.support import call, load_function, rest_event
+
+PREFIXES = ("/v2", "/api", "/ess", "/v1")
 from tools.routes import ROOT, fallback_paths, load_yaml, render, route_table
 
 
@@ -17,7 +19,8 @@ def test_the_checked_in_route_table_is_the_templates() -> None:
 
 def test_every_known_path_and_every_other_path_reach_the_fallback() -> None:
     template = load_yaml(ROOT / "template.yaml")
-    assert fallback_paths(template) == {*route_table(template), "/{proxy+}"}
+    # every API's own /{proxy+}, under its base path
+    assert fallback_paths(template) == {*route_table(template), *(f"{p}/{{proxy+}}" for p in PREFIXES)}
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +80,58 @@ def test_unknown_paths_are_404_in_the_dialect_of_the_path(fallback, path, check)
     status, body, headers = answer(fallback, "GET", path)
     assert status == 404 and "Allow" not in headers
     assert check(body), json.dumps(body)
+
+
+def stage_url_event(method: str, path: str, dialect: str) -> dict:
+    """The event a dialect's API sends from its stage URL: no base path, the API's `dialect` stage variable."""
+    event = rest_event(method, path, None)
+    event["stageVariables"] = {"dialect": dialect}
+    return event
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "dialect", "status", "allow", "check"),
+    [
+        (
+            "PATCH",
+            "/accounts/" + "a" * 32 + "/alerts",
+            "crossbar",
+            405,
+            "GET, PUT",
+            lambda b: b["message"] == "invalid_method",
+        ),
+        ("GET", "/nothing", "crossbar", 404, None, lambda b: b["message"] == "not_found"),
+        ("PATCH", "/v1/systems", "airvantage", 405, "GET, POST", lambda b: b["error"] == "method.not.allowed"),
+        (
+            "GET",
+            "/nothing",
+            "airvantage",
+            404,
+            None,
+            lambda b: b == {"error": "not.found", "errorParameters": ["/nothing"]},
+        ),
+        # /v1/topics is ESS's on the ESS API (its stage URL has no /ess), though /v1 is Expeto's base path
+        ("DELETE", "/v1/topics", "ess", 405, "GET", lambda b: b["error"]["code"] == "METHOD_NOT_ALLOWED"),
+        ("GET", "/v1/nothing", "ess", 404, None, lambda b: b["error"]["code"] == "NOT_FOUND"),
+        (
+            "DELETE",
+            "/usage",
+            "expeto",
+            405,
+            "POST",
+            lambda b: (b["error"], b["path"]) == ("Method Not Allowed", "/usage"),
+        ),
+        ("GET", "/nothing", "expeto", 404, None, lambda b: (b["status"], b["error"]) == (404, "Not Found")),
+    ],
+)
+def test_on_a_stage_url_the_apis_stage_variable_names_the_dialect(
+    fallback, method, path, dialect, status, allow, check
+):
+    answered, body, headers = call(fallback, stage_url_event(method, path, dialect))
+    assert (answered, headers.get("Allow")) == (status, allow)
+    assert check(body), json.dumps(body)
+
+
+def test_behind_the_domain_the_stage_variable_and_the_base_path_agree(fallback) -> None:
+    status, body, headers = call(fallback, stage_url_event("DELETE", "/ess/v1/topics", "ess"))
+    assert (status, headers["Allow"], body["error"]["code"]) == (405, "GET", "METHOD_NOT_ALLOWED")

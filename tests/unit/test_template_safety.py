@@ -110,12 +110,31 @@ def test_api_errors_and_latency_have_alarms():
 
 
 def test_api_access_logs_are_json_lines_with_the_request_id():
-    (api,) = resources("AWS::Serverless::Api").values()
-    setting = api["Properties"]["AccessLogSetting"]
-    assert references(setting["DestinationArn"]) <= set(resources("AWS::Logs::LogGroup"))
-    line = json.loads(setting["Format"])
-    assert line["requestId"] == "$context.requestId"
-    assert "$context.status" in line.values()
+    apis = resources("AWS::Serverless::Api")
+    assert len(apis) == 4  # one per dialect
+    for api in apis.values():
+        setting = api["Properties"]["AccessLogSetting"]
+        assert references(setting["DestinationArn"]) <= set(resources("AWS::Logs::LogGroup"))
+        line = json.loads(setting["Format"])
+        assert line["requestId"] == "$context.requestId" and line["apiId"] == "$context.apiId"
+        assert "$context.status" in line.values()
+
+
+def test_every_api_has_its_5xx_and_latency_alarm_and_dashboard_line():
+    names = {api["Properties"]["Name"]["Fn::Sub"] for api in resources("AWS::Serverless::Api").values()}
+    watched: dict[str, set[str]] = {}
+    for alarm in resources("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        stats = [m["MetricStat"]["Metric"] for m in props.get("Metrics") or [] if "MetricStat" in m]
+        for metric in [*stats, props] if props.get("Namespace") == "AWS/ApiGateway" else stats:
+            for dimension in metric.get("Dimensions") or []:
+                if dimension["Name"] == "ApiName":
+                    watched.setdefault(dimension["Value"]["Fn::Sub"], set()).add(metric["MetricName"])
+    assert {name: {"5XXError", "Latency"} <= watched.get(name, set()) for name in names} == dict.fromkeys(names, True)
+    (dashboard,) = resources("AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    for name in names:
+        assert f'"ApiName","{name}"' in body
 
 
 def test_the_dashboard_follows_the_pipeline():

@@ -43,6 +43,9 @@ else:
     validation = lazy_import("switchboard.dialects.validation")
 
 Model = TypeVar("Model", bound="BaseModel")
+# The AirVantage API's base path on the custom domain: events carry it there, not on the API's stage URL;
+# resolvers strip it (strip_prefixes) so both route alike. Locations and links keep it (the public path).
+PREFIX = "/api"
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500  # the history APIs return at most 500 items
 MAX_OFFSET = 10_000_000

@@ -43,6 +43,9 @@ else:
     validation = lazy_import("switchboard.dialects.validation")
     pages = lazy_import("switchboard.store.pages")
 
+# The KAZOO Crossbar API's base path on the custom domain: events carry it there, not on the API's stage URL;
+# resolvers strip it (strip_prefixes) so both route alike. Locations and links keep it (the public path).
+PREFIX = "/v2"
 VERSION = "switchboard-0.1.0"
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000

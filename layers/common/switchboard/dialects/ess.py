@@ -38,6 +38,9 @@ else:
     validation = lazy_import("switchboard.dialects.validation")
 
 Model = TypeVar("Model", bound="BaseModel")
+# The ESS API's base path on the custom domain: events carry it there, not on the API's stage URL;
+# resolvers strip it (strip_prefixes) so both route alike. Locations and links keep it (the public path).
+PREFIX = "/ess"
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 1000
 logger = Logger(child=True)

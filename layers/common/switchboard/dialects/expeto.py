@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 validation = lazy_import("switchboard.dialects.validation")
 
 Model = TypeVar("Model", bound="BaseModel")
+# The Expeto API's base path on the custom domain: events carry it there, not on the API's stage URL;
+# resolvers strip it (strip_prefixes) so both route alike. Locations and links keep it (the public path).
+PREFIX = "/v1"
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
 MAX_PAGE = 100_000
