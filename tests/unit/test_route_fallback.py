@@ -8,9 +8,9 @@ import json
 import pytest
 
 from tests.support import call, load_function, rest_event
+from tools.routes import ROOT, fallback_paths, load_yaml, render, route_table
 
 PREFIXES = ("/v2", "/api", "/ess", "/v1")
-from tools.routes import ROOT, fallback_paths, load_yaml, render, route_table
 
 
 def test_the_checked_in_route_table_is_the_templates() -> None:
