@@ -1,6 +1,7 @@
 """The API's route table, generated from template.yaml: `python -m tools.routes [--check]`.
 
-Writes functions/route_fallback/routes.json ({path: [methods]}) for the function that answers
+Writes functions/route_fallback/routes.json ({public path: [methods]}, each event's API base path joined to its
+`Path`, as clients call it on the custom domain) for the function that answers
 requests API Gateway routes to no operation: 405 with `Allow` on a known path, 404 elsewhere, in
 the dialect of the path. `--check` fails when the checked-in table differs from the template.
 """

@@ -338,16 +338,13 @@ class Gateway:
                 if (staged is not None and api.stage != staged.stage) or route.method not in (method, "ANY"):
                     continue
                 if api.base_path is None:
-                    params = route.match(segments)
-                    inner = rest
+                    params, inner = route.match(segments), unquote(rest)
                 elif api is mapped:
-                    params = route.match(segments[1:])
-                    inner = rest.split("/", 2)[2] if rest.count("/") >= 2 else ""
-                    inner = "/" + inner
+                    params, inner = route.match(segments[1:]), "/" + "/".join(segments[1:])
                 else:
                     continue
                 if params is not None:
-                    return Match(route, params, unquote(rest) or "/", unquote(inner) or "/")
+                    return Match(route, params, unquote(rest) or "/", inner or "/")
         return None
 
     def api_for(self, path: str) -> RestApi | None:
