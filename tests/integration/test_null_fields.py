@@ -549,10 +549,12 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 
 def _body_routes() -> set[tuple[str, str, str]]:
-    """(function folder, method, path) of every API operation of the template that may carry a body."""
+    """(function folder, method, public path) of every API operation of the template that may carry a body."""
     from tests.support import template
+    from tools.routes import base_paths, public_path
 
     routes = set()
+    bases = base_paths(template())
     for resource in template()["Resources"].values():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
@@ -560,7 +562,7 @@ def _body_routes() -> set[tuple[str, str, str]]:
         for event in (resource["Properties"].get("Events") or {}).values():
             method = str(event["Properties"].get("Method", "")).upper() if event["Type"] == "Api" else ""
             if method in ("POST", "PUT", "PATCH"):
-                routes.add((function, method, str(event["Properties"]["Path"])))
+                routes.add((function, method, public_path(event["Properties"], bases)))
     return routes
 
 
