@@ -435,7 +435,9 @@ class Persistence:
         self.last_snapshot: float | None = None
         self._deferred = 0
         self._dirty = False
-        self._arrivals = threading.Condition()
+        # one per queue: a send wakes the long polls of its own queue only
+        self._arrivals: dict[tuple[str, str], threading.Condition] = {}
+        self._arrivals_lock = threading.Lock()
         self._app: Callable[..., Any] | None = None
 
     # -- lifecycle
@@ -709,8 +711,9 @@ class Persistence:
                 seq = self._journal_messages(request, response) if response.ok else 0
             if seq:
                 self.sync(seq)
-            with self._arrivals:
-                self._arrivals.notify_all()
+            arrival = self._arrival(request.json.get("QueueUrl", ""))
+            with arrival:
+                arrival.notify_all()
             return response
         if operation in ("DeleteMessage", "DeleteMessageBatch"):
             body = request.json
@@ -740,18 +743,27 @@ class Persistence:
         deadline = time.monotonic() + min(wait, 20.0)
         body["WaitTimeSeconds"] = 0
         request.replace_body(json.dumps(body).encode())
+        arrival = self._arrival(body.get("QueueUrl", ""))
         while True:
-            with self.lock:
-                response = self._call(request)
-                seq = self._journal_messages(request, response) if response.ok else 0
+            # Looked at and waited on under the queue's condition: a send between the two still wakes it.
+            with arrival:
+                with self.lock:
+                    response = self._call(request)
+                    seq = self._journal_messages(request, response) if response.ok else 0
+                remaining = deadline - time.monotonic()
+                done = not response.ok or bool(response.json().get("Messages")) or remaining <= 0
+                if not done and not seq:
+                    # Woken by a send; a message whose visibility ends is seen within a second.
+                    arrival.wait(min(remaining, 1.0))
             if seq:
                 self.sync(seq)
-            remaining = deadline - time.monotonic()
-            if not response.ok or response.json().get("Messages") or remaining <= 0:
+            if done:
                 return response
-            with self._arrivals:
-                # Woken by a send; a message whose visibility ends is seen within a second.
-                self._arrivals.wait(min(remaining, 1.0))
+
+    def _arrival(self, queue_url: str) -> threading.Condition:
+        key = _queue_of(queue_url)
+        with self._arrivals_lock:
+            return self._arrivals.setdefault(key, threading.Condition())
 
     def _journal_messages(self, request: _Request, response: _Response) -> int:
         body, answer = request.json, response.json()
