@@ -180,11 +180,33 @@ def _partition_items(table: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
     return indexes.members(index_name, tuple(given[attribute] for attribute in attributes))
 
 
+def _in_range(table: Any, candidates: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The candidates the query's sort-key condition keeps (moto would sort the whole partition first,
+    then test each item; the same test, done first, leaves it a smaller list to sort)."""
+    comparison = kwargs.get("range_comparison", args[1] if len(args) > 1 else None)
+    operands = kwargs.get("range_objs", args[2] if len(args) > 2 else None)
+    index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
+    conditions = kwargs.get("range_key_conditions") or []
+    if not comparison or len(conditions) > 1:
+        return candidates
+    if index_name is None:
+        return [item for item in candidates if item.range_key and item.range_key.compare(comparison, operands)]
+    index = next((i for i in table.indexes + table.global_indexes if i.name == index_name), None)
+    ranges = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"] if index else []
+    if len(ranges) != 1:
+        return candidates
+    attribute = ranges[0]
+    return [
+        item for item in candidates if item.attrs.get(attribute) and item.attrs[attribute].compare(comparison, operands)
+    ]
+
+
 def _query(original: Any) -> Any:
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         candidates = _partition_items(self, args, kwargs)
         if candidates is None:
             return original(self, *args, **kwargs)
+        candidates = _in_range(self, candidates, args, kwargs)
         # moto's query filters and sorts what `all_items()` gives; give it only the partition
         self.all_items = lambda: candidates
         try:

@@ -356,10 +356,32 @@ def test_index_queries_follow_every_kind_of_write(ddb):
             assert sorted((i["pk"]["S"], i["sk"]["S"]) for i in got) == sorted(
                 (i["pk"]["S"], i["sk"]["S"]) for i in expected
             )
+            between = _query_all(
+                ddb,
+                IndexName="by-g",
+                KeyConditionExpression="g = :g AND gs BETWEEN :low AND :high",
+                ExpressionAttributeValues={":g": {"S": g}, ":low": {"N": "200"}, ":high": {"N": "600"}},
+                ScanIndexForward=False,
+            )
+            assert [int(i["gs"]["N"]) for i in between] == [
+                int(i["gs"]["N"]) for i in reversed(expected) if 200 <= int(i["gs"]["N"]) <= 600
+            ]
         for p in range(4):
             expected_sks = sorted(i["sk"]["S"] for i in scanned if i["pk"]["S"] == f"p{p}")
             got = _query_all(ddb, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": f"p{p}"}})
             assert [i["sk"]["S"] for i in got] == expected_sks
+            prefixed = _query_all(
+                ddb,
+                KeyConditionExpression="pk = :p AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={":p": {"S": f"p{p}"}, ":prefix": {"S": "01"}},
+            )
+            assert [i["sk"]["S"] for i in prefixed] == [sk for sk in expected_sks if sk.startswith("01")]
+            below = _query_all(
+                ddb,
+                KeyConditionExpression="pk = :p AND sk < :top",
+                ExpressionAttributeValues={":p": {"S": f"p{p}"}, ":top": {"S": "012"}},
+            )
+            assert [i["sk"]["S"] for i in below] == [sk for sk in expected_sks if sk < "012"]
 
     for _ in range(120):
         n = rng.randrange(25)
