@@ -20,6 +20,23 @@ server answering many threads, which exposes two problems:
   queue's own lock (the one `add_message` already takes); a long poll waits outside it
   (`receive_message`, `delete_message` below).
 
+- DynamoDB `Query` walks every item of the table, sorted, to find one partition (moto's
+  `Table.query` calls `all_items()`, for the table and for its indexes alike), so every query
+  costs time proportional to everything stored, and with a few thousand events most of the
+  emulator's time went there. `query` below hands moto only the query's partition: the table's
+  own hash bucket, or, for a global secondary index, the items grouped by the index's partition
+  key (`TableIndexes`, built on the first query of the index and kept up to date by every item
+  write: `Table.put_item`/`delete_item`, `update_item`, the transaction rollback and the
+  persistence layer's replay call `item_changed`).
+
+- DynamoDB Streams keeps every shard iterator it ever handed out (`shard_iterators`), and each
+  `GetRecords` hands out a new one: a poller asking four times a second grows it by megabytes an
+  hour, idle. Iterators now expire after 15 minutes, as on AWS (`ExpiringIterators`), and at most
+  ITERATORS_KEPT are kept.
+- A stream shard keeps every record ever written (NEW_AND_OLD_IMAGES: two copies of each item
+  version). `trim_stream` drops the records every reader has consumed; the local runtime's
+  maintenance calls it with its stream pollers' positions (persistence.Maintenance).
+
 `apply()` installs them all; it is idempotent.
 
 In-process (tests, benches) there is no server to serialise requests, yet the deliver function
@@ -44,9 +61,188 @@ TRANSACTION_LOCK = threading.RLock()
 
 # Receipt handles of deleted messages kept per queue (to answer a repeated delete kindly).
 DELETED_HANDLES_KEPT = 10_000
+# DynamoDB Streams shard iterators: valid for 15 minutes on AWS; no more than this many kept.
+ITERATOR_LIFETIME_SECONDS = 15 * 60
+ITERATORS_KEPT = 10_000
 
 _applied = False
 _serialised = False
+
+
+# ---------------------------------------------------------------- queries by partition
+
+
+def items_of(table: Any) -> Iterator[Any]:
+    """Every item of a moto table, in no particular order (moto's `all_items()` sorts them all)."""
+    for bucket in list(table.items.values()):
+        if table.range_key_attr is not None:
+            yield from list(bucket.values())
+        else:
+            yield bucket
+
+
+def _item_key(item: Any) -> tuple[Any, Any]:
+    return (item.hash_key, item.range_key)
+
+
+class TableIndexes:
+    """The items of one table grouped by each global secondary index's partition key."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.partition_attributes = {
+            index.name: tuple(key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH")
+            for index in table.global_indexes
+        }
+        # index name -> partition (tuple of the key values) -> item key -> item
+        self.partitions: dict[str, dict[tuple[Any, ...], dict[tuple[Any, Any], Any]]] = {
+            name: {} for name in self.partition_attributes
+        }
+        # item key -> index name -> the partition the item is in
+        self.placed: dict[tuple[Any, Any], dict[str, tuple[Any, ...]]] = {}
+        for item in items_of(table):
+            self.place(_item_key(item), item)
+
+    def place(self, key: tuple[Any, Any], item: Any | None) -> None:
+        """Put the item stored under `key` (None: no item any more) where its attributes say."""
+        for name, partition in self.placed.pop(key, {}).items():
+            members = self.partitions[name].get(partition)
+            if members is not None:
+                members.pop(key, None)
+                if not members:
+                    del self.partitions[name][partition]
+        if item is None:
+            return
+        where: dict[str, tuple[Any, ...]] = {}
+        for name, attributes in self.partition_attributes.items():
+            values = tuple(item.attrs.get(attribute) for attribute in attributes)
+            if any(value is None for value in values):
+                continue  # not in this (sparse) index
+            self.partitions[name].setdefault(values, {})[key] = item
+            where[name] = values
+        if where:
+            self.placed[key] = where
+
+    def members(self, index_name: str, partition: tuple[Any, ...]) -> list[Any]:
+        return list(self.partitions[index_name].get(partition, {}).values())
+
+
+# id(table) -> (table, its indexes); the table is kept to tell a reused id from the same table
+_TABLE_INDEXES: dict[int, tuple[Any, TableIndexes]] = {}
+
+
+def _indexes(table: Any, build: bool) -> TableIndexes | None:
+    entry = _TABLE_INDEXES.get(id(table))
+    if entry is not None and entry[0] is table:
+        return entry[1]
+    if not build:
+        return None
+    indexes = TableIndexes(table)
+    _TABLE_INDEXES[id(table)] = (table, indexes)
+    return indexes
+
+
+def item_changed(table: Any, hash_key: Any, range_key: Any) -> None:
+    """The item under this key was written, replaced or deleted: regroup it in the table's indexes."""
+    indexes = _indexes(table, build=False)
+    if indexes is not None:
+        indexes.place((hash_key, range_key), table.get_item(hash_key, range_key) if hash_key in table.items else None)
+
+
+def forget_indexes() -> None:
+    """Drop every grouping (rebuilt on the next query); for state loaded wholesale, e.g. a snapshot."""
+    _TABLE_INDEXES.clear()
+
+
+def _partition_items(table: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
+    """The only items a query can return (its partition), or None when that cannot be told."""
+    hash_key = kwargs.get("hash_key", args[0] if args else None)
+    index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
+    conditions = kwargs.get("hash_key_conditions", args[10] if len(args) > 10 else None)
+    local_indexes = {index.name for index in table.indexes}
+    if index_name is None or index_name in local_indexes:
+        if hash_key is None:
+            return None
+        bucket = table.items.get(hash_key)
+        if bucket is None:
+            return []
+        return list(bucket.values()) if table.range_key_attr is not None else [bucket]
+    indexes = _indexes(table, build=True)
+    assert indexes is not None
+    attributes = indexes.partition_attributes.get(index_name)
+    if attributes is None:
+        return None  # moto reports the unknown index
+    given = dict(conditions or [])
+    if not given and hash_key is not None and len(attributes) == 1:
+        given = {attributes[0]: hash_key}
+    if set(given) != set(attributes):
+        return None
+    return indexes.members(index_name, tuple(given[attribute] for attribute in attributes))
+
+
+def _in_range(table: Any, candidates: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The candidates the query's sort-key condition keeps (moto would sort the whole partition first,
+    then test each item; the same test, done first, leaves it a smaller list to sort)."""
+    comparison = kwargs.get("range_comparison", args[1] if len(args) > 1 else None)
+    operands = kwargs.get("range_objs", args[2] if len(args) > 2 else None)
+    index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
+    conditions = kwargs.get("range_key_conditions") or []
+    if not comparison or len(conditions) > 1:
+        return candidates
+    if index_name is None:
+        return [item for item in candidates if item.range_key and item.range_key.compare(comparison, operands)]
+    index = next((i for i in table.indexes + table.global_indexes if i.name == index_name), None)
+    ranges = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"] if index else []
+    if len(ranges) != 1:
+        return candidates
+    attribute = ranges[0]
+    return [
+        item for item in candidates if item.attrs.get(attribute) and item.attrs[attribute].compare(comparison, operands)
+    ]
+
+
+def _query(original: Any) -> Any:
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        candidates = _partition_items(self, args, kwargs)
+        if candidates is None:
+            return original(self, *args, **kwargs)
+        candidates = _in_range(self, candidates, args, kwargs)
+        # moto's query filters and sorts what `all_items()` gives; give it only the partition
+        self.all_items = lambda: candidates
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return query
+
+
+def _reindexing_put(original: Any) -> Any:
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        item = original(self, *args, **kwargs)
+        item_changed(self, item.hash_key, item.range_key)
+        return item
+
+    return put_item
+
+
+def _reindexing_delete(original: Any) -> Any:
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        item = original(self, hash_key, range_key)
+        item_changed(self, hash_key, range_key)
+        return item
+
+    return delete_item
+
+
+def _reindexing_update(original: Any) -> Any:
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        item = original(self, table_name, *args, **kwargs)  # moto changes the item in place
+        if item is not None:
+            item_changed(self.get_table(table_name), item.hash_key, item.range_key)
+        return item
+
+    return update_item
 
 
 def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -100,6 +296,7 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
                     table.items.pop(hash_value, None)
                 else:
                     table.items[hash_value] = item
+                item_changed(table, hash_value, range_value)
             for table_name, length in saved_stream_lengths.items():
                 shard = self.tables[table_name].stream_shard
                 if shard is not None:
@@ -228,6 +425,52 @@ class BoundedHandleSet:
         return (BoundedHandleSet, (list(self._handles), self.limit))
 
 
+class ExpiringIterators(OrderedDict[str, Any]):
+    """moto's map of shard iterators, forgetting those older than ITERATOR_LIFETIME_SECONDS (as AWS
+    expires them) and any beyond the newest ITERATORS_KEPT."""
+
+    def __init__(self, *args: Any, clock: Any = time.monotonic, **kwargs: Any) -> None:
+        self.clock = clock
+        self.issued: dict[str, float] = {}
+        super().__init__(*args, **kwargs)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        now = self.clock()
+        self.issued[key] = now
+        while self:
+            oldest = next(iter(self))
+            if len(self) <= ITERATORS_KEPT and self.issued.get(oldest, now) > now - ITERATOR_LIFETIME_SECONDS:
+                break
+            super().__delitem__(oldest)
+            self.issued.pop(oldest, None)
+
+
+# A trim and a read of a stream shard must not interleave (a read finds its records by their offset
+# from `starting_sequence_number`, which a trim moves).
+STREAM_LOCK = threading.Lock()
+
+
+def trim_stream(shard: Any, through: int) -> int:
+    """Drop a stream shard's records up to sequence number `through`; returns how many went. Later
+    records keep their numbers (moto numbers a record `starting_sequence_number` + its place)."""
+    with STREAM_LOCK:
+        count = max(0, min(len(shard.items), through - shard.starting_sequence_number + 1))
+        if count:
+            del shard.items[:count]
+            shard.starting_sequence_number += count
+        return count
+
+
+def _stream_get(original: Any) -> Any:
+    def get(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
+        with STREAM_LOCK:
+            # an iterator older than a trim reads on from the oldest record kept
+            return original(self, max(start, self.starting_sequence_number), quantity)
+
+    return get
+
+
 def bound_deleted_handles(queue: Any) -> None:
     if not isinstance(queue.deleted_messages, BoundedHandleSet):
         queue.deleted_messages = BoundedHandleSet(queue.deleted_messages)
@@ -264,9 +507,25 @@ def apply() -> None:
     if _applied:
         return
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamShard, Table
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
     from moto.sqs.models import Queue, SQSBackend
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = _reindexing_update(DynamoDBBackend.update_item)  # type: ignore[method-assign]
+    Table.query = _query(Table.query)  # type: ignore[method-assign]
+    Table.put_item = _reindexing_put(Table.put_item)  # type: ignore[method-assign]
+    Table.delete_item = _reindexing_delete(Table.delete_item)  # type: ignore[method-assign]
+
+    StreamShard.get = _stream_get(StreamShard.get)  # type: ignore[method-assign]
+
+    original_streams_init = DynamoDBStreamsBackend.__init__
+
+    def streams_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_streams_init(self, *args, **kwargs)
+        self.shard_iterators = ExpiringIterators()
+
+    DynamoDBStreamsBackend.__init__ = streams_init  # type: ignore[method-assign]
 
     original_receive = SQSBackend.receive_message
 

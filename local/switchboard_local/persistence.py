@@ -46,6 +46,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from . import motopatch
+
 log = logging.getLogger(__name__)
 
 PERSISTED_SERVICES = (
@@ -64,6 +66,7 @@ PERSISTED_SERVICES = (
 SNAPSHOT_FILE = "snapshot.pickle"
 SNAPSHOT_JOURNAL_BYTES = 64 * 1024 * 1024
 SENT_RECORDS_KEPT = 1000
+STREAM_RECORDS_KEPT = 1000  # per shard of a stream no local poller follows
 _FRAME = struct.Struct(">II")  # length, crc32
 
 # Operation names that change nothing (anything else, in a service not journaled item by
@@ -274,7 +277,13 @@ def _default_account() -> str:
 
 
 def _place_item(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
-    """Set (or, with item None, remove) one item of a moto table, without side effects."""
+    """Set (or, with item None, remove) one item of a moto table, without side effects (no stream
+    record); the query groupings of motopatch follow."""
+    _set_item(table, hash_key, range_key, item)
+    motopatch.item_changed(table, hash_key, range_key)
+
+
+def _set_item(table: Any, hash_key: Any, range_key: Any, item: Any) -> None:
     if range_key is not None:
         if item is None:
             bucket = table.items.get(hash_key)
@@ -426,15 +435,15 @@ class Persistence:
         self.last_snapshot: float | None = None
         self._deferred = 0
         self._dirty = False
-        self._arrivals = threading.Condition()
+        # one per queue: a send wakes the long polls of its own queue only
+        self._arrivals: dict[tuple[str, str], threading.Condition] = {}
+        self._arrivals_lock = threading.Lock()
         self._app: Callable[..., Any] | None = None
 
     # -- lifecycle
 
     def restore(self) -> bool:
         """Load the snapshot and replay its journal into moto; True when there was state."""
-        from . import motopatch
-
         if self.data_dir is None:
             self.active = True
             return False
@@ -544,6 +553,7 @@ class Persistence:
             for account, regions in accounts.items():
                 for region, backend in regions.items():
                     backend_dict[account][region] = backend
+        motopatch.forget_indexes()  # new table objects; their groupings are built on first query
 
     @staticmethod
     def _queues() -> list[Any]:
@@ -701,8 +711,9 @@ class Persistence:
                 seq = self._journal_messages(request, response) if response.ok else 0
             if seq:
                 self.sync(seq)
-            with self._arrivals:
-                self._arrivals.notify_all()
+            arrival = self._arrival(request.json.get("QueueUrl", ""))
+            with arrival:
+                arrival.notify_all()
             return response
         if operation in ("DeleteMessage", "DeleteMessageBatch"):
             body = request.json
@@ -732,18 +743,27 @@ class Persistence:
         deadline = time.monotonic() + min(wait, 20.0)
         body["WaitTimeSeconds"] = 0
         request.replace_body(json.dumps(body).encode())
+        arrival = self._arrival(body.get("QueueUrl", ""))
         while True:
-            with self.lock:
-                response = self._call(request)
-                seq = self._journal_messages(request, response) if response.ok else 0
+            # Looked at and waited on under the queue's condition: a send between the two still wakes it.
+            with arrival:
+                with self.lock:
+                    response = self._call(request)
+                    seq = self._journal_messages(request, response) if response.ok else 0
+                remaining = deadline - time.monotonic()
+                done = not response.ok or bool(response.json().get("Messages")) or remaining <= 0
+                if not done and not seq:
+                    # Woken by a send; a message whose visibility ends is seen within a second.
+                    arrival.wait(min(remaining, 1.0))
             if seq:
                 self.sync(seq)
-            remaining = deadline - time.monotonic()
-            if not response.ok or response.json().get("Messages") or remaining <= 0:
+            if done:
                 return response
-            with self._arrivals:
-                # Woken by a send; a message whose visibility ends is seen within a second.
-                self._arrivals.wait(min(remaining, 1.0))
+
+    def _arrival(self, queue_url: str) -> threading.Condition:
+        key = _queue_of(queue_url)
+        with self._arrivals_lock:
+            return self._arrivals.setdefault(key, threading.Condition())
 
     def _journal_messages(self, request: _Request, response: _Response) -> int:
         body, answer = request.json, response.json()
@@ -839,8 +859,12 @@ class Maintenance:
         interval: float = 30.0,
         clock: Callable[[], float] = time.time,
         lock: threading.RLock | None = None,
+        streams_consumed: Callable[[], dict[str, int | None]] | None = None,
     ) -> None:
         self.persistence = persistence
+        # per followed table: the stream position every local reader is done with (streams.StreamPollers)
+        self.streams_consumed = streams_consumed
+        self.trimmed = 0
         self.interval = interval
         self.clock = clock
         self.lock = persistence.lock if persistence is not None else (lock or threading.RLock())
@@ -874,6 +898,7 @@ class Maintenance:
         """One pass: expire TTL'd items, trim sent records, snapshot if the journal is large."""
         expired = self.expire_items()
         self.trim_sent_records()
+        self.trim_streams()
         if self.persistence is not None:
             self.persistence.maybe_snapshot()
         self.runs += 1
@@ -896,7 +921,7 @@ class Maintenance:
                     with self.lock:
                         doomed = [
                             (item.hash_key, item.range_key)
-                            for item in table.all_items()
+                            for item in motopatch.items_of(table)
                             if _expired(item.attrs.get(attribute), now)
                         ]
                     for start in range(0, len(doomed), batch):
@@ -913,6 +938,30 @@ class Maintenance:
                             self.persistence.sync(seq)
                         total += len(records)
         self.expired += total
+        return total
+
+    def trim_streams(self, keep_unfollowed: int = STREAM_RECORDS_KEPT) -> int:
+        """Drop the stream records every local reader is done with (moto keeps them all); a stream
+        no local poller follows keeps its newest `keep_unfollowed`. Returns how many went."""
+        from moto.backends import get_backend
+
+        consumed = self.streams_consumed() if self.streams_consumed is not None else {}
+        total = 0
+        with self.lock:
+            for regions in list(get_backend("dynamodb").values()):
+                for backend in list(regions.values()):
+                    for table_name, table in list(backend.tables.items()):
+                        shard = table.stream_shard
+                        if shard is None:
+                            continue
+                        if table_name not in consumed:
+                            through = shard.starting_sequence_number + len(shard.items) - keep_unfollowed - 1
+                        elif consumed[table_name] is None:
+                            continue  # a reader has not started: it may still need the oldest record
+                        else:
+                            through = int(consumed[table_name])  # type: ignore[arg-type]
+                        total += motopatch.trim_stream(shard, through)
+        self.trimmed += total
         return total
 
     def trim_sent_records(self, keep: int = SENT_RECORDS_KEPT) -> None:

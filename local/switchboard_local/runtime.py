@@ -205,7 +205,9 @@ class LocalRuntime:
         self.streams = StreamPollers(
             stream_event_sources(template, resolver), self.runner, self.emulator.url, echo=self.echo
         )
-        self.maintenance = Maintenance(self.persistence, interval=self.maintenance_interval)
+        self.maintenance = Maintenance(
+            self.persistence, interval=self.maintenance_interval, streams_consumed=self.streams.consumed_through
+        )
         if self.want_demo_account:
             self.demo = self._create_demo_account()
         if self.want_demo_data:

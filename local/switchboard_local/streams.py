@@ -139,6 +139,8 @@ class StreamPoller:
         self.echo = echo
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # shard id -> the sequence number of the last record this poller is done with
+        self.consumed: dict[str, int] = {}
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -167,13 +169,16 @@ class StreamPoller:
                     if iterator is None:
                         continue
                     response = streams.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
-                    records = [lambda_record(r, self.source.stream_arn) for r in response.get("Records", [])]
+                    raw = response.get("Records", [])
+                    records = [lambda_record(r, self.source.stream_arn) for r in raw]
                     busy = busy or bool(records)
                     if self.source.filters:  # records no filter matches are passed over, as Lambda does
                         records = [r for r in records if any(matches(f, r) for f in self.source.filters)]
                     if records:
                         self._deliver(records)
                     iterators[shard_id] = response.get("NextShardIterator")
+                    if raw and not self._stop.is_set():
+                        self.consumed[shard_id] = int(raw[-1]["dynamodb"]["SequenceNumber"])
                 if not busy:
                     self._stop.wait(POLL_INTERVAL_SECONDS)
             except (ClientError, BotoCoreError) as exc:
@@ -241,3 +246,23 @@ class StreamPollers(Pollers):
     """Every enabled DynamoDB stream event source of a template."""
 
     poller_class = StreamPoller
+
+    def consumed_through(self) -> dict[str, int | None]:
+        """Per table whose stream is followed: the sequence number up to which every poller following it
+        is done (its one shard, as the emulator has), or None while one of them has not read yet."""
+        through: dict[str, int | None] = {}
+        for poller in self.pollers:
+            table = table_of_stream(poller.source.stream_arn)
+            done = list(poller.consumed.values())
+            mine = min(done) if done else None
+            if table in through:
+                theirs = through[table]
+                through[table] = None if theirs is None or mine is None else min(theirs, mine)
+            else:
+                through[table] = mine
+        return through
+
+
+def table_of_stream(stream_arn: str) -> str:
+    """`arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>` -> `<name>`."""
+    return stream_arn.split(":", 5)[5].split("/")[1]

@@ -66,6 +66,13 @@ def key(pk: str, sk: str = "x") -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+def in_index(ddb: Any) -> set[str]:
+    page = ddb.query(
+        TableName="t", IndexName="by-g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "G"}}
+    )
+    return {item["pk"]["S"] for item in page["Items"]}
+
+
 def test_everything_acknowledged_before_a_sigkill_is_there_after_a_restart(data_dir):
     first = EmulatorProcess(data_dir)
     try:
@@ -76,16 +83,25 @@ def test_everything_acknowledged_before_a_sigkill_is_there_after_a_restart(data_
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "g", "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-g",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-        ddb.put_item(TableName="t", Item={**key("put"), "v": {"N": "1"}})
+        ddb.put_item(TableName="t", Item={**key("put"), "v": {"N": "1"}, "g": {"S": "G"}})
+        assert in_index(ddb) == {"put"}  # the index's grouping is built now; what follows must keep it true
         ddb.put_item(TableName="t", Item={**key("updated"), "v": {"N": "1"}})
         ddb.update_item(
             TableName="t",
             Key=key("updated"),
-            UpdateExpression="SET v = v + :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
+            UpdateExpression="SET v = v + :one, g = :g",
+            ExpressionAttributeValues={":one": {"N": "1"}, ":g": {"S": "G"}},
         )
         ddb.put_item(TableName="t", Item=key("deleted"))
         ddb.delete_item(TableName="t", Key=key("deleted"))
@@ -128,6 +144,9 @@ def test_everything_acknowledged_before_a_sigkill_is_there_after_a_restart(data_
         items = {i["pk"]["S"]: i for i in ddb.scan(TableName="t")["Items"]}
         assert set(items) == {"put", "updated", "batch0", "batch1", "batch2", "tx1", "tx2"}
         assert items["updated"]["v"] == {"N": "2"}
+        assert in_index(ddb) == {"put", "updated"}
+        ddb.update_item(TableName="t", Key=key("put"), UpdateExpression="REMOVE g")
+        assert in_index(ddb) == {"updated"}
 
         url = sqs.get_queue_url(QueueName="q")["QueueUrl"]
         first_look = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
@@ -153,6 +172,7 @@ def test_everything_acknowledged_before_a_sigkill_is_there_after_a_restart(data_
         items = {i["pk"]["S"]: i for i in third.client("dynamodb").scan(TableName="t")["Items"]}
         assert set(items) == {"put", "updated", "batch0", "batch1", "batch2", "tx1", "tx2"}
         assert items["updated"]["v"] == {"N": "2"}
+        assert in_index(third.client("dynamodb")) == {"updated"}
     finally:
         third.kill()
 

@@ -271,3 +271,168 @@ def test_one_conditional_write_wins_when_threads_race_for_an_item(ddb):
     finally:
         sys.setswitchinterval(interval)
     assert doubled == 0
+
+
+def _indexed_table(client: Any) -> None:
+    client.create_table(
+        TableName="indexed",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+            {"AttributeName": "gs", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "gs", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _query_all(client: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    items, start = [], None
+    while True:
+        page = client.query(TableName="indexed", Limit=3, **kwargs, **({"ExclusiveStartKey": start} if start else {}))
+        items += page["Items"]
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return items
+
+
+def test_a_query_reads_its_partition_not_every_item(ddb, monkeypatch):
+    """Fails on moto as released: `Table.query` walks (and sorts) every item of the table."""
+    from moto.dynamodb.models.table import Table
+
+    _indexed_table(ddb)
+    for index in range(30):
+        ddb.put_item(
+            TableName="indexed",
+            Item={"pk": {"S": f"p{index % 3}"}, "sk": {"S": f"{index:03d}"}, "g": {"S": "G"}, "gs": {"N": str(index)}},
+        )
+    walked: list[int] = []
+    original = Table.all_items
+    monkeypatch.setattr(Table, "all_items", lambda self: walked.append(1) or original(self))
+    assert len(_query_all(ddb, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p1"}})) == 10
+    assert (
+        len(
+            _query_all(
+                ddb, IndexName="by-g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "G"}}
+            )
+        )
+        == 30
+    )
+    assert walked == []
+
+
+def test_index_queries_follow_every_kind_of_write(ddb):
+    """Random puts, updates that move an item between index partitions or out of the (sparse) index,
+    deletes, batch writes and transactions (some cancelled): after each, every partition's query
+    answers what a full scan says it must, in the order DynamoDB gives."""
+    import random
+
+    _indexed_table(ddb)
+    rng = random.Random(7)
+    partitions = ["a", "b", "c"]
+
+    def key(n: int) -> dict[str, Any]:
+        return {"pk": {"S": f"p{n % 4}"}, "sk": {"S": f"{n:03d}"}}
+
+    def check() -> None:
+        scanned = ddb.scan(TableName="indexed")["Items"]
+        for g in partitions:
+            expected = sorted(
+                (item for item in scanned if item.get("g", {}).get("S") == g and "gs" in item),
+                key=lambda item: (int(item["gs"]["N"]), item["pk"]["S"], item["sk"]["S"]),
+            )
+            got = _query_all(
+                ddb, IndexName="by-g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": g}}
+            )
+            assert [int(i["gs"]["N"]) for i in got] == [int(i["gs"]["N"]) for i in expected]
+            assert sorted((i["pk"]["S"], i["sk"]["S"]) for i in got) == sorted(
+                (i["pk"]["S"], i["sk"]["S"]) for i in expected
+            )
+            between = _query_all(
+                ddb,
+                IndexName="by-g",
+                KeyConditionExpression="g = :g AND gs BETWEEN :low AND :high",
+                ExpressionAttributeValues={":g": {"S": g}, ":low": {"N": "200"}, ":high": {"N": "600"}},
+                ScanIndexForward=False,
+            )
+            assert [int(i["gs"]["N"]) for i in between] == [
+                int(i["gs"]["N"]) for i in reversed(expected) if 200 <= int(i["gs"]["N"]) <= 600
+            ]
+        for p in range(4):
+            expected_sks = sorted(i["sk"]["S"] for i in scanned if i["pk"]["S"] == f"p{p}")
+            got = _query_all(ddb, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": f"p{p}"}})
+            assert [i["sk"]["S"] for i in got] == expected_sks
+            prefixed = _query_all(
+                ddb,
+                KeyConditionExpression="pk = :p AND begins_with(sk, :prefix)",
+                ExpressionAttributeValues={":p": {"S": f"p{p}"}, ":prefix": {"S": "01"}},
+            )
+            assert [i["sk"]["S"] for i in prefixed] == [sk for sk in expected_sks if sk.startswith("01")]
+            below = _query_all(
+                ddb,
+                KeyConditionExpression="pk = :p AND sk < :top",
+                ExpressionAttributeValues={":p": {"S": f"p{p}"}, ":top": {"S": "012"}},
+            )
+            assert [i["sk"]["S"] for i in below] == [sk for sk in expected_sks if sk < "012"]
+
+    for _ in range(120):
+        n = rng.randrange(25)
+        action = rng.choice(["put", "put", "update", "unindex", "delete", "batch", "transact", "cancelled"])
+        g, gs = rng.choice(partitions), str(rng.randrange(1000))
+        if action == "put":
+            ddb.put_item(TableName="indexed", Item={**key(n), "g": {"S": g}, "gs": {"N": gs}})
+        elif action == "update":
+            ddb.update_item(
+                TableName="indexed",
+                Key=key(n),
+                UpdateExpression="SET g = :g, gs = :gs",
+                ExpressionAttributeValues={":g": {"S": g}, ":gs": {"N": gs}},
+            )
+        elif action == "unindex":
+            ddb.update_item(TableName="indexed", Key=key(n), UpdateExpression="REMOVE g")
+        elif action == "delete":
+            ddb.delete_item(TableName="indexed", Key=key(n))
+        elif action == "batch":
+            ddb.batch_write_item(
+                RequestItems={
+                    "indexed": [
+                        {"PutRequest": {"Item": {**key(n), "g": {"S": g}, "gs": {"N": gs}}}},
+                        {"DeleteRequest": {"Key": key((n + 1) % 25)}},
+                    ]
+                }
+            )
+        else:
+            operations: list[dict[str, Any]] = [
+                {"Put": {"TableName": "indexed", "Item": {**key(n), "g": {"S": g}, "gs": {"N": gs}}}},
+                {
+                    "Update": {
+                        "TableName": "indexed",
+                        "Key": key((n + 2) % 25),
+                        "UpdateExpression": "SET g = :g, gs = :gs",
+                        "ExpressionAttributeValues": {":g": {"S": g}, ":gs": {"N": gs}},
+                    }
+                },
+            ]
+            if action == "cancelled":  # the last condition fails: the whole transaction is undone
+                operations.append(
+                    {
+                        "ConditionCheck": {
+                            "TableName": "indexed",
+                            "Key": key((n + 3) % 25),
+                            "ConditionExpression": "attribute_exists(nothing_has_this)",
+                        }
+                    }
+                )
+            try:
+                ddb.transact_write_items(TransactItems=operations)
+            except ClientError as exc:
+                assert action == "cancelled", exc
+        check()
