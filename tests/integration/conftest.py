@@ -71,3 +71,14 @@ def alerts_fn(aws):
 @pytest.fixture
 def authorizer_fn(aws):
     return load_function("authorizer")
+
+
+@pytest.fixture
+def emulator():
+    """moto in server mode on a free port, with the local runtime's patches (no persistence)."""
+    from switchboard_local.emulator import Emulator
+
+    server = Emulator(0)
+    server.start()
+    yield server
+    server.stop()

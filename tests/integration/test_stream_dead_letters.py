@@ -18,7 +18,7 @@ from switchboard.errors import Unavailable
 from switchboard.rules.models import SystemInput
 from switchboard.rules.repository import RulesRepository
 from switchboard_local import streams
-from switchboard_local.emulator import Emulator, aws_client
+from switchboard_local.emulator import aws_client
 from switchboard_local.functions import InvocationError
 from switchboard_local.streams import StreamEventSource, StreamPoller
 
@@ -133,14 +133,6 @@ class FailingOn:
                 raise InvocationError("RuntimeError", f"cannot process {self.poison}")
             self.succeeded += keys
         return {"batchItemFailures": []}
-
-
-@pytest.fixture
-def emulator():
-    server = Emulator(0)
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_the_local_poller_bisects_and_dead_letters_a_record_that_keeps_failing(emulator, monkeypatch):

@@ -8,7 +8,6 @@ import threading
 import time
 from typing import Any
 
-import pytest
 from switchboard_local import motopatch
 from switchboard_local.emulator import Emulator, aws_client
 from switchboard_local.persistence import Maintenance
@@ -32,14 +31,6 @@ class Recorder:
         while len(self.keys) < count and time.monotonic() < deadline:
             time.sleep(0.05)
         return list(self.keys)
-
-
-@pytest.fixture
-def emulator():
-    server = Emulator(0)
-    server.start()
-    yield server
-    server.stop()
 
 
 def streamed_table(emulator: Emulator, name: str) -> str:
