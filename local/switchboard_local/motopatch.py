@@ -37,6 +37,12 @@ server answering many threads, which exposes two problems:
   version). `trim_stream` drops the records every reader has consumed; the local runtime's
   maintenance calls it with its stream pollers' positions (persistence.Maintenance).
 
+- moto holds each item as a dict of `DynamoType` objects, about 15 times the item's size (some
+  40 KB per delivered event). Items at rest are packed: `Item.attrs` becomes a property, and
+  `pack_item` (called by the runtime's maintenance every 30 s under the persistence lock)
+  replaces an item's attribute objects by one pickle of them, unpacked the next time anything
+  reads `attrs`. Behaviour is unchanged; only the idle items' form is.
+
 `apply()` installs them all; it is idempotent.
 
 In-process (tests, benches) there is no server to serialise requests, yet the deliver function
@@ -48,6 +54,7 @@ one lock, as the local runtime's persistence layer does.
 from __future__ import annotations
 
 import copy
+import pickle
 import threading
 import time
 from collections import OrderedDict
@@ -67,6 +74,69 @@ ITERATORS_KEPT = 10_000
 
 _applied = False
 _serialised = False
+
+
+# ---------------------------------------------------------------- items packed at rest
+
+
+def _attrs_get(self: Any) -> Any:
+    state = self.__dict__
+    attrs = state.get("_attrs")
+    if attrs is None:
+        if "attrs" in state:  # an item pickled before the property existed
+            attrs = state.pop("attrs")
+        else:
+            from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+
+            # as moto's own Item.__deepcopy__ does: the values passed the size check when written
+            attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+            dict.__init__(attrs)
+            from moto.dynamodb.models.dynamo_type import DynamoType
+
+            plain = pickle.loads(state.pop("_packed"))
+            dict.update(attrs, {name: DynamoType(value) for name, value in plain.items()})
+            state.pop("_kept", None)
+        state["_attrs"] = attrs
+    return attrs
+
+
+def _attrs_set(self: Any, value: Any) -> None:
+    self.__dict__.pop("_packed", None)
+    self.__dict__.pop("_kept", None)
+    self.__dict__["_attrs"] = value
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """A DynamoType as the `{type: value}` form its constructor takes (no objects: a small pickle)."""
+    if value.type == "L":
+        return {"L": [_plain(member) for member in value.value]}
+    if value.type == "M":
+        return {"M": {name: _plain(member) for name, member in value.value.items()}}
+    return {value.type: value.value}
+
+
+def pack_item(item: Any, keep: str | None = None) -> bool:
+    """Pack an unpacked item's attributes into one pickle; `keep` names one attribute (the table's
+    TTL) kept unpacked beside it for `peek`. False when it was packed already."""
+    state = item.__dict__
+    attrs = state.get("_attrs")
+    if attrs is None:
+        return False
+    plain = {name: _plain(value) for name, value in attrs.items()}
+    state["_packed"] = pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
+    if keep is not None:
+        state["_kept"] = (keep, attrs.get(keep))
+    del state["_attrs"]
+    return True
+
+
+def peek(item: Any, name: str) -> Any:
+    """One attribute of an item, without unpacking it when it is the one kept beside the pickle."""
+    state = item.__dict__
+    kept = state.get("_kept")
+    if kept is not None and kept[0] == name and "_attrs" not in state:
+        return kept[1]
+    return item.attrs.get(name)
 
 
 # ---------------------------------------------------------------- queries by partition
@@ -507,6 +577,7 @@ def apply() -> None:
     if _applied:
         return
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import StreamShard, Table
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
     from moto.sqs.models import Queue, SQSBackend
@@ -514,6 +585,7 @@ def apply() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     DynamoDBBackend.update_item = _reindexing_update(DynamoDBBackend.update_item)  # type: ignore[method-assign]
     Table.query = _query(Table.query)  # type: ignore[method-assign]
+    Item.attrs = property(_attrs_get, _attrs_set)  # type: ignore[assignment]
     Table.put_item = _reindexing_put(Table.put_item)  # type: ignore[method-assign]
     Table.delete_item = _reindexing_delete(Table.delete_item)  # type: ignore[method-assign]
 

@@ -865,6 +865,7 @@ class Maintenance:
         # per followed table: the stream position every local reader is done with (streams.StreamPollers)
         self.streams_consumed = streams_consumed
         self.trimmed = 0
+        self.packed = 0
         self.interval = interval
         self.clock = clock
         self.lock = persistence.lock if persistence is not None else (lock or threading.RLock())
@@ -899,6 +900,7 @@ class Maintenance:
         expired = self.expire_items()
         self.trim_sent_records()
         self.trim_streams()
+        self.pack_items()
         if self.persistence is not None:
             self.persistence.maybe_snapshot()
         self.runs += 1
@@ -922,7 +924,7 @@ class Maintenance:
                         doomed = [
                             (item.hash_key, item.range_key)
                             for item in motopatch.items_of(table)
-                            if _expired(item.attrs.get(attribute), now)
+                            if _expired(motopatch.peek(item, attribute), now)
                         ]
                     for start in range(0, len(doomed), batch):
                         with self.lock:
@@ -938,6 +940,21 @@ class Maintenance:
                             self.persistence.sync(seq)
                         total += len(records)
         self.expired += total
+        return total
+
+    def pack_items(self) -> int:
+        """Pack the items written or read since the last pass (motopatch.pack_item); returns how many."""
+        from moto.backends import get_backend
+
+        total = 0
+        with self.lock:
+            for regions in list(get_backend("dynamodb").values()):
+                for backend in list(regions.values()):
+                    for table in list(backend.tables.values()):
+                        ttl = getattr(table, "ttl", None) or {}
+                        keep = ttl.get("AttributeName") if ttl.get("TimeToLiveStatus") == "ENABLED" else None
+                        total += sum(motopatch.pack_item(item, keep) for item in motopatch.items_of(table))
+        self.packed += total
         return total
 
     def trim_streams(self, keep_unfollowed: int = STREAM_RECORDS_KEPT) -> int:

@@ -24,9 +24,11 @@ SERVE = """
 import sys, time
 from pathlib import Path
 from switchboard_local.emulator import Emulator
-from switchboard_local.persistence import Persistence
-emulator = Emulator(0, persistence=Persistence(Path(sys.argv[1])))
+from switchboard_local.persistence import Maintenance, Persistence
+persistence = Persistence(Path(sys.argv[1]))
+emulator = Emulator(0, persistence=persistence)
 emulator.start()
+Maintenance(persistence, interval=0.2).start()  # items packed at rest within moments, snapshots hold them so
 print(emulator.port, flush=True)
 while True:
     time.sleep(60)
