@@ -444,11 +444,31 @@ def test_index_queries_follow_every_kind_of_write(ddb):
         check()
 
 
+def _deep_size(value: Any) -> int:
+    """Bytes held by a tree of dicts, lists, tuples and objects (each counted once), as sys.getsizeof sees them."""
+    import sys
+
+    seen: set[int] = set()
+    stack = [value]
+    total = 0
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        total += sys.getsizeof(current)
+        if isinstance(current, dict):
+            stack += list(current.keys()) + list(current.values())
+        elif isinstance(current, (list, tuple, set)):
+            stack += list(current)
+        elif hasattr(current, "__dict__"):
+            stack.append(vars(current))
+    return total
+
+
 def test_packed_items_answer_alike_in_a_fraction_of_the_memory(ddb):
     """Items shaped like a delivery (twenty attributes, a map, a list, binary): packed, they hold under half
     the memory (about a third here), and every read and write answers as before."""
-    import gc
-    import tracemalloc
 
     from moto.backends import get_backend
 
@@ -466,18 +486,12 @@ def test_packed_items_answer_alike_in_a_fraction_of_the_memory(ddb):
         },
         **{name: {"N": "1795988106203"} for name in ("created_ms", "updated_ms", "due_ms", "event_timestamp")},
     }
-    ddb.put_item(TableName=TABLE, Item={**put("warm", "up")["Put"]["Item"], **item})  # caches filled
-    gc.collect()
-    tracemalloc.start()
-    empty = tracemalloc.get_traced_memory()[0]
     for index in range(300):
         ddb.put_item(TableName=TABLE, Item={**put("bulk", f"{index:04d}")["Put"]["Item"], **item})
-    gc.collect()
-    unpacked = tracemalloc.get_traced_memory()[0] - empty
-    assert all(motopatch.pack_item(i, keep="ttl") for i in motopatch.items_of(table) if i.hash_key.value == "bulk")
-    gc.collect()
-    packed = tracemalloc.get_traced_memory()[0] - empty
-    tracemalloc.stop()
+    bulk = [i for i in motopatch.items_of(table) if i.hash_key.value == "bulk"]
+    unpacked = sum(_deep_size(i.__dict__) for i in bulk)
+    assert all(motopatch.pack_item(i, keep="ttl") for i in bulk)
+    packed = sum(_deep_size(i.__dict__) for i in bulk)
     assert packed < 0.45 * unpacked, (packed, unpacked)
     sample = next(i for i in motopatch.items_of(table) if i.range_key.value == "0007")
     assert motopatch.peek(sample, "ttl").value == "2000000000" and "_packed" in sample.__dict__  # not unpacked
