@@ -319,7 +319,9 @@ class Engine:
             self._configs.forget(task.account_id, task.config_id)
             fresh = self._configs.get(task.account_id, task.config_id)
             if fresh is None or (fresh.spec.is_active and not _collects(fresh, task.event_id)):
-                self._tasks.send(task, 0)  # the lease taken for parking expires within a minute
+                # give back the lease taken for parking, or the task sent now finds it held for a minute
+                self._store.release_claim(claim.delivery, self._owner, self._clock(), "reactivated")
+                self._tasks.send(task, 0)
                 return Handled(TaskOutcome.REQUEUED, "reactivated")
             config = fresh
         return Handled(TaskOutcome.REQUEUED, "park-conflict")
