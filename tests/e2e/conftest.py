@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -171,3 +172,26 @@ def world(runtime: LocalRuntime) -> World:
         child_user=create_token(runtime, child.account_id),
         reseller_user=create_token(runtime, reseller.account_id),
     )
+
+
+def too_large(
+    runtime: LocalRuntime, method: str, path: str, key: str, timeout: float = 30
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """Over API Gateway's 10 MB: the gateway answers without reading the body (raw socket: no upload)."""
+    assert runtime.api is not None
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {10 * 1024 * 1024 + 1}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", runtime.api.port), timeout=timeout) as sock:
+        sock.sendall(head.encode())
+        raw = b""
+        while b"\r\n\r\n" not in raw or not raw.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            raw += chunk
+    status_line, _, rest = raw.decode().partition("\r\n")
+    head_text, _, body = rest.partition("\r\n\r\n")
+    headers = dict(line.split(": ", 1) for line in head_text.split("\r\n") if ": " in line)
+    return int(status_line.split()[1]), headers, json.loads(body)

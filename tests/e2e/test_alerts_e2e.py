@@ -7,7 +7,6 @@ the AlertsFunction worker and the emulated DynamoDB, as a Crossbar client would 
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 import requests
 from switchboard_local.runtime import LocalRuntime
 
-from tests.e2e.conftest import Principal, RuntimeLog, World, create_account, create_token
+from tests.e2e.conftest import Principal, RuntimeLog, World, create_account, create_token, too_large
 from tests.seed_bodies import crossbar_alert as seed_body
 
 pytestmark = pytest.mark.e2e
@@ -416,24 +415,8 @@ def test_body_over_one_mib_is_413_and_writes_nothing(runtime: LocalRuntime, api:
 
 
 def test_body_over_the_gateway_limit_is_the_templates_413(runtime: LocalRuntime, world: World) -> None:
-    # Over API Gateway's 10 MB: the gateway answers without reading the body (raw socket: no upload).
-    assert runtime.api is not None
-    path = alerts(world.stranger.account_id)
-    head = (
-        f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: {world.stranger.token}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {10 * 1024 * 1024 + 1}\r\n\r\n"
-    )
-    with socket.create_connection(("127.0.0.1", runtime.api.port), timeout=TIMEOUT) as sock:
-        sock.sendall(head.encode())
-        raw = b""
-        while b"\r\n\r\n" not in raw or not raw.rstrip().endswith(b"}"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            raw += chunk
-    status_line, _, rest = raw.decode().partition("\r\n")
-    assert status_line.startswith("HTTP/1.1 413"), raw
-    body = json.loads(rest.partition("\r\n\r\n")[2])
+    status, _, body = too_large(runtime, "PUT", alerts(world.stranger.account_id), world.stranger.token, TIMEOUT)
+    assert status == 413, body
     assert body["message"] == "request_too_large" and body["error"] == "413" and body["status"] == "error"
 
 

@@ -11,8 +11,6 @@ gateway, and tests/unit/test_template_apis.py checks every gateway response agai
 
 from __future__ import annotations
 
-import json
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +19,7 @@ import requests
 from switchboard.dialects import wire
 from switchboard_local.runtime import LocalRuntime
 
-from tests.e2e.conftest import World
+from tests.e2e.conftest import World, too_large
 
 pytestmark = pytest.mark.e2e
 
@@ -94,27 +92,6 @@ CODES: dict[str, dict[str, tuple[int, str]]] = {
     },
 }
 CASES = ("no-key", "bad-key", "unknown-path", "api-root", "method", "too-large")
-
-
-def too_large(runtime: LocalRuntime, method: str, path: str, key: str) -> tuple[int, dict[str, str], dict[str, Any]]:
-    """Over API Gateway's 10 MB: the gateway answers without reading the body (raw socket: no upload)."""
-    assert runtime.api is not None
-    head = (
-        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Auth-Token: {key}\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {10 * 1024 * 1024 + 1}\r\n\r\n"
-    )
-    with socket.create_connection(("127.0.0.1", runtime.api.port), timeout=30) as sock:
-        sock.sendall(head.encode())
-        raw = b""
-        while b"\r\n\r\n" not in raw or not raw.rstrip().endswith(b"}"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            raw += chunk
-    status_line, _, rest = raw.decode().partition("\r\n")
-    head_text, _, body = rest.partition("\r\n\r\n")
-    headers = dict(line.split(": ", 1) for line in head_text.split("\r\n") if ": " in line)
-    return int(status_line.split()[1]), headers, json.loads(body)
 
 
 @pytest.mark.parametrize("case", CASES)
