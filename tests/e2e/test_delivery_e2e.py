@@ -465,9 +465,13 @@ def test_failing_endpoint_is_deactivated_after_the_failure_window(
     assert sent[-1].at - sent[0].at >= window - 0.3
     assert sent[-2].at - sent[0].at < window + 0.3
 
-    response = ess.alerts(tenant)
-    assert response.status_code == 200, response.text
-    (row,) = response.json()["data"]
+    # The engine raises the alert just after it switches the configuration off: wait for it too.
+    def alerted() -> list[dict[str, Any]] | None:
+        response = ess.alerts(tenant)
+        assert response.status_code == 200, response.text
+        return response.json()["data"] or None
+
+    (row,) = ess.eventually(alerted, "the deactivation alert")
     assert row["key"] == ["admins", tenant.account_id] and row["clearable"] is False
     assert row["value"]["category"] == DISABLED and row["value"]["metadata"][0]["del-cfg-id"] == config["id"]
     assert f"{window} seconds" in row["value"]["metadata"][0]["reason"]
