@@ -14,6 +14,7 @@ CASES = [
     ("alerts", "GET", "/v2/accounts/{account}/alerts"),
     ("subscriptions", "GET", "/ess/v1/topic-subscriptions"),
     ("systems", "GET", "/api/v1/systems"),
+    ("subscribers", "GET", "/v1/subscribers"),
 ]
 
 

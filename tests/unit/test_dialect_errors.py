@@ -12,13 +12,14 @@ import json
 import pkgutil
 import re
 from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from types import ModuleType
 from typing import Any
 
 import pytest
 import switchboard
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
-from switchboard.dialects import airvantage, crossbar, ess
+from switchboard.dialects import airvantage, crossbar, ess, expeto
 from switchboard.errors import (
     CodedError,
     Conflict,
@@ -34,7 +35,7 @@ from switchboard.errors import (
 
 from tests.support import LambdaContext, rest_event
 
-DIALECTS: dict[str, ModuleType] = {"crossbar": crossbar, "ess": ess, "airvantage": airvantage}
+DIALECTS: dict[str, ModuleType] = {"crossbar": crossbar, "ess": ess, "airvantage": airvantage, "expeto": expeto}
 
 # How to build an error whose constructor takes more than a message. A subclass without an entry here is
 # built with its nearest registered ancestor's factory, then with `cls("message")`, then with `cls()`.
@@ -108,6 +109,10 @@ def assert_shape(name: str, status: int, body: Any) -> None:
         assert re.fullmatch(r"[A-Z0-9]+(_[A-Z0-9]+)*", body["error"]["code"]), body
         assert isinstance(body["error"]["message"], str), body
         assert all(set(detail) == {"field", "reason"} for detail in body["error"].get("details", [])), body
+    elif name == "expeto":
+        assert set(body) == {"timestamp", "status", "error", "message", "path"}, body
+        assert body["status"] == status and body["error"] == HTTPStatus(status).phrase, body
+        assert isinstance(body["message"], str) and body["message"] and body["path"] == "/boom", body
     else:
         assert set(body) == {"error", "errorParameters"} and isinstance(body["error"], str), body
         assert all(isinstance(parameter, str) for parameter in body["errorParameters"]), body
@@ -189,6 +194,8 @@ def test_coded_errors_keep_their_code_and_a_client_status(error: CodedError, cod
     assert status == (error.status if error.status < 500 else 400) and body["error"]["code"] == code[1]
     status, body, _ = resolve(airvantage, error)
     assert body == {"error": code[0], "errorParameters": error.parameters}
+    status, body, _ = resolve(expeto, error)
+    assert status == (error.status if error.status < 500 else 400) and body["message"] == code[0]
 
 
 @pytest.mark.parametrize("name", sorted(DIALECTS))

@@ -46,9 +46,10 @@ from switchboard.lazy import lazy_import
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from switchboard.dialects import validation
     from switchboard.usage.models import Notification, SubscriberView
-
-validation = lazy_import("switchboard.dialects.validation")
+else:
+    validation = lazy_import("switchboard.dialects.validation")
 
 Model = TypeVar("Model", bound="BaseModel")
 # The Expeto API's base path on the custom domain: events carry it there, not on the API's stage URL;
@@ -77,10 +78,11 @@ def no_content() -> Response:
     return Response(status_code=204, body="")
 
 
-def error(app: APIGatewayRestResolver, status: int, message: str) -> Response:
+def error(app: APIGatewayRestResolver, status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
     return Response(
         status_code=status,
         content_type="application/json",
+        headers=dict(headers or {}),
         body={
             "timestamp": iso_ms(clock.now_ms()),
             "status": status,
@@ -203,8 +205,7 @@ def install(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(CodedError)
     def _coded(exc: CodedError) -> Response:
-        status = exc.status if 400 <= exc.status < 600 else 400
-        return error(app, status, str(exc))
+        return error(app, http.error_status(exc.status), str(exc))
 
     @app.exception_handler(NotFound)
     def _not_found(exc: NotFound) -> Response:
@@ -232,7 +233,8 @@ def install(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(Unavailable)
     def _unavailable(exc: Unavailable) -> Response:
-        return error(app, 503, str(exc) or "service unavailable; send the request again")
+        message = str(exc) or "service unavailable; send the request again"
+        return error(app, 503, message, {"Retry-After": str(http.RETRY_AFTER_S)})
 
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response:
