@@ -3,12 +3,12 @@ unsealed with KMS once per warm container), notices as KAZOO system alerts."""
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
 from switchboard import aws, secrets
@@ -20,7 +20,8 @@ from switchboard.events.configurations import DeliveryConfigurationService, deac
 from switchboard.events.models import DeliveryConfiguration
 from switchboard.events.repository import EventsRepository
 
-log = logging.getLogger(__name__)
+# A child of the function's Logger: its lines carry the request's correlation id.
+log = Logger(child=True)
 DISABLED_CATEGORY = "delivery_configuration_disabled"
 SQS_BATCH = 10
 

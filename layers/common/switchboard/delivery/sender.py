@@ -25,7 +25,6 @@ import dataclasses
 import errno
 import functools
 import ipaddress
-import logging
 import socket
 import ssl
 import threading
@@ -37,6 +36,7 @@ from http.client import HTTPException
 from typing import NoReturn
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools import Logger
 from urllib3 import HTTPConnectionPool, HTTPResponse, HTTPSConnectionPool, Timeout
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
@@ -52,7 +52,8 @@ from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 
 from switchboard.netguard import forbidden_address_reason, url_problem
 
-logger = logging.getLogger(__name__)
+# A child of the function's Logger: its lines carry the request's correlation id.
+logger = Logger(child=True)
 
 ERROR_CLASSES = ("dns", "connect", "tls", "timeout", "http", "blocked")
 MAX_RESPONSE_BODY = 4096
