@@ -12,7 +12,21 @@ from pathlib import Path
 LAYER = Path(__file__).resolve().parents[2] / "layers" / "common"
 PACKAGE = LAYER / "switchboard"
 # Shared kernel: modules every context may use (they import no context).
-KERNEL = {"aws", "clock", "config", "errors", "ids", "lazy", "netguard", "secrets", "tenancy", "store", "dialects"}
+KERNEL = {
+    "aws",
+    "clock",
+    "config",
+    "errors",
+    "ids",
+    "lazy",
+    "netguard",
+    "objects",
+    "queues",
+    "secrets",
+    "tenancy",
+    "store",
+    "dialects",
+}
 
 
 def _module_name(path: Path) -> str:
