@@ -226,6 +226,21 @@ def test_system_alerts_are_not_clearable(alerts_fn, world):
     assert list_ids(alerts_fn, admin, admin.account_id) == []
 
 
+def test_retiring_system_alerts_reads_every_page(alerts_fn, world, monkeypatch):
+    # Pages of two markers stand in for DynamoDB's 1 MB pages: every page is read, not only the first.
+    admin = world.child_admin
+    for n in range(5):
+        wiring.alerts().raise_system_alert(
+            admin.account_id, f"Low balance {n}", "Balance below $5", category="low_balance"
+        )
+    table = wiring.alerts()._alerts._table
+    query = table.query
+    monkeypatch.setattr(table, "query", lambda **params: query(**{**params, "Limit": 2}))
+    assert wiring.alerts().retire_system_alerts(admin.account_id, "low_balance") == 5
+    monkeypatch.undo()
+    assert list_ids(alerts_fn, admin, admin.account_id) == []
+
+
 def test_disabled_alert_system_refuses_creation(alerts_fn, world, monkeypatch, aws):
 
     monkeypatch.setenv("ALERTS_ENABLED", "false")

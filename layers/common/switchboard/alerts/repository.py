@@ -79,10 +79,11 @@ class AlertsRepository:
     def system_alerts(self, account_id: str, category: str) -> list[Alert]:
         from boto3.dynamodb.conditions import Key
 
-        response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(f"SYSALERT#{account_id}") & Key("sk").begins_with(f"{category}#")
+        items = dynamo.query_all(
+            self._table,
+            KeyConditionExpression=Key("pk").eq(f"SYSALERT#{account_id}") & Key("sk").begins_with(f"{category}#"),
         )
-        alerts = (self.get(item["alert_id"]) for item in response["Items"])
+        alerts = (self.get(item["alert_id"]) for item in items)
         return [alert for alert in alerts if alert is not None]
 
     def get(self, alert_id: str) -> Alert | None:
