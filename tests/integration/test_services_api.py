@@ -247,6 +247,19 @@ def test_reconciliation_recounts_and_records_the_difference(services_fn, world, 
     assert status == 403
 
 
+def test_reconciliation_moves_the_ancestors_cascade_counts(services_fn, world, aws):
+    child, reseller = world.child_admin, world.reseller_admin
+    add_system(aws, child.account_id, "s1")
+    add_system(aws, child.account_id, "s2")
+    assert send(services_fn, reseller, "POST", services_path(child.account_id, "/reconciliation"))[0] == 200
+    _, body, _ = send(services_fn, reseller, "GET", services_path(reseller.account_id))
+    assert body["data"]["quantities"]["cascade"]["airvantage"] == {"system": 2}
+    RulesRepository(aws["RULES_TABLE"]).delete_system(child.account_id, "s1")
+    assert send(services_fn, reseller, "POST", services_path(child.account_id, "/reconciliation"))[0] == 200
+    _, body, _ = send(services_fn, reseller, "GET", services_path(reseller.account_id))
+    assert body["data"]["quantities"]["cascade"]["airvantage"] == {"system": 1}
+
+
 # ---------------------------------------------------------------- manual quantities and overrides
 
 
