@@ -12,6 +12,7 @@ from switchboard import clock, wiring
 from switchboard.rules.models import SystemInput
 from switchboard.rules.repository import RulesRepository
 
+from tests.seed_bodies import RULE_POST
 from tests.services_support import StreamPump
 from tests.support import ROOT, call, load_function, rest_event
 
@@ -196,6 +197,8 @@ def test_counted_quantities_audit_and_daily_summary(pump, services_fn, world, aw
     status, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/audit/summary"))
     assert status == 200
     [summary] = body["data"]
+    # KAZOO 4.3's spelling answers the same
+    assert send(services_fn, child, "GET", services_path(child.account_id, "/audit_summary"))[1]["data"] == [summary]
     day = summary["system"][today]
     assert (day["addition"], day["removal"], day["quantity"], day["sum_quantity"]) == (2, 1, 1, False)
     assert summary["user"][today]["addition"] == 3
@@ -231,6 +234,34 @@ def test_counted_quantities_audit_and_daily_summary(pump, services_fn, world, aw
     assert [e["id"] for e in second["data"]] == [e["id"] for e in entries[2:4]]
 
 
+def test_alert_rules_and_hooks_made_through_their_api_are_counted(pump, services_fn, world):
+    """A rule and its hooks, made and removed through the AirVantage API (a rule's deletion takes its hooks)."""
+    child = world.child_admin
+    pump.pump()
+    rules_fn, hooks_fn = load_function("alert_rules"), load_function("alert_hooks")
+
+    def airvantage(fn, method, path, body=None):
+        return call(fn, rest_event(method, path, child.context, body=body))
+
+    status, made, _ = airvantage(rules_fn, "POST", "/api/v2/alertrules", RULE_POST)
+    assert status == 200, made
+    hooks = f"/api/v1/alerts/rules/{made['id']}/hooks"
+    for index in range(2):
+        assert airvantage(hooks_fn, "POST", hooks, {"callback": f"https://hooks.example.com/{index}"})[0] == 200
+    pump.pump()
+    _, body, _ = send(services_fn, child, "GET", services_path(child.account_id))
+    assert body["data"]["quantities"]["account"]["airvantage"] == {"alert_rule": 1, "hook": 2}
+    assert airvantage(rules_fn, "DELETE", f"/api/v2/alertrules/{made['id']}")[0] == 200
+    pump.pump()
+    _, body, _ = send(services_fn, child, "GET", services_path(child.account_id))
+    assert "airvantage" not in body["data"]["quantities"]["account"]  # nothing left to count
+    today = clock.iso_from_ms(clock.now_ms())[:10]
+    _, body, _ = send(services_fn, child, "GET", services_path(child.account_id, "/audit/summary"))
+    [summary] = body["data"]
+    assert (summary["alert_rule"][today]["addition"], summary["alert_rule"][today]["removal"]) == (1, 1)
+    assert (summary["hook"][today]["addition"], summary["hook"][today]["removal"]) == (2, 2)
+
+
 def test_reconciliation_recounts_and_records_the_difference(services_fn, world, aws):
     child, reseller = world.child_admin, world.reseller_admin
     add_system(aws, child.account_id, "s1")
@@ -245,6 +276,19 @@ def test_reconciliation_recounts_and_records_the_difference(services_fn, world, 
     assert body["data"][0]["method"] == "POST" and body["data"][0]["path"].endswith("/reconciliation")
     status, body, _ = send(services_fn, child, "POST", services_path(child.account_id, "/reconciliation"))
     assert status == 403
+
+
+def test_reconciliation_moves_the_ancestors_cascade_counts(services_fn, world, aws):
+    child, reseller = world.child_admin, world.reseller_admin
+    add_system(aws, child.account_id, "s1")
+    add_system(aws, child.account_id, "s2")
+    assert send(services_fn, reseller, "POST", services_path(child.account_id, "/reconciliation"))[0] == 200
+    _, body, _ = send(services_fn, reseller, "GET", services_path(reseller.account_id))
+    assert body["data"]["quantities"]["cascade"]["airvantage"] == {"system": 2}
+    RulesRepository(aws["RULES_TABLE"]).delete_system(child.account_id, "s1")
+    assert send(services_fn, reseller, "POST", services_path(child.account_id, "/reconciliation"))[0] == 200
+    _, body, _ = send(services_fn, reseller, "GET", services_path(reseller.account_id))
+    assert body["data"]["quantities"]["cascade"]["airvantage"] == {"system": 1}
 
 
 # ---------------------------------------------------------------- manual quantities and overrides

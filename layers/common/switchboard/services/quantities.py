@@ -132,7 +132,7 @@ class QuantityKeeper:
                     new,
                     clock.gregorian_from_ms(change.at_ms),
                 ),
-                *(self._repo.cascade_write(ancestor, category, item, change.delta) for ancestor in ancestry),
+                *(self._repo.cascade_write(ancestor, {(category, item): change.delta}) for ancestor in ancestry),
             ]
             try:
                 self._repo.write(operations)

@@ -138,14 +138,13 @@ class ServicesRepository:
             values[":old"] = old.version
         return dynamo.update(self._name, services_key(new.account_id), expression, values, condition, names)
 
-    def cascade_write(self, ancestor_id: str, category: str, item: str, delta: int) -> dict[str, Any]:
-        return dynamo.update(
-            self._name,
-            services_key(ancestor_id),
-            "ADD #c :d",
-            {":d": delta},
-            names={"#c": f"qc:{category}.{item}"},
-        )
+    def cascade_write(self, ancestor_id: str, moves: dict[tuple[str, str], int]) -> dict[str, Any]:
+        """`ADD` each (category, item)'s delta to an ancestor's cascade counts: one operation per ancestor,
+        as a transaction may touch an item once."""
+        names = {f"#c{index}": f"qc:{category}.{item}" for index, (category, item) in enumerate(moves)}
+        values = {f":d{index}": delta for index, delta in enumerate(moves.values())}
+        expression = "ADD " + ", ".join(f"#c{index} :d{index}" for index in range(len(moves)))
+        return dynamo.update(self._name, services_key(ancestor_id), expression, values, names=names)
 
     def seen_marker(self, account_id: str, record_id: str, now_s: int) -> dict[str, Any]:
         return dynamo.put(

@@ -490,6 +490,10 @@ class ServicesService:
                             clock.gregorian_from_ms(now),
                         )
                     )
+                # the ancestors' cascade counts move with the account's, as the stream's counted changes move them
+                deltas = {key: new - old for key, (old, new) in _quantity_moves(before, after).items()}
+                if deltas:
+                    operations.extend(self._repo.cascade_write(ancestor, deltas) for ancestor in after.ancestry or ())
             entry = self._entry(caller, account.id, request, changes, now, after, added)
             operations = [self._repo.document_write(before, after), self._repo.audit_put(entry), *operations]
             if set(before.plans) != set(after.plans):
