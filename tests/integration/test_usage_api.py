@@ -627,3 +627,25 @@ def test_the_evaluator_issues_each_threshold_once_whatever_the_order_splitting_a
         who.caller, None, "findBySubscriber", {"subscriber": imsi}, True, 0, 100
     )
     assert sorted((n.period_start, n.threshold) for n in notes) == expected and count == len(expected)
+
+
+def test_a_queue_that_refuses_the_usage_is_a_503_and_nothing_is_queued(usage, world, monkeypatch):
+    who = world.child_admin
+    ingest = wiring.usage_ingest()
+    monkeypatch.setattr(ingest, "_queue_url", usage.names["USAGE_QUEUE_URL"] + "-gone")
+    path = "/v1/usage"
+    assert_spring_error(usage.post_usage(who, [record("a", 1)]), 503, path, "send it again")
+    monkeypatch.undo()
+    assert usage.drain() == 0
+    assert usage.post_usage(who, [record("a", 1)])[1] == {"accepted": 1}  # sent again: counted once
+    assert usage.drain() == 1
+
+
+def test_a_malformed_imsi_in_the_path_is_a_404_except_for_put(usage, world):
+    who = world.child_admin
+    for imsi in ("12345", "12345678901234a", "1234567890123456"):
+        path = f"/v1/subscribers/{imsi}"
+        assert_spring_error(usage.api(usage.subscribers, who, "GET", path), 404, path, "not found")
+        assert_spring_error(usage.api(usage.subscribers, who, "PATCH", path, {"dataLimit": 5}), 404, path)
+        assert_spring_error(usage.api(usage.subscribers, who, "DELETE", path), 404, path)
+        assert_spring_error(usage.put(who, imsi, GOOD), 400, path, "imsi")

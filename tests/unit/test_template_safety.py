@@ -197,3 +197,39 @@ def test_every_stream_source_dead_letters_what_keeps_failing_under_an_alarm():
         function = resources("AWS::Serverless::Function")[function_id]["Properties"]
         # the function releases records that can never be processed to the same queue, at once
         assert references(function["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"]) == {queue}, where
+
+
+def _queue_sources() -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (function_id, event_id, event["Properties"])
+        for function_id, function in resources("AWS::Serverless::Function").items()
+        for event_id, event in (function["Properties"].get("Events") or {}).items()
+        if event["Type"] == "SQS"
+    ]
+
+
+def test_the_usage_queue_is_fifo_and_dead_letters_what_keeps_failing_under_an_alarm():
+    """Each IMSI's usage is counted in order, one message at a time (FIFO, message group = account and IMSI);
+    a message that keeps failing moves to a FIFO dead-letter queue an alarm watches, and a batch reports its
+    failed messages, not all of them."""
+    (source,) = [props for function_id, _, props in _queue_sources() if function_id == "EvaluateUsageFunction"]
+    assert "ReportBatchItemFailures" in source.get("FunctionResponseTypes", [])
+    queues = resources("AWS::SQS::Queue")
+    (queue,) = references(source["Queue"])
+    assert queue == "UsageQueue" and queues[queue]["Properties"]["FifoQueue"] is True
+    redrive = queues[queue]["Properties"]["RedrivePolicy"]
+    assert 1 <= int(redrive["maxReceiveCount"]) <= 20
+    (dead_letters,) = references(redrive["deadLetterTargetArn"])
+    assert queues[dead_letters]["Properties"]["FifoQueue"] is True
+    alarmed = {
+        queue
+        for alarm in resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/SQS" and alarm["Properties"].get("AlarmActions")
+        for dimension in alarm["Properties"].get("Dimensions") or []
+        if dimension["Name"] == "QueueName"
+        for queue in references(dimension["Value"])
+    }
+    assert dead_letters in alarmed
+    function = resources("AWS::Serverless::Function")["EvaluateUsageFunction"]["Properties"]
+    # the function releases messages that can never be processed to the same queue, at once
+    assert references(function["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"]) == {dead_letters}
