@@ -197,3 +197,15 @@ def test_every_stream_source_dead_letters_what_keeps_failing_under_an_alarm():
         function = resources("AWS::Serverless::Function")[function_id]["Properties"]
         # the function releases records that can never be processed to the same queue, at once
         assert references(function["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"]) == {queue}, where
+
+
+@pytest.mark.parametrize("logical_id", sorted(resources("AWS::S3::Bucket")))
+def test_every_bucket_is_private_encrypted_with_the_data_key_and_expires_its_objects(logical_id):
+    props = template()["Resources"][logical_id]["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    default = rule["ServerSideEncryptionByDefault"]
+    assert default["SSEAlgorithm"] == "aws:kms" and references(default["KMSMasterKeyID"]) == {"DataKey"}
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    rules = [r for r in props["LifecycleConfiguration"]["Rules"] if r["Status"] == "Enabled"]
+    assert any(references(r.get("ExpirationInDays")) == {"FileRetentionDays"} for r in rules)
+    assert any("AbortIncompleteMultipartUpload" in r for r in rules)
