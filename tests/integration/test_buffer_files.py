@@ -414,3 +414,22 @@ def test_files_are_listed_newest_first_filtered_by_opening_time_and_archived_pas
         "event_buffer_files", who, "GET", f"/ess/v1/event-buffer-files/{first['file-id']}/content"
     )
     assert status == 409 and "archived" in body["error"]["message"], body
+
+
+def test_a_file_request_carries_the_endpoint_authentication(pipeline, receiver, world):
+    who = world.child_admin
+    config = pipeline.config(who, receiver.script("/basic-files"), **{"cron-expression": EVERY_2S})
+    status, body, _ = pipeline.api(
+        "delivery_configurations",
+        who,
+        "PUT",
+        f"/ess/v1/delivery-configurations/{config['id']}/authentication",
+        {"type": "BASIC", "settings": {"username": "ess", "password": "s3cret"}},
+    )
+    assert status == 200, body
+    pipeline.subscribe(who, config["id"])
+    event_id = pipeline.publish(who)
+    pipeline.run(until=lambda: receiver.at("/basic-files"))
+    (got,) = receiver.at("/basic-files")
+    assert got.headers.get("x-ess-file-id") and [n["event-id"] for n in got.json()] == [event_id]
+    assert got.headers["authorization"] == "Basic ZXNzOnMzY3JldA=="
