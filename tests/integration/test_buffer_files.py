@@ -381,3 +381,55 @@ def test_fanout_with_a_stale_configuration_never_parks_after_the_schedule_is_rem
     pipeline.run(until=lambda: len(receiver.at("/stale")) >= 2)
     pipeline.run()
     assert sorted(r.json()["event-id"] for r in receiver.at("/stale")) == sorted([first, second])
+
+
+# ---------------------------------------------------------------- the list over time
+
+
+def test_files_are_listed_newest_first_filtered_by_opening_time_and_archived_past_retention(
+    pipeline, receiver, world, held_clock
+):
+    who = world.child_admin
+    config = pipeline.config(who, receiver.script("/listed"), **{"cron-expression": EVERY_2S})
+    pipeline.subscribe(who, config["id"])
+    for count in (1, 2):  # two periods with an event each: two files closed, a third one open
+        pipeline.publish(who)
+        pipeline.run(until=lambda count=count: len(receiver.at("/listed")) >= count)
+    pipeline.run(until=lambda: [f["file-status"] for f in pipeline.files(who)] == ["OPEN", "DELIVERED", "DELIVERED"])
+    third, second, first = pipeline.files(who)
+    assert third["file-id"] > second["file-id"] > first["file-id"]
+    assert second["opened"] == first["closed"] and third["opened"] == second["closed"]
+    window = {"from": second["opened"], "to": third["opened"]}
+    assert [f["file-id"] for f in pipeline.files(who, **window)] == [second["file-id"]]
+    assert [f["file-id"] for f in pipeline.files(who, **{"from": second["opened"]})] == [
+        third["file-id"],
+        second["file-id"],
+    ]
+    assert [f["file-id"] for f in pipeline.files(who, to=second["opened"])] == [first["file-id"]]
+    assert [f["file-id"] for f in pipeline.files(who, limit="1", offset="1")] == [second["file-id"]]
+    # Past the retention (30 days) after closing, a closed file is ARCHIVED and its content gone.
+    held_clock.held = clock.now_ms() + 31 * 86_400_000
+    assert [f["file-status"] for f in pipeline.files(who)] == ["OPEN", "ARCHIVED", "ARCHIVED"]
+    status, body, _ = pipeline.api(
+        "event_buffer_files", who, "GET", f"/ess/v1/event-buffer-files/{first['file-id']}/content"
+    )
+    assert status == 409 and "archived" in body["error"]["message"], body
+
+
+def test_a_file_request_carries_the_endpoint_authentication(pipeline, receiver, world):
+    who = world.child_admin
+    config = pipeline.config(who, receiver.script("/basic-files"), **{"cron-expression": EVERY_2S})
+    status, body, _ = pipeline.api(
+        "delivery_configurations",
+        who,
+        "PUT",
+        f"/ess/v1/delivery-configurations/{config['id']}/authentication",
+        {"type": "BASIC", "settings": {"username": "ess", "password": "s3cret"}},
+    )
+    assert status == 200, body
+    pipeline.subscribe(who, config["id"])
+    event_id = pipeline.publish(who)
+    pipeline.run(until=lambda: receiver.at("/basic-files"))
+    (got,) = receiver.at("/basic-files")
+    assert got.headers.get("x-ess-file-id") and [n["event-id"] for n in got.json()] == [event_id]
+    assert got.headers["authorization"] == "Basic ZXNzOnMzY3JldA=="

@@ -471,6 +471,23 @@ def test_private_targets_are_refused_at_send_time(pipeline, receiver, world, mon
     assert "loopback" in attempt["response-details"]
 
 
+def test_the_summary_without_a_window_counts_the_last_thirty_days(pipeline, receiver, world):
+    """The seed calls /event-deliveries/summary bare: `to` is now, `from` 30 days before it."""
+    who = world.child_admin
+    config = pipeline.config(who, receiver.script("/bare-summary", Reply(500)), **{"retry-schedule": [60]})
+    pipeline.subscribe(who, config["id"])
+    pipeline.publish(who)
+    pipeline.run(until=lambda: receiver.at("/bare-summary"))
+    pipeline.run()
+    status, summary, _ = pipeline.ess(who, "GET", "/ess/v1/event-deliveries/summary")
+    assert status == 200, summary
+    (row,) = summary["delivery-configurations"]
+    assert (row["del-cfg-nm"], row["retry"]) == (config["del-cfg-nm"], 1)
+    old = {"to": "2020-01-31T00:00:00Z"}  # `from` is then 30 days before that: nothing of today
+    _, summary, _ = pipeline.ess(who, "GET", "/ess/v1/event-deliveries/summary", query=old)
+    assert summary["delivery-configurations"] == []
+
+
 # ---------------------------------------------------------------- act APIs
 
 

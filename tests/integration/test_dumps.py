@@ -143,3 +143,30 @@ def test_strangers_cannot_dump_for_another_company(pipeline, world, receiver):
     _notice_subscription(pipeline, world.child_admin, receiver.script("/notices"))
     status, body, _ = pipeline.dump(world.stranger_admin, company=world.child_admin.account_id)
     assert status in (403, 404), body
+
+
+def test_a_large_object_is_uploaded_in_fixed_parts_and_reads_back_whole(aws):
+    """The multipart writer behind dumps: several full parts and a short last one, on moto's S3."""
+    from switchboard.objects import PART_SIZE, ObjectStore
+
+    store = ObjectStore(aws["FILES_BUCKET"])
+    line = b'{"id":"1","match-crt":"number = \'+15550000000\'"}\n'
+    lines = (2 * PART_SIZE + PART_SIZE // 3) // len(line) + 1
+    with store.writer("subscription-dumps/big.jsonl", "application/x-ndjson") as sink:
+        for _ in range(lines):
+            sink.write(line)
+        assert len(sink._parts) == 2  # two full parts are out; the third goes at the end
+    assert sink.size == lines * len(line) == store.size("subscription-dumps/big.jsonl")
+    found = store.get("subscription-dumps/big.jsonl")
+    assert found is not None and found[0] == line * lines and found[1] == "application/x-ndjson"
+
+
+def test_a_failed_write_aborts_the_upload_and_leaves_no_object(aws):
+    from switchboard.objects import ObjectStore
+
+    store = ObjectStore(aws["FILES_BUCKET"])
+    with pytest.raises(RuntimeError), store.writer("subscription-dumps/broken.jsonl", "application/x-ndjson") as sink:
+        sink.write(b"{}\n")
+        raise RuntimeError("the job died")
+    assert store.get("subscription-dumps/broken.jsonl") is None
+    assert boto3.client("s3").list_multipart_uploads(Bucket=aws["FILES_BUCKET"]).get("Uploads", []) == []

@@ -12,6 +12,11 @@ GZIP = {"compression": "true", "compressionType": "gzip"}
 MDN = {"topicId": "NIS-Events", "matchingCriteria": "number = '+12345678901'", "limit": "50"}
 SEED_CALLS = [
     ("ess_catalog", "/ess/v1/topics", None),
+    ("ess_catalog", "/ess/v1/topics/NIS-Events/event-types", None),
+    ("ess_catalog", "/ess/v1/event-types", None),
+    ("ess_catalog", "/ess/v1/dictionaries/delivery-formats", None),
+    ("ess_catalog", "/ess/v1/dictionaries/delivery-protocols", None),
+    ("ess_catalog", "/ess/v1/dictionaries/authentication-types", None),
     ("delivery_configurations", "/ess/v1/delivery-configurations", None),
     ("subscriptions", "/ess/v1/topic-subscriptions", {"limit": "1000"}),
     ("subscriptions", "/ess/v1/topic-subscriptions/mdn", MDN),

@@ -233,3 +233,36 @@ def test_the_usage_queue_is_fifo_and_dead_letters_what_keeps_failing_under_an_al
     function = resources("AWS::Serverless::Function")["EvaluateUsageFunction"]["Properties"]
     # the function releases messages that can never be processed to the same queue, at once
     assert references(function["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"]) == {dead_letters}
+
+
+def test_every_dead_letter_queue_is_watched_by_an_alarm():
+    """A message that keeps failing ends in a dead-letter queue; an operator hears of it from an alarm."""
+    queues = resources("AWS::SQS::Queue")
+    dead_letter_queues = {
+        queue
+        for props in (q["Properties"] for q in queues.values())
+        if "RedrivePolicy" in props
+        for queue in references(props["RedrivePolicy"]["deadLetterTargetArn"])
+    }
+    alarmed = {
+        queue
+        for alarm in resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/SQS" and alarm["Properties"].get("AlarmActions")
+        for dimension in alarm["Properties"].get("Dimensions") or []
+        if dimension["Name"] == "QueueName"
+        for queue in references(dimension["Value"])
+    }
+    assert {"BufferDeadLetterQueue", "DumpDeadLetterQueue"} <= dead_letter_queues
+    assert dead_letter_queues - alarmed == set()
+
+
+@pytest.mark.parametrize("logical_id", sorted(resources("AWS::S3::Bucket")))
+def test_every_bucket_is_private_encrypted_with_the_data_key_and_expires_its_objects(logical_id):
+    props = template()["Resources"][logical_id]["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    default = rule["ServerSideEncryptionByDefault"]
+    assert default["SSEAlgorithm"] == "aws:kms" and references(default["KMSMasterKeyID"]) == {"DataKey"}
+    assert all(props["PublicAccessBlockConfiguration"].values()) and len(props["PublicAccessBlockConfiguration"]) == 4
+    rules = [r for r in props["LifecycleConfiguration"]["Rules"] if r["Status"] == "Enabled"]
+    assert any(references(r.get("ExpirationInDays")) == {"FileRetentionDays"} for r in rules)
+    assert any("AbortIncompleteMultipartUpload" in r for r in rules)
