@@ -43,6 +43,10 @@ server answering many threads, which exposes two problems:
   replaces an item's attribute objects by one pickle of them, unpacked the next time anything
   reads `attrs`. Behaviour is unchanged; only the idle items' form is.
 
+- moto keeps every model object it ever creates in its class's `instances_tracked` list (for its
+  dashboard), so every item version, message and object stays alive after it is replaced or
+  deleted. `untrack_instances` stops that.
+
 `apply()` installs them all; it is idempotent.
 
 In-process (tests, benches) there is no server to serialise requests, yet the deliver function
@@ -621,7 +625,32 @@ def apply() -> None:
         bound_deleted_handles(self)
 
     Queue.__init__ = queue_init  # type: ignore[method-assign]
+    untrack_instances()
     _applied = True
+
+
+def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    from moto.core.common_models import BaseModel
+
+    return super(BaseModel, cls).__new__(cls)  # type: ignore[misc]
+
+
+def untrack_instances() -> None:
+    """Stop moto keeping every model object it ever made.
+
+    `BaseModel.__new__` appends each new instance to its class's `instances_tracked` list, for the
+    moto dashboard and for S3's reset (which closes the buffers of keys it no longer holds). Nothing
+    ever removes them, so every DynamoDB item version (and the transient copies updates make), SQS
+    message and S3 object version stays alive: most of the runtime's growth per delivered event.
+    The runtime uses neither the dashboard nor S3's reset sweep (an unreferenced key's buffer is
+    closed when it is collected), so instances are no longer tracked and the lists are emptied."""
+    from moto.core.common_models import BaseModel
+    from moto.core.model_instances import model_data
+
+    BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
+    for models in model_data.values():
+        for model in models.values():
+            model.instances_tracked = []  # type: ignore[attr-defined]
 
 
 DYNAMODB_REQUEST_LOCK = threading.RLock()

@@ -507,3 +507,31 @@ def test_packed_items_answer_alike_in_a_fraction_of_the_memory(ddb):
     )
     got = ddb.get_item(TableName=TABLE, Key={"pk": {"S": "bulk"}, "sk": {"S": "0008"}})["Item"]
     assert got["attempts"] == {"N": "4"} and got["fields"] == item["fields"]
+
+
+def test_replaced_items_and_consumed_messages_are_not_kept_alive(ddb):
+    """moto appends every model object it makes to a class-level list; under the patch an item
+    version that was replaced, and a message that was deleted, can be collected."""
+    import gc
+    import weakref
+
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.sqs.models import sqs_backends
+
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "v": {"S": "first"}})
+    table = dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE]
+    first = weakref.ref(table.get_item(DynamoType({"S": "a"}), DynamoType({"S": "1"})))
+    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "v": {"S": "second"}})
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="consumed")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="once")
+    (queue,) = [q for q in sqs_backends["123456789012"]["us-east-1"].queues.values() if q.name == "consumed"]
+    message = weakref.ref(queue._messages[0])
+    (received,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=received["ReceiptHandle"])
+
+    gc.collect()
+    assert first() is None and message() is None
+    assert ddb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]["v"] == {"S": "second"}
