@@ -8,11 +8,11 @@ import json
 import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(strip_prefixes=["/v2"])  # as the KAZOO API's resolvers: with or without its base path
 table = None
 
 
-@app.get("/v2/accounts/<account_id>/alerts/<alert_id>")
+@app.get("/accounts/<account_id>/alerts/<alert_id>")
 def get_alert(account_id: str, alert_id: str) -> dict:
     item = table.get_item(Key={"pk": f"ALERT#{alert_id}", "sk": "ALERT"})["Item"]
     return {"data": json.loads(item["doc"])}

@@ -2,10 +2,10 @@
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(strip_prefixes=["/v2"])  # as the KAZOO API's resolvers: with or without its base path
 
 
-@app.get("/v2/accounts/<account_id>/alerts/<alert_id>")
+@app.get("/accounts/<account_id>/alerts/<alert_id>")
 def get_alert(account_id: str, alert_id: str) -> dict:
     return {"id": alert_id, "account_id": account_id}
 
