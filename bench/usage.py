@@ -9,8 +9,8 @@
    what it never costs on DynamoDB (where one costs two writes per item).
 2. DynamoDB requests per record when no threshold is crossed (target <= 2), counted by botocore events.
 3. `findBySubscriber` for one subscriber's 4 notifications with 100 vs N notifications of other
-   subscribers in the same account (N = 20,000 by default, SWITCHBOARD_BENCH_USAGE_OTHERS=100000 for the
-   issue's figure: loading 100,000 items into moto takes minutes):
+   subscribers in the same account (N = 100,000 by default, about 80 s to load into moto on a 2-core
+   machine; SWITCHBOARD_BENCH_USAGE_OTHERS sets another N):
    DynamoDB requests and items read per search on both sides, whose ratios are DynamoDB's cost, and the
    emulator's time ratio for information (moto keeps an index as a list it filters per query, so its time
    grows with the table where DynamoDB's does not). The other notifications are written with
@@ -32,7 +32,7 @@ IMSI = "208150000000001"
 BLOCKS = 8
 RECORDS_PER_BLOCK = 100
 OTHERS_SMALL = 100
-OTHERS_LARGE = int(os.environ.get("SWITCHBOARD_BENCH_USAGE_OTHERS", "20000"))
+OTHERS_LARGE = int(os.environ.get("SWITCHBOARD_BENCH_USAGE_OTHERS", "100000"))
 SEARCHES = 30
 
 
