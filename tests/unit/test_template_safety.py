@@ -162,28 +162,34 @@ def test_deliver_has_reserved_concurrency_and_polls_within_it():
     assert scaling["MaximumConcurrency"] == deliver["ReservedConcurrentExecutions"]
 
 
-def _stream_sources() -> list[tuple[str, str, dict[str, Any]]]:
+def _event_sources(kind: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(function, event, properties) of every function event of one type (DynamoDB, SQS, ...)."""
     return [
         (function_id, event_id, event["Properties"])
         for function_id, function in resources("AWS::Serverless::Function").items()
         for event_id, event in (function["Properties"].get("Events") or {}).items()
-        if event["Type"] == "DynamoDB"
+        if event["Type"] == kind
     ]
+
+
+def _alarmed_queues() -> set[str]:
+    """The queues an SQS alarm with actions watches."""
+    return {
+        queue
+        for alarm in resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/SQS" and alarm["Properties"].get("AlarmActions")
+        for dimension in alarm["Properties"].get("Dimensions") or []
+        if dimension["Name"] == "QueueName"
+        for queue in references(dimension["Value"])
+    }
 
 
 def test_every_stream_source_dead_letters_what_keeps_failing_under_an_alarm():
     """A stream record that keeps failing ends on an SQS queue an alarm watches, alone (bisected), after a
     bounded number of retries, instead of blocking its shard for the records' 24 h retention."""
-    sources = _stream_sources()
+    sources = _event_sources("DynamoDB")
     assert sources, "the template has DynamoDB stream sources"
-    queue_alarms = {
-        queue
-        for alarm in resources("AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"].get("Namespace") == "AWS/SQS"
-        for dimension in alarm["Properties"].get("Dimensions") or []
-        if dimension["Name"] == "QueueName"
-        for queue in references(dimension["Value"])
-    }
+    queue_alarms = _alarmed_queues()
     queues = resources("AWS::SQS::Queue")
     for function_id, event_id, props in sources:
         where = f"{function_id}.{event_id}"
@@ -199,20 +205,11 @@ def test_every_stream_source_dead_letters_what_keeps_failing_under_an_alarm():
         assert references(function["Environment"]["Variables"]["DEAD_LETTER_QUEUE_URL"]) == {queue}, where
 
 
-def _queue_sources() -> list[tuple[str, str, dict[str, Any]]]:
-    return [
-        (function_id, event_id, event["Properties"])
-        for function_id, function in resources("AWS::Serverless::Function").items()
-        for event_id, event in (function["Properties"].get("Events") or {}).items()
-        if event["Type"] == "SQS"
-    ]
-
-
 def test_the_usage_queue_is_fifo_and_dead_letters_what_keeps_failing_under_an_alarm():
     """Each IMSI's usage is counted in order, one message at a time (FIFO, message group = account and IMSI);
     a message that keeps failing moves to a FIFO dead-letter queue an alarm watches, and a batch reports its
     failed messages, not all of them."""
-    (source,) = [props for function_id, _, props in _queue_sources() if function_id == "EvaluateUsageFunction"]
+    (source,) = [props for function_id, _, props in _event_sources("SQS") if function_id == "EvaluateUsageFunction"]
     assert "ReportBatchItemFailures" in source.get("FunctionResponseTypes", [])
     queues = resources("AWS::SQS::Queue")
     (queue,) = references(source["Queue"])
@@ -221,14 +218,7 @@ def test_the_usage_queue_is_fifo_and_dead_letters_what_keeps_failing_under_an_al
     assert 1 <= int(redrive["maxReceiveCount"]) <= 20
     (dead_letters,) = references(redrive["deadLetterTargetArn"])
     assert queues[dead_letters]["Properties"]["FifoQueue"] is True
-    alarmed = {
-        queue
-        for alarm in resources("AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"].get("Namespace") == "AWS/SQS" and alarm["Properties"].get("AlarmActions")
-        for dimension in alarm["Properties"].get("Dimensions") or []
-        if dimension["Name"] == "QueueName"
-        for queue in references(dimension["Value"])
-    }
+    alarmed = _alarmed_queues()
     assert dead_letters in alarmed
     function = resources("AWS::Serverless::Function")["EvaluateUsageFunction"]["Properties"]
     # the function releases messages that can never be processed to the same queue, at once
@@ -244,14 +234,7 @@ def test_every_dead_letter_queue_is_watched_by_an_alarm():
         if "RedrivePolicy" in props
         for queue in references(props["RedrivePolicy"]["deadLetterTargetArn"])
     }
-    alarmed = {
-        queue
-        for alarm in resources("AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"].get("Namespace") == "AWS/SQS" and alarm["Properties"].get("AlarmActions")
-        for dimension in alarm["Properties"].get("Dimensions") or []
-        if dimension["Name"] == "QueueName"
-        for queue in references(dimension["Value"])
-    }
+    alarmed = _alarmed_queues()
     assert {"BufferDeadLetterQueue", "DumpDeadLetterQueue"} <= dead_letter_queues
     assert dead_letter_queues - alarmed == set()
 
