@@ -188,6 +188,14 @@ class MemoryStore:
             self.deferrals[reason] = self.deferrals.get(reason, 0) + 1
             return True
 
+    def release_lease(self, delivery: Delivery, owner: str) -> bool:
+        with self._lock:
+            row = self._rows.get((delivery.account_id, delivery.event_id, delivery.config_id))
+            if row is None or row.lease_owner != owner:
+                return False
+            row.lease_owner, row.lease_until = None, None
+            return True
+
 
 class FixedConfigurations:
     """One delivery configuration, as CachedConfigurations would hand it out warm."""

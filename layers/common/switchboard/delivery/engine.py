@@ -68,6 +68,8 @@ class Store(Protocol):
 
     def release_claim(self, delivery: Delivery, owner: str, now_ms: int, reason: str) -> bool: ...
 
+    def release_lease(self, delivery: Delivery, owner: str) -> bool: ...
+
 
 class Configurations(Protocol):
     """Delivery configurations as the engine sees them (cached, secrets unsealed on demand)."""
@@ -320,7 +322,7 @@ class Engine:
             fresh = self._configs.get(task.account_id, task.config_id)
             if fresh is None or (fresh.spec.is_active and not _collects(fresh, task.event_id)):
                 # give back the lease taken for parking, or the task sent now finds it held for a minute
-                self._store.release_claim(claim.delivery, self._owner, self._clock(), "reactivated")
+                self._store.release_lease(claim.delivery, self._owner)
                 self._tasks.send(task, 0)
                 return Handled(TaskOutcome.REQUEUED, "reactivated")
             config = fresh

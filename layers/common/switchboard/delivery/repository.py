@@ -499,6 +499,19 @@ class DeliveriesRepository:
             return False
         return True
 
+    def release_lease(self, delivery: Delivery, owner: str) -> bool:
+        """Drop this worker's lease and nothing else (it claimed the delivery for work it did not do)."""
+        try:
+            self._table.update_item(
+                Key=delivery_key(delivery.account_id, delivery.event_id, delivery.config_id),
+                UpdateExpression="REMOVE lease_owner, lease_until",
+                ConditionExpression="lease_owner = :owner",
+                ExpressionAttributeValues={":owner": owner},
+            )
+        except self._table.meta.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     def note_failure(self, account_id: str, config_id: str, now_ms: int, transport: bool) -> tuple[int, int, int]:
         """(failing since, last success, consecutive transport failures) after one more failed attempt;
         a transport failure (no answer) adds to the count, any other failure sets it back to zero."""
