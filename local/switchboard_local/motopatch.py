@@ -57,7 +57,9 @@ one lock, as the local runtime's persistence layer does.
 
 from __future__ import annotations
 
+import bisect
 import copy
+import itertools
 import pickle
 import threading
 import time
@@ -159,8 +161,75 @@ def _item_key(item: Any) -> tuple[Any, Any]:
     return (item.hash_key, item.range_key)
 
 
+# Sort-key types whose order `cast_value` gives as DynamoDB does (strings by code point, which is
+# UTF-8 byte order; numbers by value). Binary keys are left to moto's own comparison.
+_ORDERED_TYPES = frozenset({"S", "N"})
+_TOP = float("inf")  # sorts after every tie-breaking sequence number
+
+
+def _sort_value(value: Any) -> Any:
+    """A sort-key value as plain Python that orders as DynamoDB does, or None when it cannot."""
+    return value.cast_value if value is not None and value.type in _ORDERED_TYPES else None
+
+
+class _Ordered:
+    """One index partition's members in sort-key order: (sort value, sequence, item key) entries, so a
+    sort-key condition is a bisection instead of a look at every member (an account's partition holds
+    all its events). The sequence number breaks ties without comparing item keys."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Any, int, tuple[Any, Any]]] = []
+        self.unordered = 0  # members whose sort key cannot be ordered here (binary)
+
+    def add(self, entry: tuple[Any, int, tuple[Any, Any]] | None) -> None:
+        if entry is None:
+            self.unordered += 1
+        else:
+            bisect.insort(self.entries, entry)
+
+    def remove(self, entry: tuple[Any, int, tuple[Any, Any]] | None) -> None:
+        if entry is None:
+            self.unordered -= 1
+            return
+        at = bisect.bisect_left(self.entries, entry)
+        if at < len(self.entries) and self.entries[at] == entry:
+            del self.entries[at]
+
+    def select(self, comparison: str, operands: list[Any]) -> list[tuple[Any, Any]] | None:
+        """The keys of the members the sort-key condition keeps, in order; None when it cannot tell."""
+        values = [_sort_value(operand) for operand in operands]
+        if self.unordered or not values or any(v is None for v in values):
+            return None
+        try:
+            return self._select(comparison, values)
+        except TypeError:  # a string operand for number keys, or the reverse: moto says what it says
+            return None
+
+    def _select(self, comparison: str, values: list[Any]) -> list[tuple[Any, Any]] | None:
+        entries, first = self.entries, values[0]
+        low, high = bisect.bisect_left(entries, (first,)), bisect.bisect_right(entries, (first, _TOP))
+        if comparison in ("EQ", "="):
+            chosen = entries[low:high]
+        elif comparison in ("LT", "<"):
+            chosen = entries[:low]
+        elif comparison in ("LE", "<="):
+            chosen = entries[:high]
+        elif comparison in ("GT", ">"):
+            chosen = entries[high:]
+        elif comparison in ("GE", ">="):
+            chosen = entries[low:]
+        elif comparison == "BETWEEN" and len(values) == 2:
+            chosen = entries[low : bisect.bisect_right(entries, (values[1], _TOP))]
+        elif comparison == "BEGINS_WITH" and isinstance(first, str):
+            chosen = list(itertools.takewhile(lambda entry: entry[0].startswith(first), entries[low:]))
+        else:
+            return None
+        return [entry[2] for entry in chosen]
+
+
 class TableIndexes:
-    """The items of one table grouped by each global secondary index's partition key."""
+    """The items of one table grouped by each global secondary index's partition key, each group also
+    kept in the order of the index's sort key."""
 
     def __init__(self, table: Any) -> None:
         self.table = table
@@ -168,37 +237,66 @@ class TableIndexes:
             index.name: tuple(key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH")
             for index in table.global_indexes
         }
+        # index name -> its one sort-key attribute (None: none, or several)
+        self.sort_attribute: dict[str, str | None] = {}
+        for index in table.global_indexes:
+            ranges = [key["AttributeName"] for key in index.schema if key["KeyType"] == "RANGE"]
+            self.sort_attribute[index.name] = ranges[0] if len(ranges) == 1 else None
         # index name -> partition (tuple of the key values) -> item key -> item
         self.partitions: dict[str, dict[tuple[Any, ...], dict[tuple[Any, Any], Any]]] = {
             name: {} for name in self.partition_attributes
         }
-        # item key -> index name -> the partition the item is in
-        self.placed: dict[tuple[Any, Any], dict[str, tuple[Any, ...]]] = {}
+        self.ordered: dict[str, dict[tuple[Any, ...], _Ordered]] = {name: {} for name in self.partition_attributes}
+        # item key -> index name -> (the partition the item is in, its entry in the partition's order)
+        self.placed: dict[tuple[Any, Any], dict[str, tuple[tuple[Any, ...], Any]]] = {}
+        self._sequence = itertools.count()
         for item in items_of(table):
             self.place(_item_key(item), item)
 
     def place(self, key: tuple[Any, Any], item: Any | None) -> None:
         """Put the item stored under `key` (None: no item any more) where its attributes say."""
-        for name, partition in self.placed.pop(key, {}).items():
+        for name, (partition, entry) in self.placed.pop(key, {}).items():
             members = self.partitions[name].get(partition)
             if members is not None:
                 members.pop(key, None)
+                self.ordered[name][partition].remove(entry)
                 if not members:
                     del self.partitions[name][partition]
+                    del self.ordered[name][partition]
         if item is None:
             return
-        where: dict[str, tuple[Any, ...]] = {}
+        where: dict[str, tuple[tuple[Any, ...], Any]] = {}
         for name, attributes in self.partition_attributes.items():
             values = tuple(item.attrs.get(attribute) for attribute in attributes)
             if any(value is None for value in values):
                 continue  # not in this (sparse) index
             self.partitions[name].setdefault(values, {})[key] = item
-            where[name] = values
+            sort_attribute = self.sort_attribute[name]
+            value = _sort_value(item.attrs.get(sort_attribute)) if sort_attribute else None
+            entry = (value, next(self._sequence), key) if value is not None else None
+            self.ordered[name].setdefault(values, _Ordered()).add(entry)
+            where[name] = (values, entry)
         if where:
             self.placed[key] = where
 
     def members(self, index_name: str, partition: tuple[Any, ...]) -> list[Any]:
         return list(self.partitions[index_name].get(partition, {}).values())
+
+    def in_range(
+        self, index_name: str, partition: tuple[Any, ...], comparison: str, operands: list[Any]
+    ) -> list[Any] | None:
+        """The partition's members whose sort key meets the condition (found by bisection, without
+        reading the items, which may be packed); None when the partition cannot be searched so."""
+        if self.sort_attribute.get(index_name) is None:
+            return None
+        ordered = self.ordered[index_name].get(partition)
+        if ordered is None:
+            return []
+        keys = ordered.select(comparison, operands)
+        if keys is None:
+            return None
+        members = self.partitions[index_name][partition]
+        return [members[key] for key in keys]
 
 
 # id(table) -> (table, its indexes); the table is kept to tell a reused id from the same table
@@ -228,19 +326,12 @@ def forget_indexes() -> None:
     _TABLE_INDEXES.clear()
 
 
-def _partition_items(table: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
-    """The only items a query can return (its partition), or None when that cannot be told."""
+def _index_partition(
+    table: Any, index_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[TableIndexes, tuple[Any, ...]] | None:
+    """The grouping of a global index's query and the partition it reads, or None when that cannot be told."""
     hash_key = kwargs.get("hash_key", args[0] if args else None)
-    index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
     conditions = kwargs.get("hash_key_conditions", args[10] if len(args) > 10 else None)
-    local_indexes = {index.name for index in table.indexes}
-    if index_name is None or index_name in local_indexes:
-        if hash_key is None:
-            return None
-        bucket = table.items.get(hash_key)
-        if bucket is None:
-            return []
-        return list(bucket.values()) if table.range_key_attr is not None else [bucket]
     indexes = _indexes(table, build=True)
     assert indexes is not None
     attributes = indexes.partition_attributes.get(index_name)
@@ -251,7 +342,44 @@ def _partition_items(table: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) 
         given = {attributes[0]: hash_key}
     if set(given) != set(attributes):
         return None
-    return indexes.members(index_name, tuple(given[attribute] for attribute in attributes))
+    return indexes, tuple(given[attribute] for attribute in attributes)
+
+
+def _partition_items(table: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
+    """The only items a query can return (its partition), or None when that cannot be told."""
+    hash_key = kwargs.get("hash_key", args[0] if args else None)
+    index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
+    local_indexes = {index.name for index in table.indexes}
+    if index_name is None or index_name in local_indexes:
+        if hash_key is None:
+            return None
+        bucket = table.items.get(hash_key)
+        if bucket is None:
+            return []
+        return list(bucket.values()) if table.range_key_attr is not None else [bucket]
+    found = _index_partition(table, index_name, args, kwargs)
+    if found is None:
+        return None
+    indexes, partition = found
+    return indexes.members(index_name, partition)
+
+
+def _index_range(table: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
+    """A global index query's items within its sort-key condition, by bisection of the partition's
+    order; None when the query has no such condition or it cannot be answered so."""
+    comparison = kwargs.get("range_comparison", args[1] if len(args) > 1 else None)
+    operands = kwargs.get("range_objs", args[2] if len(args) > 2 else None)
+    index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
+    conditions = kwargs.get("range_key_conditions") or []
+    if not comparison or len(conditions) > 1 or index_name is None:
+        return None
+    if index_name in {index.name for index in table.indexes}:
+        return None
+    found = _index_partition(table, index_name, args, kwargs)
+    if found is None:
+        return None
+    indexes, partition = found
+    return indexes.in_range(index_name, partition, comparison, list(operands or []))
 
 
 def _in_range(table: Any, candidates: list[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
@@ -277,10 +405,12 @@ def _in_range(table: Any, candidates: list[Any], args: tuple[Any, ...], kwargs: 
 
 def _query(original: Any) -> Any:
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        candidates = _partition_items(self, args, kwargs)
+        candidates = _index_range(self, args, kwargs)
         if candidates is None:
-            return original(self, *args, **kwargs)
-        candidates = _in_range(self, candidates, args, kwargs)
+            candidates = _partition_items(self, args, kwargs)
+            if candidates is None:
+                return original(self, *args, **kwargs)
+            candidates = _in_range(self, candidates, args, kwargs)
         # moto's query filters and sorts what `all_items()` gives; give it only the partition
         self.all_items = lambda: candidates
         try:

@@ -294,6 +294,15 @@ def _indexed_table(client: Any) -> None:
     )
 
 
+COMPARISONS = {
+    "=": lambda value, edge: value == edge,
+    "<": lambda value, edge: value < edge,
+    "<=": lambda value, edge: value <= edge,
+    ">": lambda value, edge: value > edge,
+    ">=": lambda value, edge: value >= edge,
+}
+
+
 def _query_all(client: Any, **kwargs: Any) -> list[dict[str, Any]]:
     items, start = [], None
     while True:
@@ -366,6 +375,17 @@ def test_index_queries_follow_every_kind_of_write(ddb):
             assert [int(i["gs"]["N"]) for i in between] == [
                 int(i["gs"]["N"]) for i in reversed(expected) if 200 <= int(i["gs"]["N"]) <= 600
             ]
+            for operator, keeps in COMPARISONS.items():
+                edge = expected[len(expected) // 2]["gs"]["N"] if expected else "500"
+                compared = _query_all(
+                    ddb,
+                    IndexName="by-g",
+                    KeyConditionExpression=f"g = :g AND gs {operator} :edge",
+                    ExpressionAttributeValues={":g": {"S": g}, ":edge": {"N": edge}},
+                )
+                assert [int(i["gs"]["N"]) for i in compared] == [
+                    int(i["gs"]["N"]) for i in expected if keeps(int(i["gs"]["N"]), int(edge))
+                ], operator
         for p in range(4):
             expected_sks = sorted(i["sk"]["S"] for i in scanned if i["pk"]["S"] == f"p{p}")
             got = _query_all(ddb, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": f"p{p}"}})
@@ -535,3 +555,34 @@ def test_replaced_items_and_consumed_messages_are_not_kept_alive(ddb):
     gc.collect()
     assert first() is None and message() is None
     assert ddb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]["v"] == {"S": "second"}
+
+
+def test_an_index_sort_key_condition_reads_only_the_items_it_returns(ddb):
+    """A big index partition (an account's events) queried for a narrow sort-key range: the partition's
+    order is kept by the patch, so the other items are not read (they stay packed, not compared)."""
+    from moto.backends import get_backend
+
+    _indexed_table(ddb)
+    for n in range(300):
+        ddb.put_item(
+            TableName="indexed", Item={"pk": {"S": f"p{n}"}, "sk": {"S": "s"}, "g": {"S": "big"}, "gs": {"N": str(n)}}
+        )
+    table = get_backend("dynamodb")["123456789012"]["us-east-1"].tables["indexed"]
+    ddb.query(
+        TableName="indexed",
+        IndexName="by-g",
+        KeyConditionExpression="g = :g",
+        ExpressionAttributeValues={":g": {"S": "big"}},
+        Limit=1,
+    )
+    for item in motopatch.items_of(table):
+        motopatch.pack_item(item)
+    found = ddb.query(
+        TableName="indexed",
+        IndexName="by-g",
+        KeyConditionExpression="g = :g AND gs BETWEEN :low AND :high",
+        ExpressionAttributeValues={":g": {"S": "big"}, ":low": {"N": "100"}, ":high": {"N": "104"}},
+    )["Items"]
+    assert [int(item["gs"]["N"]) for item in found] == [100, 101, 102, 103, 104]
+    read = [item for item in motopatch.items_of(table) if "_attrs" in item.__dict__]
+    assert len(read) == 5
