@@ -45,7 +45,7 @@ server answering many threads, which exposes two problems:
 
 - moto keeps every model object it ever creates in its class's `instances_tracked` list (for its
   dashboard), so every item version, message and object stays alive after it is replaced or
-  deleted. `untrack_instances` stops that.
+  deleted. `untrack_instances` keeps the newest INSTANCES_KEPT of each class instead.
 
 `apply()` installs them all; it is idempotent.
 
@@ -759,28 +759,48 @@ def apply() -> None:
     _applied = True
 
 
-def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+# moto's dashboard (/moto-api/data.json) lists the newest model objects of each class, this many.
+INSTANCES_KEPT = 1_000
+
+
+class RecentInstances(list[Any]):
+    """A model class's `instances_tracked` that keeps only its newest objects."""
+
+    def append(self, instance: Any) -> None:
+        super().append(instance)
+        if len(self) > 2 * INSTANCES_KEPT:  # trimmed in steps: appends stay cheap
+            del self[: len(self) - INSTANCES_KEPT]
+
+
+def _recently_tracked_new(cls: Any, *args: Any, **kwargs: Any) -> Any:
     from moto.core.common_models import BaseModel
 
-    return super(BaseModel, cls).__new__(cls)  # type: ignore[misc]
+    instance = super(BaseModel, cls).__new__(cls)
+    tracked = cls.__dict__.get("instances_tracked")
+    if not isinstance(tracked, RecentInstances):  # a class defined, or a list reset, since
+        tracked = RecentInstances(tracked or [])
+        cls.instances_tracked = tracked
+    tracked.append(instance)
+    return instance
 
 
 def untrack_instances() -> None:
     """Stop moto keeping every model object it ever made.
 
     `BaseModel.__new__` appends each new instance to its class's `instances_tracked` list, for the
-    moto dashboard and for S3's reset (which closes the buffers of keys it no longer holds). Nothing
-    ever removes them, so every DynamoDB item version (and the transient copies updates make), SQS
-    message and S3 object version stays alive: most of the runtime's growth per delivered event.
-    The runtime uses neither the dashboard nor S3's reset sweep (an unreferenced key's buffer is
-    closed when it is collected), so instances are no longer tracked and the lists are emptied."""
+    moto dashboard (`/moto-api/data.json`, where the emulator's sent emails can be read) and for S3's
+    reset (which closes the buffers of keys it no longer holds). Nothing ever removed them, so every
+    DynamoDB item version (and the transient copies updates make), SQS message and S3 object version
+    stayed alive: most of the runtime's growth per delivered event. Each class now keeps its newest
+    INSTANCES_KEPT (the dashboard's recent view); an older S3 key's buffer is closed when it is collected."""
     from moto.core.common_models import BaseModel
     from moto.core.model_instances import model_data
 
-    BaseModel.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
+    BaseModel.__new__ = staticmethod(_recently_tracked_new)  # type: ignore[method-assign]
     for models in model_data.values():
         for model in models.values():
-            model.instances_tracked = []  # type: ignore[attr-defined]
+            kept = list(getattr(model, "instances_tracked", []))[-INSTANCES_KEPT:]
+            model.instances_tracked = RecentInstances(kept)  # type: ignore[attr-defined]
 
 
 DYNAMODB_REQUEST_LOCK = threading.RLock()

@@ -529,20 +529,23 @@ def test_packed_items_answer_alike_in_a_fraction_of_the_memory(ddb):
     assert got["attempts"] == {"N": "4"} and got["fields"] == item["fields"]
 
 
-def test_replaced_items_and_consumed_messages_are_not_kept_alive(ddb):
-    """moto appends every model object it makes to a class-level list; under the patch an item
-    version that was replaced, and a message that was deleted, can be collected."""
+def test_replaced_items_and_consumed_messages_are_not_kept_alive(ddb, monkeypatch):
+    """moto appends every model object it makes to a class-level list (its dashboard's); under the patch
+    each class keeps only its newest, so an old item version that was replaced, and a message that was
+    deleted, can be collected, while the dashboard still lists what is recent."""
     import gc
     import weakref
 
     from moto.dynamodb.models import dynamodb_backends
-    from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.sqs.models import sqs_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.sqs.models import Message, sqs_backends
 
+    monkeypatch.setattr(motopatch, "INSTANCES_KEPT", 5)
     ddb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "v": {"S": "first"}})
     table = dynamodb_backends["123456789012"]["us-east-1"].tables[TABLE]
     first = weakref.ref(table.get_item(DynamoType({"S": "a"}), DynamoType({"S": "1"})))
-    ddb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "v": {"S": "second"}})
+    for n in range(20):
+        ddb.put_item(TableName=TABLE, Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "v": {"S": f"v{n}"}})
 
     sqs = boto3.client("sqs", region_name="us-east-1")
     url = sqs.create_queue(QueueName="consumed")["QueueUrl"]
@@ -551,10 +554,13 @@ def test_replaced_items_and_consumed_messages_are_not_kept_alive(ddb):
     message = weakref.ref(queue._messages[0])
     (received,) = sqs.receive_message(QueueUrl=url)["Messages"]
     sqs.delete_message(QueueUrl=url, ReceiptHandle=received["ReceiptHandle"])
+    for n in range(20):
+        sqs.send_message(QueueUrl=url, MessageBody=f"later {n}")
 
     gc.collect()
     assert first() is None and message() is None
-    assert ddb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]["v"] == {"S": "second"}
+    assert ddb.get_item(TableName=TABLE, Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]["v"] == {"S": "v19"}
+    assert 5 <= len(Item.instances_tracked) <= 10 and 5 <= len(Message.instances_tracked) <= 10
 
 
 def test_an_index_sort_key_condition_reads_only_the_items_it_returns(ddb):
