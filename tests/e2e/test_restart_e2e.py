@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
@@ -24,9 +25,9 @@ from tests.receivers import Receiver, Reply
 pytestmark = pytest.mark.e2e
 
 PENDING = 20
-# Nothing is in flight between attempts: the kill lands between them. The first attempts take a few
-# seconds; the margin is for a loaded machine (a retry taken off the queue just before the kill is only
-# seen again after the queue's visibility timeout, as on SQS, which is longer than this test waits).
+# The kill lands between attempts, when no delivery task is in flight (a task taken off the queue just
+# before the kill is only seen again after the queue's visibility timeout, as on SQS: longer than this
+# test waits). The retries' delay leaves that moment room on a loaded machine.
 RETRY_DELAY_S = 45
 EVENT = {
     "topic": "NIS-Events",
@@ -83,6 +84,26 @@ class FlakyEndpoint:
         return False
 
 
+def delivery_tasks_at_rest(rt: RuntimeProcess, timeout: float = 60.0) -> bool:
+    """Whether the delivery queue comes to hold no task in flight or due (only delayed ones)."""
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=rt.emulator_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    url = sqs.get_queue_url(QueueName="switchboard-local-DeliveryQueue")["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        if not any(int(attributes[name]) for name in names):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_sigkill_and_restart_lose_nothing(tmp_path: Path) -> None:
     data_dir = tmp_path / "state"
     receiver = Receiver()
@@ -118,7 +139,8 @@ def test_sigkill_and_restart_lose_nothing(tmp_path: Path) -> None:
 
         events = [api.call("POST", "/ess/v1/events", 202, json=EVENT)["event-id"] for _ in range(PENDING)]
         assert endpoint.wait(lambda e: len(e.failed) == PENDING, 180), first.tail()
-        time.sleep(1.0)  # the last attempts recorded, their retries queued with a delay
+        # every attempt recorded and its task done: only the retries, queued with a delay, remain
+        assert delivery_tasks_at_rest(first), first.tail()
         workers = first.children()
         assert workers, "the runtime runs its functions in worker processes"
     finally:
